@@ -1,0 +1,42 @@
+# The two commands: `make demo` and `make test`. Both create .venv when missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-slow lint protos check-protos bench clean
+
+$(STAMP): pyproject.toml
+	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m ops.demo
+
+test: $(STAMP) check-protos lint
+	$(BIN)/python -m pytest -q
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -q -m slow
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+protos: $(STAMP)
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. protos/tongban/v1/*.proto
+
+# Regenerates into a scratch folder and fails when the committed modules differ.
+check-protos: $(STAMP)
+	@tmp=$$(mktemp -d) && \
+	$(BIN)/python -m grpc_tools.protoc -I. --python_out=$$tmp --pyi_out=$$tmp --grpc_python_out=$$tmp protos/tongban/v1/*.proto && \
+	for f in $$tmp/protos/tongban/v1/*; do \
+	  cmp -s $$f protos/tongban/v1/$$(basename $$f) || { echo "stale generated module: protos/tongban/v1/$$(basename $$f) (run make protos)"; rm -rf $$tmp; exit 1; }; \
+	done; rm -rf $$tmp
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run_all
+
+clean:
+	rm -rf $(VENV) tongban-home .pytest_cache

@@ -1,0 +1,213 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    KIND_UNSPECIFIED: _ClassVar[Kind]
+    MATTER_PUBLISHED: _ClassVar[Kind]
+    MATTER_RETIRED: _ClassVar[Kind]
+    CASE_EVENT: _ClassVar[Kind]
+    LICENCE_ISSUED: _ClassVar[Kind]
+    LICENCE_REVOKED: _ClassVar[Kind]
+    CERT_ISSUED: _ClassVar[Kind]
+    CERT_REVOKED: _ClassVar[Kind]
+    CALENDAR_NOTICE: _ClassVar[Kind]
+    POLICY_NOTICE: _ClassVar[Kind]
+    MATTER_CHANGE_REQUEST: _ClassVar[Kind]
+    KEY_ROTATED: _ClassVar[Kind]
+KIND_UNSPECIFIED: Kind
+MATTER_PUBLISHED: Kind
+MATTER_RETIRED: Kind
+CASE_EVENT: Kind
+LICENCE_ISSUED: Kind
+LICENCE_REVOKED: Kind
+CERT_ISSUED: Kind
+CERT_REVOKED: Kind
+CALENDAR_NOTICE: Kind
+POLICY_NOTICE: Kind
+MATTER_CHANGE_REQUEST: Kind
+KEY_ROTATED: Kind
+
+class Record(_message.Message):
+    __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    HLC_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    BODY_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    seq: int
+    hlc: int
+    kind: Kind
+    recipient: str
+    body: bytes
+    def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., hlc: _Optional[int] = ..., kind: _Optional[_Union[Kind, str]] = ..., recipient: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
+
+class Material(_message.Message):
+    __slots__ = ("name", "required", "deferrable")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    DEFERRABLE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    required: bool
+    deferrable: bool
+    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ...) -> None: ...
+
+class Matter(_message.Message):
+    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope")
+    BASE_CODE_FIELD_NUMBER: _ClassVar[int]
+    IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    BODY_NAME_FIELD_NUMBER: _ClassVar[int]
+    BODY_USCC_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    CONDITIONS_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_OBJECT_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    HANDLING_FORM_FIELD_NUMBER: _ClassVar[int]
+    ONLINE_DEPTH_FIELD_NUMBER: _ClassVar[int]
+    SCOPE_FIELD_NUMBER: _ClassVar[int]
+    base_code: str
+    impl_code: str
+    version: int
+    name: str
+    type: str
+    level: str
+    body_name: str
+    body_uscc: str
+    legal_basis: str
+    conditions: str
+    service_object: str
+    legal_limit_days: int
+    promised_limit_days: int
+    fees: str
+    materials: _containers.RepeatedCompositeFieldContainer[Material]
+    steps: _containers.RepeatedScalarFieldContainer[str]
+    handling_form: str
+    online_depth: int
+    scope: str
+    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ...) -> None: ...
+
+class MatterRetired(_message.Message):
+    __slots__ = ("impl_code", "version", "reason")
+    IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    impl_code: str
+    version: int
+    reason: str
+    def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CaseEvent(_message.Message):
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve")
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    ACTION_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
+    MATTER_VERSION_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICANT_NAME_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    DUE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    case_no: str
+    action: str
+    actor: str
+    matter_code: str
+    matter_version: int
+    applicant_id: str
+    applicant_name: str
+    channel: str
+    materials: _containers.RepeatedScalarFieldContainer[str]
+    reason: str
+    due_days: int
+    score: int
+    comment: str
+    method: str
+    approve: bool
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ...) -> None: ...
+
+class Licence(_message.Message):
+    __slots__ = ("licence_id", "case_no", "holder_id", "holder_name", "matter_code", "title", "valid_until_ms")
+    LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
+    MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    licence_id: str
+    case_no: str
+    holder_id: str
+    holder_name: str
+    matter_code: str
+    title: str
+    valid_until_ms: int
+    def __init__(self, licence_id: _Optional[str] = ..., case_no: _Optional[str] = ..., holder_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., matter_code: _Optional[str] = ..., title: _Optional[str] = ..., valid_until_ms: _Optional[int] = ...) -> None: ...
+
+class LicenceRevoked(_message.Message):
+    __slots__ = ("licence_id", "reason")
+    LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    licence_id: str
+    reason: str
+    def __init__(self, licence_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class CertIssued(_message.Message):
+    __slots__ = ("certificate_der",)
+    CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    certificate_der: bytes
+    def __init__(self, certificate_der: _Optional[bytes] = ...) -> None: ...
+
+class CertRevoked(_message.Message):
+    __slots__ = ("serial_hex", "reason", "revoked_at_ms")
+    SERIAL_HEX_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    serial_hex: str
+    reason: str
+    revoked_at_ms: int
+    def __init__(self, serial_hex: _Optional[str] = ..., reason: _Optional[str] = ..., revoked_at_ms: _Optional[int] = ...) -> None: ...
+
+class CalendarNotice(_message.Message):
+    __slots__ = ("year", "holidays", "working_days")
+    YEAR_FIELD_NUMBER: _ClassVar[int]
+    HOLIDAYS_FIELD_NUMBER: _ClassVar[int]
+    WORKING_DAYS_FIELD_NUMBER: _ClassVar[int]
+    year: int
+    holidays: _containers.RepeatedScalarFieldContainer[str]
+    working_days: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, year: _Optional[int] = ..., holidays: _Optional[_Iterable[str]] = ..., working_days: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class PolicyNotice(_message.Message):
+    __slots__ = ("title", "text")
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    title: str
+    text: str
+    def __init__(self, title: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class KeyRotated(_message.Message):
+    __slots__ = ("new_certificate_der",)
+    NEW_CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    new_certificate_der: bytes
+    def __init__(self, new_certificate_der: _Optional[bytes] = ...) -> None: ...
