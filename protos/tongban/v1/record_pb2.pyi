@@ -113,7 +113,7 @@ class MatterRetired(_message.Message):
     def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days")
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material")
     CASE_NO_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -130,6 +130,7 @@ class CaseEvent(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     APPROVE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    MISSING_MATERIAL_FIELD_NUMBER: _ClassVar[int]
     case_no: str
     action: str
     actor: str
@@ -146,7 +147,8 @@ class CaseEvent(_message.Message):
     method: str
     approve: bool
     limit_days: int
-    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ...) -> None: ...
+    missing_material: str
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ...) -> None: ...
 
 class Licence(_message.Message):
     __slots__ = ("licence_id", "case_no", "holder_id", "holder_name", "matter_code", "title", "valid_until_ms")
