@@ -1,0 +1,340 @@
+"""The per-origin append-only logs, with their RFC 9162 trees, in the node's SQLite file.
+
+The log tables are the truth every projection is rebuilt from, so this module
+stores record bytes verbatim and never re-serialises them. Beside each record
+it keeps the leaf hash, and beside the records every perfect subtree hash
+they complete (``tree_nodes``, level >= 1): roots and proofs of any size are
+then O(log N) point reads instead of a rehash of the log.
+
+The caller owns transactions. LogStore never begins, commits or rolls back,
+and keeps no state between calls (the right-edge "frontier" is read afresh on
+each append), so a caller's rollback can never leave it out of step with the
+file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from pki.division import validate
+from pki.errors import EnvironmentProblem, InputError
+from sync import merkle
+
+_SCHEMA = (
+    # Record bytes can run to kilobytes, past what an index b-tree keeps inline,
+    # so records keep a rowid table; the (origin, seq) key is its unique index.
+    """CREATE TABLE IF NOT EXISTS records (
+        origin TEXT NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 0),
+        leaf_hash BLOB NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (origin, seq)
+    )""",
+    # Small fixed-size rows read by exact key: clustered on the key, no rowid.
+    """CREATE TABLE IF NOT EXISTS tree_nodes (
+        origin TEXT NOT NULL,
+        level INTEGER NOT NULL CHECK (level >= 1),
+        idx INTEGER NOT NULL CHECK (idx >= 0),
+        hash BLOB NOT NULL,
+        PRIMARY KEY (origin, level, idx)
+    ) WITHOUT ROWID""",
+    # The rowid orders notes stored for the same size (first stored wins).
+    """CREATE TABLE IF NOT EXISTS checkpoints (
+        id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0),
+        root BLOB NOT NULL,
+        note BLOB NOT NULL,
+        UNIQUE (origin, size, note)
+    )""",
+    """CREATE TABLE IF NOT EXISTS receipts (
+        id INTEGER PRIMARY KEY,
+        origin TEXT NOT NULL,
+        size INTEGER NOT NULL CHECK (size >= 0),
+        cosigner TEXT NOT NULL,
+        time_ms INTEGER NOT NULL,
+        note BLOB NOT NULL,
+        UNIQUE (origin, size, cosigner, note)
+    )""",
+)
+
+# GROUP BY would scan every record; this skips from one origin to the next and
+# reads each one's last seq, so it costs O(origins * log N).
+_SIZES = """
+    WITH RECURSIVE o(origin) AS (
+        SELECT min(origin) FROM records
+        UNION ALL
+        SELECT (SELECT min(origin) FROM records WHERE origin > o.origin) FROM o
+        WHERE o.origin IS NOT NULL
+    )
+    SELECT origin, (SELECT max(seq) FROM records WHERE records.origin = o.origin) + 1
+    FROM o WHERE origin IS NOT NULL
+"""
+
+
+class LogError(InputError):
+    """A request the stored logs cannot satisfy: a gap, an overlap, a range not held."""
+
+
+@dataclass(frozen=True)
+class Checkpointed:
+    origin: str
+    size: int
+    root: bytes
+    note: bytes
+
+
+@dataclass(frozen=True)
+class Receipted:
+    origin: str
+    size: int
+    cosigner: str
+    time_ms: int
+    note: bytes
+
+
+class LogStore:
+    """Per-origin append-only logs with their RFC 9162 trees, in the node's SQLite file."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self._db = db
+
+    @staticmethod
+    def migrate(db: sqlite3.Connection) -> None:
+        for statement in _SCHEMA:
+            db.execute(statement)
+
+    # --- records ------------------------------------------------------------------------------
+
+    def size(self, origin: str) -> int:
+        (last,) = self._db.execute(
+            "SELECT max(seq) FROM records WHERE origin = ?", (origin,)).fetchone()
+        return 0 if last is None else last + 1
+
+    def sizes(self) -> dict[str, int]:
+        return dict(self._db.execute(_SIZES).fetchall())
+
+    def append(self, origin: str, first_seq: int, records: Sequence[bytes]) -> list[bytes]:
+        """Store records at first_seq.. and the subtree hashes they complete; return leaf hashes.
+
+        Refuses anything but the exact continuation of the stored log, before
+        writing anything: re-sending or skipping records is the sync layer's
+        business to detect, not something to paper over here.
+        """
+        validate(origin)
+        size = self.size(origin)
+        if first_seq != size:
+            raise LogError(f"log of {origin}: got records starting at seq {first_seq}, "
+                           f"want {size} (the stored size)")
+        if not records:
+            return []
+        frontier = self._frontier(origin, size)
+        sha256 = hashlib.sha256
+        leaves = [sha256(merkle.LEAF_HASH_PREFIX + data).digest() for data in records]
+        nodes = []
+        seq = size
+        for h in leaves:
+            level, idx = 0, seq
+            while idx & 1:
+                h = sha256(merkle.NODE_HASH_PREFIX + frontier.pop(level) + h).digest()
+                level += 1
+                idx >>= 1
+                nodes.append((origin, level, idx, h))
+            frontier[level] = h
+            seq += 1
+        self._db.executemany(
+            "INSERT INTO records (origin, seq, leaf_hash, data) VALUES (?, ?, ?, ?)",
+            [(origin, size + i, leaf, data)
+             for i, (leaf, data) in enumerate(zip(leaves, records, strict=True))])
+        self._db.executemany(
+            "INSERT INTO tree_nodes (origin, level, idx, hash) VALUES (?, ?, ?, ?)", nodes)
+        return leaves
+
+    def _frontier(self, origin: str, size: int) -> dict[int, bytes]:
+        """The perfect subtrees that tile [0, size), one per set bit: level -> hash.
+
+        Each is the last stored node of its level, so one query fetches them all.
+        The origin is repeated inside every OR term on purpose: factored out,
+        SQLite scans the whole origin instead of doing one key lookup per term.
+        """
+        levels = [lvl for lvl in range(1, size.bit_length()) if size >> lvl & 1]
+        frontier = {}
+        if levels:
+            where = " OR ".join(["(origin = ? AND level = ? AND idx = ?)"] * len(levels))
+            params = [p for lvl in levels for p in (origin, lvl, (size >> lvl) - 1)]
+            frontier = dict(self._db.execute(
+                f"SELECT level, hash FROM tree_nodes WHERE {where}", params).fetchall())
+        if size & 1:
+            frontier[0] = self.leaf_hash(origin, size - 1)
+        if len(frontier) != len(levels) + (size & 1):
+            raise EnvironmentProblem(f"log of {origin} is damaged: tree nodes missing at "
+                                     f"the right edge of size {size}")
+        return frontier
+
+    def record(self, origin: str, seq: int) -> bytes:
+        row = self._db.execute(
+            "SELECT data FROM records WHERE origin = ? AND seq = ?", (origin, seq)).fetchone()
+        if row is None:
+            raise LogError(f"log of {origin}: no record at seq {seq} "
+                           f"(want 0 <= seq < {self.size(origin)})")
+        return row[0]
+
+    def records(self, origin: str, start: int, end: int) -> list[bytes]:
+        """Records [start, end), all of them or an error: a short list would pass for a full one."""
+        rows = []
+        if 0 <= start <= end:
+            rows = self._db.execute(
+                "SELECT data FROM records WHERE origin = ? AND seq >= ? AND seq < ? ORDER BY seq",
+                (origin, start, end)).fetchall()
+        if not 0 <= start <= end or len(rows) != end - start:
+            raise LogError(f"log of {origin}: got range [{start}, {end}), "
+                           f"want 0 <= start <= end <= {self.size(origin)}")
+        return [data for (data,) in rows]
+
+    def iter_records(self, origin: str, start: int = 0,
+                     batch: int = 10000) -> Iterator[tuple[int, bytes]]:
+        """(seq, data) from start to the end, read in batches.
+
+        Each batch is a fresh keyed query, so no cursor stays open across the
+        caller's own writes and memory stays bounded.
+        """
+        if batch < 1:
+            raise InputError(f"record batch: got {batch}, want >= 1")
+        while True:
+            rows = self._db.execute(
+                "SELECT seq, data FROM records WHERE origin = ? AND seq >= ?"
+                " ORDER BY seq LIMIT ?", (origin, start, batch)).fetchall()
+            yield from rows
+            if len(rows) < batch:
+                return
+            start = rows[-1][0] + 1
+
+    def leaf_hash(self, origin: str, seq: int) -> bytes:
+        row = self._db.execute(
+            "SELECT leaf_hash FROM records WHERE origin = ? AND seq = ?",
+            (origin, seq)).fetchone()
+        if row is None:
+            raise LogError(f"log of {origin}: no record at seq {seq} "
+                           f"(want 0 <= seq < {self.size(origin)})")
+        return row[0]
+
+    # --- tree ---------------------------------------------------------------------------------
+
+    def _get_node(self, origin: str) -> merkle.GetNode:
+        execute = self._db.execute
+
+        def get_node(level: int, idx: int) -> bytes:
+            if level == 0:
+                row = execute("SELECT leaf_hash FROM records WHERE origin = ? AND seq = ?",
+                              (origin, idx)).fetchone()
+            else:
+                row = execute(
+                    "SELECT hash FROM tree_nodes WHERE origin = ? AND level = ? AND idx = ?",
+                    (origin, level, idx)).fetchone()
+            if row is None:
+                raise EnvironmentProblem(f"log of {origin} is damaged: "
+                                         f"no tree node at level {level}, index {idx}")
+            return row[0]
+
+        return get_node
+
+    def _held(self, origin: str, size: int) -> None:
+        held = self.size(origin)
+        if size > held:
+            raise LogError(f"log of {origin}: got tree size {size}, want <= {held} "
+                           "(the stored size)")
+
+    def root(self, origin: str, size: int | None = None) -> bytes:
+        """Root of the first ``size`` records (default all); O(log N) reads."""
+        if size is None:
+            size = self.size(origin)
+        else:
+            self._held(origin, size)
+        return merkle.root(size, self._get_node(origin))
+
+    def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
+        self._held(origin, size)
+        return merkle.inclusion_proof(index, size, self._get_node(origin))
+
+    def consistency_proof(self, origin: str, size1: int, size2: int) -> list[bytes]:
+        self._held(origin, size2)
+        return merkle.consistency_proof(size1, size2, self._get_node(origin))
+
+    # --- checkpoints and receipts ---------------------------------------------------------------
+
+    def add_checkpoint(self, origin: str, size: int, root: bytes, note: bytes) -> None:
+        """Keep a signed checkpoint note; storing the same note again is a no-op.
+
+        Several notes may share (origin, size): re-signed with a rotated key, or
+        two roots for one size, which is the fork evidence an auditor needs.
+        """
+        validate(origin)
+        if size < 0 or len(root) != merkle.HASH_SIZE:
+            raise LogError(f"checkpoint of {origin}: got size {size} and a {len(root)}-byte "
+                           f"root, want size >= 0 and a {merkle.HASH_SIZE}-byte root")
+        inserted = self._db.execute(
+            "INSERT INTO checkpoints (origin, size, root, note) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (origin, size, note) DO NOTHING", (origin, size, root, note)).rowcount
+        if not inserted:
+            (stored,) = self._db.execute(
+                "SELECT root FROM checkpoints WHERE origin = ? AND size = ? AND note = ?",
+                (origin, size, note)).fetchone()
+            if stored != root:
+                raise LogError(f"checkpoint of {origin} at size {size}: got root {root.hex()} "
+                               f"for a note stored with root {stored.hex()}")
+
+    def latest_checkpoint(self, origin: str) -> Checkpointed | None:
+        """The checkpoint of the highest size; among notes for that size, the first stored."""
+        row = self._db.execute(
+            "SELECT origin, size, root, note FROM checkpoints WHERE origin = ?"
+            " ORDER BY size DESC, id LIMIT 1", (origin,)).fetchone()
+        return None if row is None else Checkpointed(*row)
+
+    def checkpoints(self, origin: str) -> list[Checkpointed]:
+        rows = self._db.execute(
+            "SELECT origin, size, root, note FROM checkpoints WHERE origin = ?"
+            " ORDER BY size, id", (origin,)).fetchall()
+        return [Checkpointed(*row) for row in rows]
+
+    def add_receipt(self, origin: str, size: int, cosigner: str, time_ms: int,
+                    note: bytes) -> None:
+        """Keep a cosigner's receipt for a checkpoint; storing the same note again is a no-op."""
+        validate(origin)
+        if size < 0 or not cosigner:
+            raise LogError(f"receipt for {origin}: got size {size} and cosigner {cosigner!r}, "
+                           "want size >= 0 and a cosigner name")
+        inserted = self._db.execute(
+            "INSERT INTO receipts (origin, size, cosigner, time_ms, note) VALUES (?, ?, ?, ?, ?)"
+            " ON CONFLICT (origin, size, cosigner, note) DO NOTHING",
+            (origin, size, cosigner, time_ms, note)).rowcount
+        if not inserted:
+            (stored,) = self._db.execute(
+                "SELECT time_ms FROM receipts WHERE origin = ? AND size = ? AND cosigner = ?"
+                " AND note = ?", (origin, size, cosigner, note)).fetchone()
+            if stored != time_ms:
+                raise LogError(f"receipt by {cosigner} for {origin} at size {size}: got time "
+                               f"{time_ms} ms for a note stored with time {stored} ms")
+
+    def receipts(self, origin: str, size: int | None = None) -> list[Receipted]:
+        """Receipts for origin (or one size of it), ascending by size then time."""
+        query = "SELECT origin, size, cosigner, time_ms, note FROM receipts WHERE origin = ?"
+        params: tuple[object, ...] = (origin,)
+        if size is not None:
+            query += " AND size = ?"
+            params += (size,)
+        rows = self._db.execute(query + " ORDER BY size, time_ms, id", params).fetchall()
+        return [Receipted(*row) for row in rows]
+
+    def latest_receipt(self, origin: str, cosigner: str | None = None) -> Receipted | None:
+        """The receipt of the highest size (by cosigner, if given); the latest time breaks ties."""
+        query = "SELECT origin, size, cosigner, time_ms, note FROM receipts WHERE origin = ?"
+        params: tuple[object, ...] = (origin,)
+        if cosigner is not None:
+            query += " AND cosigner = ?"
+            params += (cosigner,)
+        row = self._db.execute(
+            query + " ORDER BY size DESC, time_ms DESC, id DESC LIMIT 1", params).fetchone()
+        return None if row is None else Receipted(*row)
