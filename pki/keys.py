@@ -41,8 +41,11 @@ def public_key_pem(key: ec.EllipticCurvePrivateKey | ec.EllipticCurvePublicKey) 
     )
 
 
-def write_private_file(path: str | os.PathLike, data: bytes) -> Path:
-    """Create ``path`` holding ``data`` with mode 0600; refuse if it already exists."""
+def write_private_file(path: str | os.PathLike, data: bytes, replace: bool = False) -> Path:
+    """Create ``path`` holding ``data`` with mode 0600; refuse if it exists unless ``replace``.
+
+    Replacing is for key rotation only, after the old key has been copied away.
+    """
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -54,6 +57,9 @@ def write_private_file(path: str | os.PathLike, data: bytes) -> Path:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
+        if replace:
+            os.replace(tmp, target)
+            return target
         try:
             os.link(tmp, target)
         except FileExistsError as exc:
@@ -65,8 +71,10 @@ def write_private_file(path: str | os.PathLike, data: bytes) -> Path:
     return target
 
 
-def save_private_key(key: ec.EllipticCurvePrivateKey, path: str | os.PathLike) -> Path:
-    return write_private_file(path, private_key_pem(key))
+def save_private_key(
+    key: ec.EllipticCurvePrivateKey, path: str | os.PathLike, replace: bool = False
+) -> Path:
+    return write_private_file(path, private_key_pem(key), replace)
 
 
 def load_private_key(path: str | os.PathLike) -> ec.EllipticCurvePrivateKey:
