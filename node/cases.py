@@ -1,0 +1,147 @@
+"""Case (办件) operations: turn a command into a CaseEvent record, or refuse it.
+
+Checks that need the catalogue (matter exists, materials, 容缺 allowed) live
+here; the state machine itself is node.workflow and runs again inside the
+projection, so an illegal transition is refused before anything is written.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date
+
+from node import workflow
+from node.ids import check_applicant
+from node.matters import current_matter
+from node.projection import iter_cases, load_calendar, load_case
+from node.store import Draft, NodeStore
+from node.workdays import date_of_ms
+from pki.errors import InputError
+from sync.records import hlc_ms
+from protos.tongban.v1 import record_pb2
+
+CHANNELS = ("window", "online", "mobile", "self-service")
+
+
+class CaseError(InputError):
+    pass
+
+
+@dataclass
+class Outcome:
+    case: workflow.CaseState
+    warnings: list[str] = field(default_factory=list)
+
+
+def case_number(division: str, seq: int, hlc: int) -> str:
+    """Federation-unique and never reused: the division plus the log seq of the apply."""
+    return f"{division}-{date_of_ms(hlc_ms(hlc)).year}-{seq:07d}"
+
+
+def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
+          channel: str, materials: list[str], actor: str, wall_ms: int | None = None) -> Outcome:
+    checked = check_applicant(applicant)
+    matter = current_matter(store.db, matter_code)
+    if channel not in CHANNELS:
+        raise CaseError(f"bad channel {channel!r}: want one of {', '.join(CHANNELS)}")
+    known = {m.name for m in matter.materials}
+    unknown = [m for m in materials if m not in known]
+    if unknown:
+        raise CaseError(
+            f"matter {matter_code} has no material {', '.join(unknown)}; "
+            f"its materials are: {', '.join(sorted(known)) or 'none'}"
+        )
+    numbers: list[str] = []
+
+    def body(seq: int, hlc: int) -> bytes:
+        numbers.append(case_number(store.division, seq, hlc))
+        return record_pb2.CaseEvent(
+            case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
+            matter_version=matter.version, applicant_id=checked.id,
+            applicant_name=applicant_name, channel=channel, materials=materials,
+            limit_days=matter.promised_limit_days,
+        ).SerializeToString()
+
+    store.write([Draft(record_pb2.CASE_EVENT, body)], wall_ms=wall_ms)
+    return Outcome(_require(store, numbers[0]), list(checked.warnings))
+
+
+def act(store: NodeStore, case_no: str, action: str, *, actor: str,
+        wall_ms: int | None = None, **arguments) -> Outcome:
+    """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
+    case = _require(store, case_no)
+    if action == "accept":
+        _check_acceptance(store, case, arguments.get("missing_material"),
+                          arguments.get("materials") or [])
+    event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor, **arguments)
+    data = event.SerializeToString()
+    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)], wall_ms=wall_ms)
+    return Outcome(_require(store, case_no))
+
+
+def _check_acceptance(store: NodeStore, case: workflow.CaseState, missing: str | None,
+                      supplied_now: list[str]) -> None:
+    """Every required material must be present, or be the one 容缺 material the matter allows."""
+    matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
+    have = set(case.materials) | set(supplied_now)
+    lacking = [m.name for m in matter.materials if m.required and m.name not in have]
+    if missing:
+        spec = {m.name: m for m in matter.materials}
+        if missing not in spec:
+            raise CaseError(f"matter {case.matter_code} has no material {missing!r}")
+        if not spec[missing].deferrable:
+            raise CaseError(
+                f"material {missing!r} of matter {case.matter_code} does not allow 容缺受理; "
+                "request a supplement (补正) instead"
+            )
+        lacking = [m for m in lacking if m != missing]
+    if lacking:
+        raise CaseError(
+            f"case {case.case_no} lacks required materials: {', '.join(lacking)}; request a "
+            "supplement (补正), or accept with --missing for a material that allows 容缺"
+        )
+
+
+def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
+    case = load_case(store.db, case_no)
+    if case is None:
+        raise CaseError(f"no case {case_no} on this node")
+    return case
+
+
+def history(store: NodeStore, case_no: str) -> list[dict]:
+    _require(store, case_no)
+    rows = store.db.execute(
+        "SELECT seq, at_ms, action, actor, state_after, details FROM case_events"
+        " WHERE case_no = ? ORDER BY origin, seq", (case_no,)
+    ).fetchall()
+    return [
+        {"seq": seq, "at_ms": at_ms, "action": action, "actor": actor, "state": state,
+         "details": json.loads(details)}
+        for seq, at_ms, action, actor, state, details in rows
+    ]
+
+
+@dataclass
+class CaseView:
+    case: workflow.CaseState
+    due: date | None
+    remaining: int | None
+
+    @property
+    def due_soon(self) -> bool:
+        return self.remaining is not None and 0 <= self.remaining <= workflow.DUE_SOON_DAYS
+
+    @property
+    def overdue(self) -> bool:
+        return self.remaining is not None and self.remaining < 0
+
+
+def views(store: NodeStore, today: date, state: str | None = None) -> list[CaseView]:
+    calendar = load_calendar(store.db)
+    return [
+        CaseView(case, workflow.due_date(case, calendar),
+                 workflow.remaining_workdays(case, today, calendar))
+        for case in iter_cases(store.db, state)
+    ]

@@ -1,0 +1,198 @@
+"""``tongban case``: citizens' cases (办件) from application to evaluation."""
+
+from __future__ import annotations
+
+import dataclasses
+import getpass
+
+import click
+
+from node import cases, workflow
+from node.cli_common import (
+    emit_json, format_ms, home_option, json_option, resolve_home, table, today, wall_ms,
+)
+from node.store import NodeStore
+
+actor_option = click.option(
+    "--actor", default=lambda: getpass.getuser(), show_default="login name",
+    help="Who does this (window staff ID); recorded in the case history (全过程留痕).",
+)
+
+
+@click.group("case")
+def case_group() -> None:
+    """Cases (办件): apply, accept, review, decide, conclude, deliver, evaluate."""
+
+
+def _open(home_dir: str | None) -> NodeStore:
+    return NodeStore.open(resolve_home(home_dir))
+
+
+def _print_outcome(outcome: cases.Outcome) -> None:
+    for warning in outcome.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    case = outcome.case
+    click.echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
+
+
+@case_group.command()
+@click.option("--matter", "matter_code", required=True, help="实施编码 of the matter.")
+@click.option("--applicant", required=True, help="18-digit resident ID or 18-char USCC.")
+@click.option("--name", "applicant_name", required=True, help="Applicant's name.")
+@click.option("--channel", type=click.Choice(cases.CHANNELS), default="window",
+              show_default=True)
+@click.option("--material", "materials", multiple=True, help="Material handed in (repeat).")
+@actor_option
+@home_option
+def apply(matter_code, applicant, applicant_name, channel, materials, actor, home_dir) -> None:
+    """Register an application (申请); prints the new case number.
+
+    \b
+    Example:
+      tongban case apply --matter 11540102MB0000000X400011700100001 \\
+        --applicant 540102199001011234 --name 扎西 --material 居民身份证
+    """
+    outcome = cases.apply(
+        _open(home_dir), matter_code=matter_code, applicant=applicant,
+        applicant_name=applicant_name, channel=channel, materials=list(materials),
+        actor=actor, wall_ms=wall_ms(),
+    )
+    _print_outcome(outcome)
+
+
+def _action_command(action: str, summary: str, example: str, *options):
+    """One CLI command per workflow action; the options become CaseEvent fields."""
+
+    def command(case_no: str, actor: str, home_dir: str | None, **arguments) -> None:
+        fields = {k: v for k, v in arguments.items() if v not in (None, (), "")}
+        if "materials" in fields:
+            fields["materials"] = list(fields["materials"])
+        _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor,
+                                 wall_ms=wall_ms(), **fields))
+
+    command.__doc__ = f"{summary}\n\n\\b\nExample:\n  {example}"
+    command = home_option(actor_option(command))
+    for option in reversed(options):
+        command = option(command)
+    command = click.argument("case_no")(command)
+    return case_group.command(action)(command)
+
+
+_reason = click.option("--reason", help="Why (required where the law asks for one).")
+_action_command(
+    "accept", "Accept the case (受理); with --missing, 容缺受理 owing one material.",
+    "tongban case accept 540102-2026-0000003 --missing 居住证明 --due 5",
+    click.option("--missing", "missing_material", help="Material still owed (容缺)."),
+    click.option("--due", "due_days", type=int, help="Working days to supply it."),
+    click.option("--material", "materials", multiple=True, help="Material handed in now."),
+)
+_action_command("reject", "Refuse to accept (不予受理).",
+                "tongban case reject 540102-2026-0000003 --reason 不属于本机关职权范围",
+                click.option("--reason", required=True))
+_action_command("request-supplement", "Ask for missing materials (补正); the clock pauses.",
+                "tongban case request-supplement 540102-2026-0000003 --material 户口簿",
+                click.option("--material", "materials", multiple=True, required=True))
+_action_command("supply", "Record materials supplied (ends 补正, or settles a 容缺 material).",
+                "tongban case supply 540102-2026-0000003 --material 户口簿",
+                click.option("--material", "materials", multiple=True))
+_action_command("review", "Start review (审查).", "tongban case review 540102-2026-0000003")
+_action_command(
+    "decide", "Decide (决定): --approve (准予) or --deny (不予) with a reason.",
+    "tongban case decide 540102-2026-0000003 --approve",
+    click.option("--approve/--deny", "approve", required=True),
+    _reason,
+)
+_action_command("conclude", "Conclude the case (办结).", "tongban case conclude 540102-2026-0000003")
+_action_command("deliver", "Deliver the result (送达).",
+                "tongban case deliver 540102-2026-0000003 --method 窗口领取",
+                click.option("--method", required=True, help="e.g. 窗口领取, 邮寄, 电子送达."))
+_action_command("withdraw", "Withdraw the application at the applicant's request (撤回).",
+                "tongban case withdraw 540102-2026-0000003 --reason 申请人主动撤回", _reason)
+_action_command("suspend", "Enter a special procedure (特别程序); the clock pauses.",
+                "tongban case suspend 540102-2026-0000003 --reason 现场勘查",
+                click.option("--reason", required=True))
+_action_command("resume", "Leave the special procedure; the clock runs again.",
+                "tongban case resume 540102-2026-0000003")
+_action_command("evaluate", "Record the applicant's evaluation (好差评, 1–5) after 办结.",
+                "tongban case evaluate 540102-2026-0000003 --score 5 --comment 很满意",
+                click.option("--score", type=click.IntRange(1, 5), required=True),
+                click.option("--comment", default=None))
+
+
+def _case_dict(view: cases.CaseView) -> dict:
+    data = dataclasses.asdict(view.case)
+    data["state_label"] = workflow.LABELS[view.case.state]
+    data["due"] = view.due.isoformat() if view.due else None
+    data["remaining_workdays"] = view.remaining
+    data["due_soon"] = view.due_soon
+    data["overdue"] = view.overdue
+    return data
+
+
+@case_group.command()
+@click.argument("case_no")
+@click.option("--history", is_flag=True, help="Also show every event (全过程留痕).")
+@json_option
+@home_option
+def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> None:
+    """Show one case, its deadline and the actions allowed next.
+
+    \b
+    Example:
+      tongban case show 540102-2026-0000003 --history
+    """
+    store = _open(home_dir)
+    view = next((v for v in cases.views(store, today()) if v.case.case_no == case_no), None)
+    if view is None:
+        raise cases.CaseError(f"no case {case_no} on this node")
+    events = cases.history(store, case_no) if history else []
+    data = _case_dict(view)
+    data["allowed_actions"] = workflow.allowed_actions(view.case)
+    if as_json:
+        if history:
+            data["history"] = events
+        emit_json(data)
+        return
+    for key in ("case_no", "state_label", "matter_code", "matter_version", "applicant_name",
+                "applicant_id", "channel", "materials", "missing_material", "decision",
+                "reason", "due", "remaining_workdays", "score", "allowed_actions"):
+        value = data.get(key)
+        if value not in (None, [], ""):
+            click.echo(f"{key:20} {value}")
+    if events:
+        click.echo(table(["time", "action", "actor", "state", "details"],
+                         [(format_ms(e["at_ms"]), e["action"], e["actor"], e["state"],
+                           " ".join(f"{k}={v}" for k, v in e["details"].items()))
+                          for e in events]))
+
+
+@case_group.command("list")
+@click.option("--state", type=click.Choice([s.value for s in workflow.State]))
+@click.option("--due-soon", is_flag=True,
+              help=f"Only cases with {workflow.DUE_SOON_DAYS} working days or fewer left.")
+@click.option("--overdue", is_flag=True, help="Only overdue cases.")
+@json_option
+@home_option
+def list_(state, due_soon, overdue, as_json, home_dir) -> None:
+    """List cases with their deadlines (working days, official calendar).
+
+    \b
+    Example:
+      tongban case list --due-soon
+    """
+    views = cases.views(_open(home_dir), today(), state)
+    if due_soon:
+        views = [v for v in views if v.due_soon]
+    if overdue:
+        views = [v for v in views if v.overdue]
+    if as_json:
+        emit_json([_case_dict(v) for v in views])
+        return
+    rows = []
+    for v in views:
+        flag = "OVERDUE" if v.overdue else ("due soon" if v.due_soon else "")
+        rows.append((v.case.case_no, workflow.LABELS[v.case.state], v.case.applicant_name,
+                     v.case.matter_code[-12:], v.due or "-",
+                     "-" if v.remaining is None else v.remaining, flag))
+    click.echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
+    click.echo(f"{len(views)} cases")

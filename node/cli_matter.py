@@ -1,0 +1,155 @@
+"""``tongban matter``: the service catalogue (事项目录)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from node import matters
+from node.catalogue import load_file, sample_catalogue_path
+from node.cli_common import emit_json, home_option, json_option, resolve_home, table
+from node.store import NodeStore
+from google.protobuf.json_format import MessageToDict
+
+
+@click.group("matter")
+def matter_group() -> None:
+    """Service catalogue items (事项): import, add, list, show, retire."""
+
+
+def _report(results: list[matters.PublishResult]) -> None:
+    for r in results:
+        click.echo(f"{r.status:9} {r.code} v{r.version}")
+    changed = sum(1 for r in results if r.status != "unchanged")
+    click.echo(f"{changed} published, {len(results) - changed} unchanged")
+
+
+@matter_group.command("import")
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("--sample", is_flag=True, help="Import the bundled sample county catalogue.")
+@home_option
+def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
+    """Import items from a JSON or TOML file; changed items get a new version.
+
+    All items are checked first: one bad item refuses the whole file.
+
+    \b
+    Example:
+      tongban matter import catalogue.toml
+      tongban matter import --sample
+    """
+    if bool(file) == sample:
+        raise click.UsageError("give a FILE or --sample (one of them)")
+    store = NodeStore.open(resolve_home(home_dir))
+    _report(matters.publish(store, load_file(sample_catalogue_path() if sample else file)))
+
+
+@matter_group.command("add")
+@click.option("--impl-code", required=True, help="实施编码.")
+@click.option("--base-code", required=True, help="基本编码.")
+@click.option("--name", required=True)
+@click.option("--type", "type_", required=True, help="e.g. 行政许可, 公共服务.")
+@click.option("--level", default="县级", show_default=True)
+@click.option("--body-name", required=True, help="Implementing body.")
+@click.option("--body-uscc", required=True, help="Implementing body's credit code.")
+@click.option("--legal-basis", required=True)
+@click.option("--legal-limit", type=int, required=True, help="Legal limit, working days.")
+@click.option("--promised-limit", type=int, required=True, help="Promised limit, working days.")
+@click.option("--material", "materials", multiple=True,
+              help="NAME[:optional][:deferrable] — repeat for each material.")
+@click.option("--service-object", default="自然人", show_default=True)
+@click.option("--scope", default="县内通办", show_default=True, help="通办范围.")
+@click.option("--fees", default="不收费", show_default=True)
+@home_option
+def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_basis,
+        legal_limit, promised_limit, materials, service_object, scope, fees, home_dir) -> None:
+    """Add one item (or a new version of it) from the command line.
+
+    \b
+    Example:
+      tongban matter add --impl-code 11540102MB0000000X400011700100001 \\
+        --base-code 000117001000 --name 居住证核发 --type 公共服务 \\
+        --body-name 拉萨市公安局城关分局 --body-uscc 11540102MB0000000X \\
+        --legal-basis 《居住证暂行条例》 --legal-limit 15 --promised-limit 5 \\
+        --material 居民身份证 --material 居住证明:deferrable
+    """
+    item = {
+        "impl_code": impl_code, "base_code": base_code, "name": name, "type": type_,
+        "level": level, "body_name": body_name, "body_uscc": body_uscc,
+        "legal_basis": legal_basis, "legal_limit_days": legal_limit,
+        "promised_limit_days": promised_limit, "service_object": service_object,
+        "scope": scope, "fees": fees, "materials": [_material(m) for m in materials],
+    }
+    store = NodeStore.open(resolve_home(home_dir))
+    _report(matters.publish(store, [item]))
+
+
+def _material(spec: str) -> dict:
+    name, *flags = spec.split(":")
+    unknown = set(flags) - {"optional", "deferrable"}
+    if unknown:
+        raise click.BadParameter(f"material {spec!r}: unknown flag {', '.join(sorted(unknown))}")
+    return {"name": name, "required": "optional" not in flags, "deferrable": "deferrable" in flags}
+
+
+@matter_group.command("list")
+@click.option("--all", "include_retired", is_flag=True, help="Include retired items.")
+@json_option
+@home_option
+def list_(include_retired: bool, as_json: bool, home_dir: str | None) -> None:
+    """List catalogue items (newest version of each).
+
+    \b
+    Example:
+      tongban matter list --json
+    """
+    store = NodeStore.open(resolve_home(home_dir))
+    items = matters.list_matters(store.db, include_retired)
+    if as_json:
+        emit_json(items)
+        return
+    rows = [(m["code"], f"v{m['version']}", m["name"], m["type"],
+             f"{m['promised_limit_days']}/{m['legal_limit_days']}",
+             "retired" if m["retired"] else "") for m in items]
+    click.echo(table(["code", "ver", "name", "type", "promised/legal days", ""], rows))
+
+
+@matter_group.command("show")
+@click.argument("code")
+@click.option("--version", type=int, default=None, help="A given version (default newest).")
+@json_option
+@home_option
+def show(code: str, version: int | None, as_json: bool, home_dir: str | None) -> None:
+    """Show every element of one item.
+
+    \b
+    Example:
+      tongban matter show 11540102MB0000000X400011700100001
+    """
+    store = NodeStore.open(resolve_home(home_dir))
+    matter = matters.current_matter(store.db, code, version, allow_retired=True)
+    data = MessageToDict(matter, preserving_proto_field_name=True)
+    if as_json:
+        emit_json(data)
+        return
+    for key, value in data.items():
+        if isinstance(value, list):
+            value = json.dumps(value, ensure_ascii=False)
+        click.echo(f"{key:20} {value}")
+
+
+@matter_group.command("retire")
+@click.argument("code")
+@click.option("--reason", required=True)
+@home_option
+def retire(code: str, reason: str, home_dir: str | None) -> None:
+    """Retire an item: it takes no new cases; open cases continue.
+
+    \b
+    Example:
+      tongban matter retire 11540102MB0000000X400011700100001 --reason 事项取消
+    """
+    store = NodeStore.open(resolve_home(home_dir))
+    matter = matters.retire(store, code, reason)
+    click.echo(f"retired {code} v{matter.version} {matter.name}")

@@ -1,0 +1,107 @@
+"""Catalogue (事项) operations on a node: publish new versions, retire, look up.
+
+Publishing an item whose content is unchanged writes nothing, so importing the
+same catalogue file twice is harmless; a changed item becomes a new version and
+cases keep the version they were opened under.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from google.protobuf.json_format import ParseDict
+
+from node.catalogue import parse_matter
+from node.store import Draft, NodeStore
+from pki.errors import InputError
+from protos.tongban.v1 import record_pb2
+
+
+class MatterError(InputError):
+    pass
+
+
+@dataclass
+class PublishResult:
+    code: str
+    version: int
+    status: str  # "new", "changed" or "unchanged"
+
+
+def _stored(db: sqlite3.Connection, code: str, version: int | None
+            ) -> tuple[record_pb2.Matter, bool] | None:
+    query = "SELECT data, retired FROM matters WHERE impl_code = ?"
+    params: tuple = (code,)
+    if version is not None:
+        query += " AND version = ?"
+        params += (version,)
+    row = db.execute(query + " ORDER BY version DESC LIMIT 1", params).fetchone()
+    if row is None:
+        return None
+    return ParseDict(json.loads(row[0]), record_pb2.Matter()), bool(row[1])
+
+
+def current_matter(db: sqlite3.Connection, code: str, version: int | None = None,
+                   *, allow_retired: bool = False) -> record_pb2.Matter:
+    """The newest (or a given) version of a matter, or a MatterError naming the code."""
+    found = _stored(db, code, version)
+    if found is None:
+        raise MatterError(f"unknown matter {code}: see 'tongban matter list'")
+    matter, retired = found
+    if retired and not allow_retired:
+        raise MatterError(f"matter {code} is retired and takes no new cases")
+    return matter
+
+
+def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
+    """Validate every item first; write all changed ones in one transaction, or none."""
+    results: list[PublishResult] = []
+    drafts: list[Draft] = []
+    seen: set[str] = set()
+    for item in items:
+        candidate = parse_matter(item)
+        code = candidate.impl_code
+        if code in seen:
+            raise MatterError(f"matter {code} appears twice in the input")
+        seen.add(code)
+        existing = _stored(store.db, code, None)
+        if existing is not None:
+            old, retired = existing
+            candidate.version = old.version
+            if candidate == old and not retired:
+                results.append(PublishResult(code, old.version, "unchanged"))
+                continue
+            candidate.version = old.version + 1
+            status = "changed"
+        else:
+            candidate.version = 1
+            status = "new"
+        data = candidate.SerializeToString()
+        drafts.append(Draft(record_pb2.MATTER_PUBLISHED, lambda _s, _h, d=data: d))
+        results.append(PublishResult(code, candidate.version, status))
+    if drafts:
+        store.write(drafts)
+    return results
+
+
+def retire(store: NodeStore, code: str, reason: str) -> record_pb2.Matter:
+    matter = current_matter(store.db, code)
+    body = record_pb2.MatterRetired(impl_code=code, version=matter.version, reason=reason)
+    data = body.SerializeToString()
+    store.write([Draft(record_pb2.MATTER_RETIRED, lambda _s, _h: data)])
+    return matter
+
+
+def list_matters(db: sqlite3.Connection, include_retired: bool = False) -> list[dict]:
+    rows = db.execute(
+        "SELECT impl_code, max(version), name, type, promised_limit_days, legal_limit_days, retired"
+        " FROM matters GROUP BY impl_code ORDER BY impl_code"
+    ).fetchall()
+    out = [
+        {"code": code, "version": version, "name": name, "type": type_,
+         "promised_limit_days": promised, "legal_limit_days": legal, "retired": bool(retired)}
+        for code, version, name, type_, promised, legal, retired in rows
+    ]
+    return [m for m in out if include_retired or not m["retired"]]

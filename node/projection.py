@@ -1,0 +1,218 @@
+"""Projections: the queryable tables derived from the log.
+
+The log tables are the truth. Every table here is rebuilt from the log by
+``tongban db rebuild`` and must come out identical, so ``apply`` may depend
+only on the record and on tables it itself maintains, never on the wall clock.
+A case's state depends on its own events alone (the apply event carries the
+matter's time limit), so records from many origins can be projected in the
+order they arrived.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+from collections.abc import Callable, Iterator
+from datetime import date
+
+from google.protobuf.json_format import MessageToDict
+
+from node import workflow
+from node.workdays import Calendar
+from sync.records import hlc_ms, parse_body
+from protos.tongban.v1 import record_pb2
+
+Kind = record_pb2.Kind
+
+PROJECTION_TABLES = (
+    "matters",
+    "cases",
+    "case_events",
+    "calendar_overrides",
+    "revocations",
+    "certificates",
+    "notices",
+)
+
+_CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
+_CASE_LIST_FIELDS = {"materials"}
+
+
+def create_tables(db: sqlite3.Connection) -> None:
+    case_columns = ", ".join(
+        f"{name} {'TEXT PRIMARY KEY' if name == 'case_no' else ''}".strip() for name in _CASE_FIELDS
+    )
+    db.executescript(
+        f"""
+        CREATE TABLE IF NOT EXISTS matters (
+            impl_code TEXT NOT NULL, version INTEGER NOT NULL, origin TEXT NOT NULL,
+            seq INTEGER NOT NULL, base_code TEXT, name TEXT, type TEXT,
+            promised_limit_days INTEGER, legal_limit_days INTEGER, retired INTEGER NOT NULL,
+            retire_reason TEXT, published_ms INTEGER, data TEXT NOT NULL,
+            PRIMARY KEY (impl_code, version));
+        CREATE TABLE IF NOT EXISTS cases ({case_columns}, origin TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS cases_state ON cases(state);
+        CREATE TABLE IF NOT EXISTS case_events (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
+            at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
+            details TEXT NOT NULL, PRIMARY KEY (origin, seq));
+        CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no);
+        CREATE TABLE IF NOT EXISTS calendar_overrides (
+            day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS revocations (
+            serial_hex TEXT PRIMARY KEY, reason TEXT, revoked_at_ms INTEGER NOT NULL,
+            origin TEXT NOT NULL, seq INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS certificates (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, der BLOB NOT NULL,
+            PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS notices (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, title TEXT, text TEXT,
+            PRIMARY KEY (origin, seq));
+        """
+    )
+
+
+def drop_tables(db: sqlite3.Connection) -> None:
+    for table in PROJECTION_TABLES:
+        db.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+def load_calendar(db: sqlite3.Connection) -> Calendar:
+    rows = db.execute("SELECT day, workday FROM calendar_overrides").fetchall()
+    return Calendar([(date.fromisoformat(day), bool(workday)) for day, workday in rows])
+
+
+def case_to_row(state: workflow.CaseState) -> dict:
+    row = {}
+    for name in _CASE_FIELDS:
+        value = getattr(state, name)
+        if name in _CASE_LIST_FIELDS:
+            value = json.dumps(list(value), ensure_ascii=False)
+        elif isinstance(value, str):
+            value = str(value)
+        row[name] = value
+    return row
+
+
+def row_to_case(row: sqlite3.Row | dict) -> workflow.CaseState:
+    values = {}
+    for name in _CASE_FIELDS:
+        value = row[name]
+        if name in _CASE_LIST_FIELDS:
+            value = json.loads(value)
+        values[name] = value
+    values["state"] = workflow.State(values["state"])
+    if values["previous_state"] is not None:
+        values["previous_state"] = workflow.State(values["previous_state"])
+    return workflow.CaseState(**values)
+
+
+def iter_cases(db: sqlite3.Connection, state: str | None = None) -> Iterator[workflow.CaseState]:
+    query = f"SELECT {', '.join(_CASE_FIELDS)} FROM cases"
+    params: tuple = ()
+    if state:
+        query += " WHERE state = ?"
+        params = (state,)
+    for row in db.execute(query + " ORDER BY case_no", params):
+        yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
+
+
+def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None:
+    cursor = db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?", (case_no,))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
+
+
+class Projector:
+    """Applies records to the projection tables; one instance per transaction batch.
+
+    ``calendar`` is loaded once: calendar notices are rare and take effect for
+    transitions projected after them.
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self.calendar = load_calendar(db)
+        self._handlers: dict[int, Callable[[record_pb2.Record], None]] = {
+            Kind.MATTER_PUBLISHED: self._matter_published,
+            Kind.MATTER_RETIRED: self._matter_retired,
+            Kind.CASE_EVENT: self._case_event,
+            Kind.CALENDAR_NOTICE: self._calendar_notice,
+            Kind.CERT_REVOKED: self._cert_revoked,
+            Kind.CERT_ISSUED: self._cert_issued,
+            Kind.POLICY_NOTICE: self._policy_notice,
+        }
+
+    def apply(self, record: record_pb2.Record) -> None:
+        handler = self._handlers.get(record.kind)
+        if handler is not None:
+            handler(record)
+
+    def _matter_published(self, record: record_pb2.Record) -> None:
+        matter = parse_body(record_pb2.Matter, record.body, "matter body")
+        self.db.execute(
+            "INSERT OR REPLACE INTO matters VALUES (?,?,?,?,?,?,?,?,?,0,NULL,?,?)",
+            (
+                matter.impl_code, matter.version, record.origin, record.seq, matter.base_code,
+                matter.name, matter.type, matter.promised_limit_days, matter.legal_limit_days,
+                hlc_ms(record.hlc),
+                json.dumps(MessageToDict(matter, preserving_proto_field_name=True),
+                           ensure_ascii=False, sort_keys=True),
+            ),
+        )
+
+    def _matter_retired(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.MatterRetired, record.body, "matter retirement body")
+        self.db.execute(
+            "UPDATE matters SET retired = 1, retire_reason = ? WHERE impl_code = ? AND version <= ?",
+            (body.reason, body.impl_code, body.version),
+        )
+
+    def _case_event(self, record: record_pb2.Record) -> None:
+        event = parse_body(record_pb2.CaseEvent, record.body, "case event body")
+        at_ms = hlc_ms(record.hlc)
+        before = load_case(self.db, event.case_no)
+        after = workflow.apply_event(
+            before, event, at_ms, limit_days=event.limit_days, calendar=self.calendar
+        )
+        row = case_to_row(after)
+        row["origin"] = record.origin
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        self.db.execute(f"INSERT OR REPLACE INTO cases ({columns}) VALUES ({marks})",
+                        tuple(row.values()))
+        details = MessageToDict(event, preserving_proto_field_name=True)
+        for key in ("case_no", "action", "actor"):
+            details.pop(key, None)
+        self.db.execute(
+            "INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?)",
+            (record.origin, record.seq, event.case_no, at_ms, event.action, event.actor,
+             str(after.state), json.dumps(details, ensure_ascii=False, sort_keys=True)),
+        )
+
+    def _calendar_notice(self, record: record_pb2.Record) -> None:
+        notice = parse_body(record_pb2.CalendarNotice, record.body, "calendar notice body")
+        rows = [(d, 0, record.origin, record.seq) for d in notice.holidays]
+        rows += [(d, 1, record.origin, record.seq) for d in notice.working_days]
+        self.db.executemany("INSERT OR REPLACE INTO calendar_overrides VALUES (?,?,?,?)", rows)
+        self.calendar = load_calendar(self.db)
+
+    def _cert_revoked(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.CertRevoked, record.body, "revocation body")
+        self.db.execute(
+            "INSERT OR IGNORE INTO revocations VALUES (?,?,?,?,?)",
+            (body.serial_hex, body.reason, body.revoked_at_ms, record.origin, record.seq),
+        )
+
+    def _cert_issued(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.CertIssued, record.body, "certificate body")
+        self.db.execute("INSERT OR IGNORE INTO certificates VALUES (?,?,?)",
+                        (record.origin, record.seq, body.certificate_der))
+
+    def _policy_notice(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.PolicyNotice, record.body, "policy notice body")
+        self.db.execute("INSERT OR IGNORE INTO notices VALUES (?,?,?,?)",
+                        (record.origin, record.seq, body.title, body.text))

@@ -1,0 +1,176 @@
+"""The node store: the one place where records are written.
+
+Every state change goes through ``NodeStore.write``: in a single SQLite
+transaction the records are built, projected (which is where domain rules
+refuse bad input), appended to the log, and a new checkpoint is signed. If any
+step raises, nothing is written. Foreign records (replicated from other nodes)
+enter through ``ingest`` after the sync layer has verified them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from node import projection
+from node.db import connect
+from node.home import Config, Home
+from pki.checkpoint import CheckpointSigner
+from pki.keys import load_private_key
+from sync.log import LogStore
+from sync.records import HybridClock, build_record, parse_record
+
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A record the caller wants written; the store assigns seq and time.
+
+    ``make_body`` receives the assigned seq and HLC so that a body can embed
+    values derived from them (a case number) without a second round trip.
+    """
+
+    kind: int
+    make_body: Callable[[int, int], bytes]
+    recipient: str = ""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Numbered migrations of the truth tables; projections are recreated by rebuild."""
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version < 1:
+        LogStore.migrate(db)
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS arrivals ("
+            " n INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL)"
+        )
+        projection.create_tables(db)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+class NodeStore:
+    def __init__(self, home: Home, config: Config, db: sqlite3.Connection) -> None:
+        self.home = home
+        self.config = config
+        self.db = db
+        self.log = LogStore(db)
+        self.clock = HybridClock(self._last_hlc())
+        self._signer: CheckpointSigner | None = None
+
+    @classmethod
+    def open(cls, home: Home) -> NodeStore:
+        config = home.load_config()
+        db = connect(home.db_path)
+        migrate(db)
+        return cls(home, config, db)
+
+    @property
+    def division(self) -> str:
+        return self.config.division
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _last_hlc(self) -> int:
+        size = self.log.size(self.division)
+        if size == 0:
+            return 0
+        return parse_record(self.log.record(self.division, size - 1)).hlc
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def write(self, drafts: Sequence[Draft], *, wall_ms: int | None = None) -> list[bytes]:
+        """Append drafts to the own log, project them and sign a checkpoint: all or nothing."""
+        with self.transaction():
+            return self._write_locked(drafts, wall_ms)
+
+    def _write_locked(self, drafts: Sequence[Draft], wall_ms: int | None) -> list[bytes]:
+        saved_clock = self.clock.last
+        try:
+            origin = self.division
+            first_seq = self.log.size(origin)
+            projector = projection.Projector(self.db)
+            now_ms = int(time.time() * 1000) if wall_ms is None else wall_ms
+            records = []
+            for offset, draft in enumerate(drafts):
+                seq = first_seq + offset
+                hlc = self.clock.tick(now_ms)
+                data = build_record(origin, seq, hlc, draft.kind, draft.make_body(seq, hlc),
+                                    draft.recipient)
+                projector.apply(parse_record(data))
+                records.append(data)
+            self.log.append(origin, first_seq, records)
+            self._note_arrivals(origin, first_seq, len(records))
+            self._sign_checkpoint()
+            return records
+        except BaseException:
+            self.clock.last = saved_clock
+            raise
+
+    def _note_arrivals(self, origin: str, first_seq: int, count: int) -> None:
+        self.db.executemany(
+            "INSERT INTO arrivals (origin, seq) VALUES (?, ?)",
+            [(origin, first_seq + i) for i in range(count)],
+        )
+
+    def signer(self) -> CheckpointSigner:
+        """The node key's signer, loaded once: a rotated key takes effect on the next open."""
+        if self._signer is None:
+            self._signer = CheckpointSigner(load_private_key(self.home.key_path), self.division)
+        return self._signer
+
+    def _sign_checkpoint(self) -> None:
+        origin = self.division
+        size = self.log.size(origin)
+        root = self.log.root(origin, size)
+        previous = self.log.latest_checkpoint(origin)
+        signer = self.signer()
+        if previous is None:
+            note = signer.sign(size, root, None, None)
+        else:
+            note = signer.sign(size, root, (previous.size, previous.root),
+                               self.log.root(origin, previous.size))
+        self.log.add_checkpoint(origin, size, root, note)
+
+    def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
+        """Store and project verified foreign records; the caller holds the transaction."""
+        projector = projection.Projector(self.db)
+        for data in records:
+            record = parse_record(data)
+            self.clock.observe(record.hlc)
+            projector.apply(record)
+        self.log.append(origin, first_seq, records)
+        self._note_arrivals(origin, first_seq, len(records))
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Drop and recreate every projection from the log in arrival order."""
+        with self.transaction():
+            projection.drop_tables(self.db)
+            projection.create_tables(self.db)
+            projector = projection.Projector(self.db)
+            total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
+            cursor = self.db.execute(
+                "SELECT r.data FROM arrivals a JOIN records r"
+                " ON r.origin = a.origin AND r.seq = a.seq ORDER BY a.n"
+            )
+            done = 0
+            while batch := cursor.fetchmany(5000):
+                for (data,) in batch:
+                    projector.apply(parse_record(data))
+                done += len(batch)
+                if progress:
+                    progress(done, total)
+            return done

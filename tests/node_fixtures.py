@@ -1,0 +1,43 @@
+"""Shared helpers for node tests: a real node home, CLI invocation, table dumps."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from node.cli import cli
+from node.projection import PROJECTION_TABLES
+
+ID_OK = "540102199001010011"  # Lhasa Chengguan, born 1990-01-01, valid check digit
+USCC_OK = "91540100MA6T000006"
+
+
+def run(home: Path, *args: str, ok: bool = True, env: dict | None = None) -> Result:
+    result = CliRunner().invoke(cli, [*args, "--home", str(home)], env=env or {})
+    if ok:
+        assert result.exit_code == 0, (args, result.output, result.exception)
+    return result
+
+
+def make_node(tmp_path: Path, division: str = "540102", sample: bool = True) -> Path:
+    home = tmp_path / f"node-{division}"
+    run(home, "init", "--division", division, "--name", "测试节点")
+    if sample:
+        run(home, "matter", "import", "--sample")
+    return home
+
+
+def matter_codes(home: Path) -> list[dict]:
+    return json.loads(run(home, "matter", "list", "--json").output)
+
+
+def dump_projections(db_path: Path) -> dict[str, list[tuple]]:
+    db = sqlite3.connect(db_path)
+    try:
+        return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
+                for t in PROJECTION_TABLES}
+    finally:
+        db.close()

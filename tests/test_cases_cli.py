@@ -1,0 +1,177 @@
+"""Case workflow through the real CLI on a real node database."""
+
+import json
+from datetime import date
+
+import pytest
+from node.workdays import Calendar
+from node_fixtures import ID_OK, dump_projections, make_node, run
+
+
+@pytest.fixture(scope="module")
+def county(tmp_path_factory):
+    return make_node(tmp_path_factory.mktemp("county"))
+
+
+def _matter_with(home, predicate):
+    for item in json.loads(run(home, "matter", "list", "--json").output):
+        detail = json.loads(run(home, "matter", "show", item["code"], "--json").output)
+        if predicate(detail):
+            return detail
+    raise AssertionError("sample catalogue lacks a matter for this test")
+
+
+def _required(matter):
+    return [m["name"] for m in matter.get("materials", []) if m.get("required")]
+
+
+def _apply(home, matter, materials=None, env=None):
+    args = ["case", "apply", "--matter", matter["impl_code"], "--applicant", ID_OK,
+            "--name", "扎西", "--actor", "窗口01"]
+    for m in _required(matter) if materials is None else materials:
+        args += ["--material", m]
+    out = run(home, *args, env=env).output
+    case_no = out.split()[0]
+    assert case_no.startswith("540102-")
+    return case_no
+
+
+def _state(home, case_no):
+    return json.loads(run(home, "case", "show", case_no, "--json").output)
+
+
+def test_full_path_to_delivery_and_evaluation(county):
+    matter = _matter_with(county, lambda m: _required(m))
+    case = _apply(county, matter)
+    assert _state(county, case)["state"] == "applied"
+    for action, *extra in [("accept",), ("review",), ("decide", "--approve"), ("conclude",),
+                           ("deliver", "--method", "窗口领取"), ("evaluate", "--score", "5")]:
+        run(county, "case", action, case, *extra, "--actor", "窗口02")
+    data = _state(county, case)
+    assert data["state"] == "delivered"
+    assert data["score"] == 5
+    history = json.loads(run(county, "case", "show", case, "--history", "--json").output)
+    assert [e["action"] for e in history["history"]] == [
+        "apply", "accept", "review", "decide", "conclude", "deliver", "evaluate"]
+    assert [e["actor"] for e in history["history"]] == ["窗口01"] + ["窗口02"] * 6
+
+
+def test_rejection_is_terminal(county):
+    matter = _matter_with(county, lambda m: _required(m))
+    case = _apply(county, matter)
+    run(county, "case", "reject", case, "--reason", "不属于本机关职权范围")
+    result = run(county, "case", "accept", case, ok=False)
+    assert result.exit_code == 1
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith(f"error: case {case} is 不予受理 (rejected)")
+
+
+def test_illegal_transition_names_state_and_allowed_actions_and_writes_nothing(county):
+    matter = _matter_with(county, lambda m: _required(m))
+    case = _apply(county, matter)
+    before = dump_projections(county / "node.db")
+    result = run(county, "case", "conclude", case, ok=False)
+    assert result.exit_code == 1
+    message = result.output.strip()
+    assert case in message and "申请 (applied)" in message and "'conclude'" in message
+    assert "accept" in message and "reject" in message
+    assert dump_projections(county / "node.db") == before
+
+
+def test_supplement_pauses_and_supply_returns(county):
+    matter = _matter_with(county, lambda m: len(_required(m)) >= 2)
+    required = _required(matter)
+    case = _apply(county, matter, materials=required[:1])
+    refused = run(county, "case", "accept", case, ok=False)
+    assert refused.exit_code == 1
+    assert f"lacks required materials: {', '.join(required[1:])}" in refused.output
+    run(county, "case", "request-supplement", case, *sum((["--material", m]
+                                                         for m in required[1:]), []))
+    assert _state(county, case)["state"] == "supplement"
+    run(county, "case", "supply", case, *sum((["--material", m] for m in required[1:]), []))
+    assert _state(county, case)["state"] == "applied"
+    run(county, "case", "accept", case)
+    assert _state(county, case)["state"] == "accepted"
+
+
+def test_deferred_material_acceptance(county):
+    matter = _matter_with(county, lambda m: any(x.get("deferrable") and x.get("required")
+                                                for x in m.get("materials", [])))
+    deferrable = next(x["name"] for x in matter["materials"]
+                      if x.get("deferrable") and x.get("required"))
+    case = _apply(county, matter, [m for m in _required(matter) if m != deferrable])
+    run(county, "case", "accept", case, "--missing", deferrable, "--due", "5")
+    data = _state(county, case)
+    assert data["state"] == "accepted"
+    assert data["missing_material"] == deferrable
+    run(county, "case", "review", case)
+    refused = run(county, "case", "decide", case, "--approve", ok=False)
+    assert refused.exit_code == 1 and deferrable in refused.output
+    run(county, "case", "supply", case, "--material", deferrable)
+    run(county, "case", "decide", case, "--approve")
+    assert _state(county, case)["missing_material"] is None
+
+
+def test_special_procedure_and_withdrawal(county):
+    matter = _matter_with(county, lambda m: True)
+    case = _apply(county, matter)
+    run(county, "case", "accept", case)
+    run(county, "case", "suspend", case, "--reason", "现场勘查")
+    assert _state(county, case)["state"] == "suspended"
+    run(county, "case", "resume", case)
+    assert _state(county, case)["state"] == "accepted"
+    run(county, "case", "withdraw", case, "--reason", "申请人主动撤回")
+    assert _state(county, case)["state"] == "withdrawn"
+
+
+def test_evaluation_only_after_conclusion(county):
+    matter = _matter_with(county, lambda m: True)
+    case = _apply(county, matter)
+    result = run(county, "case", "evaluate", case, "--score", "4", ok=False)
+    assert result.exit_code == 1 and "'evaluate' is not allowed" in result.output
+    result = run(county, "case", "evaluate", case, "--score", "9", ok=False)
+    assert result.exit_code == 2
+
+
+def test_bad_applicant_and_unknown_matter_are_refused(county):
+    matter = _matter_with(county, lambda m: True)
+    before = dump_projections(county / "node.db")
+    bad = run(county, "case", "apply", "--matter", matter["impl_code"], "--applicant",
+              ID_OK[:-1] + "9", "--name", "x", ok=False)
+    assert bad.exit_code == 1 and "check digit" in bad.output
+    unknown = run(county, "case", "apply", "--matter", "NOPE", "--applicant", ID_OK,
+                  "--name", "x", ok=False)
+    assert unknown.exit_code == 1
+    assert "unknown matter NOPE" in unknown.output
+    assert dump_projections(county / "node.db") == before
+
+
+def test_deadlines_and_due_soon_filter(county):
+    matter = _matter_with(county, lambda m: m.get("promised_limit_days", 0) >= 5)
+    limit = matter["promised_limit_days"]
+    clock = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
+    case = _apply(county, matter, env=clock)
+    run(county, "case", "accept", case, env=clock)
+    data = _state(county, case)
+    assert data["due"] is not None
+    assert data["due"] == Calendar().add_workdays(date(2026, 11, 2), limit).isoformat()
+    listing = json.loads(run(county, "case", "list", "--json").output)
+    assert case in [c["case_no"] for c in listing]
+    overdue = json.loads(run(county, "case", "list", "--overdue", "--json").output)
+    assert (case in [c["case_no"] for c in overdue]) == (data["remaining_workdays"] < 0)
+    soon = json.loads(run(county, "case", "list", "--due-soon", "--json").output)
+    assert (case in [c["case_no"] for c in soon]) == (0 <= data["remaining_workdays"] <= 3)
+
+
+def test_case_numbers_are_unique_and_embed_the_division(county):
+    matter = _matter_with(county, lambda m: True)
+    numbers = {_apply(county, matter) for _ in range(3)}
+    assert len(numbers) == 3
+    assert all(n.startswith("540102-") for n in numbers)
+
+
+def test_rebuild_reproduces_every_table(county):
+    before = dump_projections(county / "node.db")
+    out = run(county, "db", "rebuild").output
+    assert out.strip().endswith("records")
+    assert dump_projections(county / "node.db") == before
