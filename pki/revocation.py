@@ -23,7 +23,7 @@ from protos.tongban.v1 import record_pb2
 
 #: RFC 5280 CRLReason names, as they appear in CertRevoked.reason.
 REASONS = frozenset(
-    r.name for r in x509.ReasonFlags if r is not x509.ReasonFlags.remove_from_crl
+    r.value for r in x509.ReasonFlags if r is not x509.ReasonFlags.remove_from_crl
 )
 
 
