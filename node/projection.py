@@ -61,8 +61,9 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS calendar_overrides (
             day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS revocations (
-            serial_hex TEXT PRIMARY KEY, reason TEXT, revoked_at_ms INTEGER NOT NULL,
-            origin TEXT NOT NULL, seq INTEGER NOT NULL);
+            origin TEXT NOT NULL, serial_hex TEXT NOT NULL, reason TEXT,
+            revoked_at_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+            PRIMARY KEY (origin, serial_hex));
         CREATE TABLE IF NOT EXISTS certificates (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, der BLOB NOT NULL,
             PRIMARY KEY (origin, seq));
@@ -204,7 +205,7 @@ class Projector:
         body = parse_body(record_pb2.CertRevoked, record.body, "revocation body")
         self.db.execute(
             "INSERT OR IGNORE INTO revocations VALUES (?,?,?,?,?)",
-            (body.serial_hex, body.reason, body.revoked_at_ms, record.origin, record.seq),
+            (record.origin, body.serial_hex, body.reason, body.revoked_at_ms, record.seq),
         )
 
     def _cert_issued(self, record: record_pb2.Record) -> None:

@@ -1,0 +1,178 @@
+"""Receiving a batch of someone else's log: verify everything, then store it.
+
+One path for every way records arrive (network push, network pull, bundle
+import). Inside one transaction the records are appended and the resulting
+root is checked against the origin's signed checkpoint; any failure rolls the
+whole batch back, and the refused batch is kept in the quarantine table.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+
+from pki.checkpoint import Checkpoint
+from pki.division import validate
+from pki.errors import Error, InputError, MalformedError, VerificationError
+from protos.tongban.v1 import federation_pb2
+from sync import merkle
+from sync.certstore import CertStore, parse_der
+from sync.log import LogStore
+from sync.records import parse_record
+from sync.trust import Trust
+
+#: Records larger than this are refused: no legitimate case event comes near it.
+MAX_RECORD_BYTES = 64 * 1024
+MAX_BATCH_RECORDS = 100_000
+
+
+class BatchRefused(Error):
+    """A batch we will not store; ``status`` names the gRPC status a servicer returns."""
+
+    status = "INVALID_ARGUMENT"
+
+
+class PeerNotAllowed(BatchRefused):
+    status = "PERMISSION_DENIED"
+
+
+class ForkDetected(BatchRefused):
+    """Two signed checkpoints of one origin that disagree: both are kept as evidence."""
+
+    status = "FAILED_PRECONDITION"
+
+    def __init__(self, origin: str, size: int, held_root: bytes, held_note: bytes | None,
+                 presented_note: bytes, presented_root: bytes) -> None:
+        super().__init__(
+            f"fork: {origin} signed size {size} with root {presented_root.hex()}, "
+            f"but the log held here has root {held_root.hex()} at that size")
+        self.evidence = (origin, size, held_root, held_note, presented_note)
+
+
+class OutOfOrder(BatchRefused):
+    status = "OUT_OF_RANGE"
+
+
+@dataclass(frozen=True)
+class Received:
+    origin: str
+    stored_size: int
+    new_records: int
+    checkpoint: Checkpoint | None  # set when the batch reached its checkpoint
+    note: bytes
+
+
+Sink = Callable[[str, int, Sequence[bytes]], None]
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS quarantine ("
+        " id INTEGER PRIMARY KEY, received_ms INTEGER NOT NULL, peer TEXT NOT NULL,"
+        " origin TEXT, first_seq INTEGER, status TEXT NOT NULL, reason TEXT NOT NULL,"
+        " batch BLOB NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS forks ("
+        " id INTEGER PRIMARY KEY, origin TEXT NOT NULL, size INTEGER NOT NULL,"
+        " held_root BLOB NOT NULL, held_note BLOB, presented_note BLOB NOT NULL,"
+        " seen_ms INTEGER NOT NULL)"
+    )
+
+
+class Receiver:
+    def __init__(self, db: sqlite3.Connection, log: LogStore, certs: CertStore, trust: Trust,
+                 transaction: Callable[[], AbstractContextManager], sink: Sink) -> None:
+        self.db = db
+        self.log = log
+        self.certs = certs
+        self.trust = trust
+        self.transaction = transaction
+        self.sink = sink
+
+    def receive(self, batch: federation_pb2.LogBatch, peer: str,
+                allowed: Callable[[str], bool]) -> Received:
+        """Store the batch or raise BatchRefused; a refused batch is quarantined."""
+        try:
+            return self._receive(batch, allowed)
+        except ForkDetected as exc:
+            self.db.execute(
+                "INSERT INTO forks (origin, size, held_root, held_note, presented_note, seen_ms)"
+                " VALUES (?, ?, ?, ?, ?, ?)", (*exc.evidence, int(time.time() * 1000)))
+            self._quarantine(batch, peer, exc)
+            raise
+        except BatchRefused as exc:
+            self._quarantine(batch, peer, exc)
+            raise
+        except (VerificationError, InputError) as exc:
+            refused = BatchRefused(f"batch {batch.origin}@{batch.first_seq} refused: {exc}")
+            self._quarantine(batch, peer, refused)
+            raise refused from exc
+
+    def _receive(self, batch: federation_pb2.LogBatch, allowed: Callable[[str], bool]
+                 ) -> Received:
+        origin = batch.origin
+        try:
+            validate(origin)
+        except InputError as exc:
+            raise MalformedError("batch", f"origin: {exc}") from exc
+        if not allowed(origin):
+            raise PeerNotAllowed(f"batch for {origin} refused: outside what this peer may send")
+        if len(batch.records) > MAX_BATCH_RECORDS:
+            raise MalformedError("batch", f"{len(batch.records)} records, limit {MAX_BATCH_RECORDS}")
+        for offset, data in enumerate(batch.records):
+            if len(data) > MAX_RECORD_BYTES:
+                raise MalformedError(
+                    f"record {origin}#{batch.first_seq + offset}",
+                    f"{len(data)} bytes, limit {MAX_RECORD_BYTES}")
+        pool = parse_der(list(batch.certificates), f"batch {origin}@{batch.first_seq}")
+        checkpoint, chain = self.trust.verify_checkpoint(batch.checkpoint, origin, pool)
+        end = batch.first_seq + len(batch.records)
+        if end > checkpoint.size:
+            raise MalformedError("batch", f"{origin} records end at {end}, past the checkpoint "
+                                 f"size {checkpoint.size}")
+        with self.transaction():
+            held = self.log.size(origin)
+            if batch.first_seq > held:
+                raise OutOfOrder(f"batch for {origin} starts at {batch.first_seq}, but this node "
+                                 f"holds {held} records: send from {held}")
+            if checkpoint.size <= held:
+                self._check_not_forked(origin, checkpoint, batch.checkpoint)
+            new = list(batch.records[held - batch.first_seq:]) if end > held else []
+            for offset, data in enumerate(new):
+                record = parse_record(data)
+                want = held + offset
+                if record.origin != origin or record.seq != want:
+                    raise VerificationError(
+                        f"record {origin}#{want} claims origin {record.origin!r} seq {record.seq}")
+            if new:
+                self.sink(origin, held, new)
+            stored = max(held, end)
+            if end > held:
+                merkle.verify_consistency(end, checkpoint.size, self.log.root(origin, end),
+                                          checkpoint.root, list(batch.consistency_proof))
+            self.certs.add(chain)
+            reached = stored >= checkpoint.size
+            if reached:
+                self.log.add_checkpoint(origin, checkpoint.size, checkpoint.root,
+                                        batch.checkpoint)
+        return Received(origin, stored, len(new), checkpoint if reached else None,
+                        batch.checkpoint)
+
+    def _check_not_forked(self, origin: str, checkpoint: Checkpoint, note: bytes) -> None:
+        held_root = self.log.root(origin, checkpoint.size)
+        if held_root == checkpoint.root:
+            return
+        held = [c for c in self.log.checkpoints(origin) if c.size == checkpoint.size]
+        raise ForkDetected(origin, checkpoint.size, held_root, held[0].note if held else None,
+                           note, checkpoint.root)
+
+    def _quarantine(self, batch: federation_pb2.LogBatch, peer: str, exc: BatchRefused) -> None:
+        self.db.execute(
+            "INSERT INTO quarantine (received_ms, peer, origin, first_seq, status, reason,"
+            " batch) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (int(time.time() * 1000), peer, batch.origin, batch.first_seq, exc.status,
+             str(exc), batch.SerializeToString()))
