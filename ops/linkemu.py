@@ -417,20 +417,18 @@ class LinkEmulator:
             self._cut_all()
         self.live_stats.state = UP
 
-    async def _on_client(self, reader: asyncio.StreamReader,
-                         writer: asyncio.StreamWriter) -> None:
+    def _on_client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.live_stats.connections_total += 1
         if self.state == REFUSE:
             self.live_stats.connections_refused += 1
             _reset(writer)
             return
+        # Its own task rather than the server's callback task, because a cut cancels
+        # it and asyncio reports a cancelled callback task as an unhandled error.
         connection = _Connection(self, reader, writer)
-        connection.task = asyncio.current_task()
         self._connections.add(connection)
-        try:
-            await connection.run()
-        finally:
-            self._connections.discard(connection)
+        connection.task = asyncio.get_running_loop().create_task(connection.run())
+        connection.task.add_done_callback(lambda _: self._connections.discard(connection))
 
     async def _random_drops(self, mean_s: float) -> None:
         while True:
