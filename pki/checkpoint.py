@@ -146,8 +146,9 @@ def parse_note(data: bytes) -> tuple[Checkpoint, list[NoteSignature]]:
 def sign_checkpoint(cp: Checkpoint, key: object, suite: SignatureSuite = P256) -> bytes:
     """The signed note for ``cp``; callers go through CheckpointSigner to avoid forks."""
     parse_body(cp.body())  # never sign what a verifier could not parse back
+    signature = suite.sign(key, cp.body())
     public = key.public_key()  # type: ignore[attr-defined]
-    sig = NoteSignature(cp.origin, suite.key_id(cp.origin, public), suite.sign(key, cp.body()))
+    sig = NoteSignature(cp.origin, suite.key_id(cp.origin, public), signature)
     return cp.body() + b"\n" + sig.line()
 
 
