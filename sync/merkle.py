@@ -118,11 +118,11 @@ def root_from_inclusion_proof(index: int, size: int, leaf_hash: bytes,
 
 def verify_inclusion(index: int, size: int, leaf_hash: bytes, proof: Sequence[bytes],
                      root: bytes) -> None:
-    _check_hash("inclusion proof root", root)
     got = root_from_inclusion_proof(index, size, leaf_hash, proof)
+    _check_hash("inclusion proof root", root)
     if got != root:
         raise ProofError(f"inclusion proof for leaf {index} of {size}: got root {got.hex()}, "
-                         f"want {bytes(root).hex()}")
+                         f"want {root.hex()}")
 
 
 def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
@@ -146,7 +146,7 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
                              f"got {len(proof)} hashes, want none")
         if root1 != root2:
             raise ProofError(f"consistency proof between equal sizes {size1}: "
-                             f"got roots {bytes(root1).hex()} and {bytes(root2).hex()}, "
+                             f"got roots {root1.hex()} and {root2.hex()}, "
                              "want them equal")
         return
     _check_hash("consistency proof root1", root1)
@@ -168,10 +168,10 @@ def verify_consistency(size1: int, size2: int, root1: bytes, root2: bytes,
 
     got1 = _chain_border(_chain_inner_left(seed, path[:inner], mask), path[inner:])
     if got1 != root1:
-        raise ProofError(f"{what}: got old root {got1.hex()}, want {bytes(root1).hex()}")
+        raise ProofError(f"{what}: got old root {got1.hex()}, want {root1.hex()}")
     got2 = _chain_border(_chain_inner(seed, path[:inner], mask), path[inner:])
     if got2 != root2:
-        raise ProofError(f"{what}: got new root {got2.hex()}, want {bytes(root2).hex()}")
+        raise ProofError(f"{what}: got new root {got2.hex()}, want {root2.hex()}")
 
 
 # --- generation over stored perfect subtrees ----------------------------------------------------
