@@ -40,7 +40,7 @@ def case_number(division: str, seq: int, hlc: int) -> str:
 
 
 def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
-          channel: str, materials: list[str], actor: str, wall_ms: int | None = None) -> Outcome:
+          channel: str, materials: list[str], actor: str) -> Outcome:
     checked = check_applicant(applicant)
     matter = current_matter(store.db, matter_code)
     if channel not in CHANNELS:
@@ -63,12 +63,11 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
             limit_days=matter.promised_limit_days,
         ).SerializeToString()
 
-    store.write([Draft(record_pb2.CASE_EVENT, body)], wall_ms=wall_ms)
+    store.write([Draft(record_pb2.CASE_EVENT, body)])
     return Outcome(_require(store, numbers[0]), list(checked.warnings))
 
 
-def act(store: NodeStore, case_no: str, action: str, *, actor: str,
-        wall_ms: int | None = None, **arguments) -> Outcome:
+def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
     """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
     case = _require(store, case_no)
     if action == "accept":
@@ -76,7 +75,7 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str,
                           arguments.get("materials") or [])
     event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor, **arguments)
     data = event.SerializeToString()
-    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)], wall_ms=wall_ms)
+    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
     return Outcome(_require(store, case_no))
 
 

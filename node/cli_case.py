@@ -9,7 +9,7 @@ import click
 
 from node import cases, workflow
 from node.cli_common import (
-    emit_json, format_ms, home_option, json_option, resolve_home, table, today, wall_ms,
+    emit_json, format_ms, home_option, json_option, resolve_home, table, today,
 )
 from node.store import NodeStore
 
@@ -55,7 +55,7 @@ def apply(matter_code, applicant, applicant_name, channel, materials, actor, hom
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
         applicant_name=applicant_name, channel=channel, materials=list(materials),
-        actor=actor, wall_ms=wall_ms(),
+        actor=actor,
     )
     _print_outcome(outcome)
 
@@ -67,8 +67,7 @@ def _action_command(action: str, summary: str, example: str, *options):
         fields = {k: v for k, v in arguments.items() if v not in (None, (), "")}
         if "materials" in fields:
             fields["materials"] = list(fields["materials"])
-        _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor,
-                                 wall_ms=wall_ms(), **fields))
+        _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor, **fields))
 
     command.__doc__ = f"{summary}\n\n\\b\nExample:\n  {example}"
     command = home_option(actor_option(command))

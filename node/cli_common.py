@@ -1,20 +1,18 @@
-"""Pieces every tongban command shares: --home, --json output, the clock, tables."""
+"""Pieces every tongban command shares: --home, --json output, time display, tables."""
 
 from __future__ import annotations
 
 import json
-import os
-import time
 from collections.abc import Sequence
 from datetime import datetime
-
 import click
 
+from node.clock import today, wall_ms
 from node.home import Home
 from node.workdays import CHINA_TZ
-from pki.errors import InputError
 
-CLOCK_ENV = "TONGBAN_CLOCK"
+__all__ = ["emit_json", "format_ms", "home_option", "json_option", "resolve_home", "table",
+           "today", "wall_ms"]
 
 home_option = click.option(
     "--home",
@@ -28,28 +26,6 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON f
 
 def resolve_home(home_dir: str | None) -> Home:
     return Home.locate(home_dir)
-
-
-def wall_ms() -> int:
-    """Now in unix ms; $TONGBAN_CLOCK (ISO time) sets it for training drills and demos.
-
-    The hybrid logical clock never goes backwards, so setting it earlier than
-    records already written only affects new records' wall-clock part.
-    """
-    fixed = os.environ.get(CLOCK_ENV)
-    if not fixed:
-        return int(time.time() * 1000)
-    try:
-        moment = datetime.fromisoformat(fixed)
-    except ValueError as exc:
-        raise InputError(f"bad ${CLOCK_ENV} {fixed!r}: want an ISO time like 2026-11-02T09:30") from exc
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=CHINA_TZ)
-    return int(moment.timestamp() * 1000)
-
-
-def today():
-    return datetime.fromtimestamp(wall_ms() / 1000, CHINA_TZ).date()
 
 
 def format_ms(ms: int | None) -> str:

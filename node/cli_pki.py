@@ -17,7 +17,8 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from node.cli_common import emit_json, home_option, json_option, resolve_home, wall_ms
+from node.cli_common import emit_json, home_option, json_option, resolve_home
+from node.clock import wall_ms
 from node.home import Home
 from pki import certs, division
 from pki.checkpoint import verify_checkpoint

@@ -43,7 +43,7 @@ def create_tables(db: sqlite3.Connection) -> None:
     case_columns = ", ".join(
         f"{name} {'TEXT PRIMARY KEY' if name == 'case_no' else ''}".strip() for name in _CASE_FIELDS
     )
-    db.executescript(
+    script = (
         f"""
         CREATE TABLE IF NOT EXISTS matters (
             impl_code TEXT NOT NULL, version INTEGER NOT NULL, origin TEXT NOT NULL,
@@ -72,6 +72,10 @@ def create_tables(db: sqlite3.Connection) -> None:
             PRIMARY KEY (origin, seq));
         """
     )
+    # executescript would COMMIT the caller's transaction (rebuild runs inside one).
+    for statement in script.split(";"):
+        if statement.strip():
+            db.execute(statement)
 
 
 def drop_tables(db: sqlite3.Connection) -> None:

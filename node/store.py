@@ -10,12 +10,11 @@ enter through ``ingest`` after the sync layer has verified them.
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from node import projection
+from node import clock, projection
 from node.db import connect
 from node.home import Config, Home
 from pki.checkpoint import CheckpointSigner
@@ -103,7 +102,7 @@ class NodeStore:
             origin = self.division
             first_seq = self.log.size(origin)
             projector = projection.Projector(self.db)
-            now_ms = int(time.time() * 1000) if wall_ms is None else wall_ms
+            now_ms = clock.wall_ms() if wall_ms is None else wall_ms
             records = []
             for offset, draft in enumerate(drafts):
                 seq = first_seq + offset

@@ -22,11 +22,12 @@ def run(home: Path, *args: str, ok: bool = True, env: dict | None = None) -> Res
     return result
 
 
-def make_node(tmp_path: Path, division: str = "540102", sample: bool = True) -> Path:
+def make_node(tmp_path: Path, division: str = "540102", sample: bool = True,
+              env: dict | None = None) -> Path:
     home = tmp_path / f"node-{division}"
-    run(home, "init", "--division", division, "--name", "测试节点")
+    run(home, "init", "--division", division, "--name", "测试节点", env=env)
     if sample:
-        run(home, "matter", "import", "--sample")
+        run(home, "matter", "import", "--sample", env=env)
     return home
 
 

@@ -146,10 +146,11 @@ def test_bad_applicant_and_unknown_matter_are_refused(county):
     assert dump_projections(county / "node.db") == before
 
 
-def test_deadlines_and_due_soon_filter(county):
+def test_deadlines_and_due_soon_filter(tmp_path):
+    clock = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
+    county = make_node(tmp_path, env=clock)
     matter = _matter_with(county, lambda m: m.get("promised_limit_days", 0) >= 5)
     limit = matter["promised_limit_days"]
-    clock = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
     case = _apply(county, matter, env=clock)
     run(county, "case", "accept", case, env=clock)
     data = _state(county, case)

@@ -307,6 +307,7 @@ def test_blackhole_passes_nothing_then_cuts(echo_server: Server) -> None:
         wait_for(lambda: link.stats().up.accepted == received_before + 70)
         link.go_down("blackhole")  # with those 70 bytes still on the wire
         existing.sendall(b"s" * 30)  # sent into the blackhole
+        existing.shutdown(socket.SHUT_WR)  # and so is the FIN
         late = connect(link)  # accepted, but reaches nothing
         late.sendall(b"l" * 50)
         existing.settimeout(0.6)
@@ -314,10 +315,12 @@ def test_blackhole_passes_nothing_then_cuts(echo_server: Server) -> None:
             existing.recv(1)
         assert echo_server.received == received_before
         assert echo_server.accepted == 1
+        assert echo_server.endings == []
         assert link.stats().connections_open == 2
         link.go_up()
         expect_reset(existing)
         expect_reset(late)
+        wait_for(lambda: echo_server.endings == ["reset"])
         fresh = connect(link)
         round_trip(fresh)
         fresh.close()

@@ -1,0 +1,42 @@
+"""Sizing batches and deadlines from the throughput the link actually delivers.
+
+A batch should take a few seconds of link time: big enough that round trips
+(up to a second on satellite) cost little, small enough that a drop loses
+little and a retry fits gRPC's retry buffer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
+
+TARGET_SECONDS = 3.0
+START_BYTES = 16 * 1024
+MIN_DEADLINE_S = 15.0
+MAX_DEADLINE_S = 180.0
+
+
+@dataclass
+class Pacer:
+    #: exponentially weighted estimate of delivered bytes per second (uncompressed)
+    throughput: float = 0.0
+    weight: float = 0.5
+
+    def observe(self, nbytes: int, seconds: float) -> None:
+        if nbytes <= 0 or seconds <= 0:
+            return
+        rate = nbytes / seconds
+        self.throughput = rate if self.throughput == 0 else (
+            self.weight * rate + (1 - self.weight) * self.throughput)
+
+    def batch_bytes(self) -> int:
+        if self.throughput == 0:
+            return START_BYTES
+        want = int(self.throughput * TARGET_SECONDS)
+        return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, want))
+
+    def deadline(self, nbytes: int) -> float:
+        """Seconds allowed for one call carrying ``nbytes``: generous, never unbounded."""
+        rate = self.throughput or 2_000.0
+        return max(MIN_DEADLINE_S, min(MAX_DEADLINE_S, 4 * nbytes / rate + 10))

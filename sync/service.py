@@ -1,0 +1,112 @@
+"""The Federation gRPC servicer: what a parent answers to its children.
+
+Every refusal is a precise status: PERMISSION_DENIED (wrong peer or subtree),
+INVALID_ARGUMENT (signature or root mismatch, malformed data),
+FAILED_PRECONDITION (a fork), OUT_OF_RANGE (a batch that skips records).
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+import grpc
+
+from pki.checkpoint import make_receipt
+from pki.division import in_subtree, is_ancestor
+from pki.errors import Error, InputError, VerificationError
+from pki.verify import Purpose
+from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.certstore import der, parse_der
+from sync.receive import Received
+from sync.replica import Replica
+from sync.send import MAX_BATCH_BYTES, make_batch, sendable
+from sync.tls import peer_certificate
+
+_STATUS = {
+    "PERMISSION_DENIED": grpc.StatusCode.PERMISSION_DENIED,
+    "INVALID_ARGUMENT": grpc.StatusCode.INVALID_ARGUMENT,
+    "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
+    "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
+}
+
+
+def _abort(context: grpc.ServicerContext, exc: Error) -> None:
+    status = _STATUS.get(getattr(exc, "status", ""), None)
+    if status is None:
+        status = (grpc.StatusCode.INVALID_ARGUMENT
+                  if isinstance(exc, InputError | VerificationError)
+                  else grpc.StatusCode.INTERNAL)
+    context.abort(status, exc.diagnostics())
+
+
+class FederationService(federation_pb2_grpc.FederationServicer):
+    def __init__(self, replica: Replica) -> None:
+        self.replica = replica
+
+    def Hello(self, request, context):  # noqa: N802 (gRPC method name)
+        r = self.replica
+        try:
+            peer = peer_certificate(context)
+            presented = parse_der(list(request.chain_der), "hello certificate chain")
+            if not presented or der(presented[0]) != der(peer):
+                raise VerificationError("hello chain does not start with the TLS certificate")
+            chain = r.trust.verify_certificate(peer, presented[1:], Purpose.TLS_CLIENT)
+            with r.lock:
+                r.certs.add(chain)
+                sizes = r.log.sizes()
+        except Error as exc:
+            _abort(context, exc)
+        return federation_pb2.HelloResponse(
+            division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
+            time_ms=int(time.time() * 1000))
+
+    def PushLogs(self, request, context):  # noqa: N802
+        r = self.replica
+        try:
+            peer = r.require_child(peer_certificate(context))
+            with r.lock:
+                received = r.receiver.receive(request.batch, peer,
+                                              lambda origin: in_subtree(peer, origin))
+                return self._ack(received)
+        except Error as exc:
+            _abort(context, exc)
+
+    def _ack(self, received: Received) -> federation_pb2.PushResponse:
+        r = self.replica
+        if received.checkpoint is None:
+            return federation_pb2.PushResponse(stored_size=received.stored_size)
+        receipt = make_receipt(received.note, r.key, r.division, datetime.now(UTC))
+        line = receipt.to_bytes()
+        r.log.add_receipt(received.origin, received.checkpoint.size, r.division,
+                          receipt.time * 1000, line)
+        return federation_pb2.PushResponse(stored_size=received.stored_size, receipt=line,
+                                           receipt_time_ms=receipt.time * 1000)
+
+    def PullLogs(self, request, context):  # noqa: N802
+        r = self.replica
+        try:
+            peer = r.require_child(peer_certificate(context))
+            budget = max(1, min(request.max_bytes or MAX_BATCH_BYTES, 4 * MAX_BATCH_BYTES))
+            batches = []
+            more = False
+            with r.lock:
+                for origin in sorted(r.log.sizes()):
+                    if not is_ancestor(origin, peer):
+                        continue
+                    start = request.sizes.get(origin, 0)
+                    if start >= sendable(r.log, origin):
+                        continue
+                    if budget <= 0:
+                        more = True
+                        break
+                    batch = make_batch(r.log, r.certs, origin, start, budget)
+                    if batch is None:
+                        continue
+                    batches.append(batch)
+                    budget -= sum(len(x) for x in batch.records)
+                    if start + len(batch.records) < sendable(r.log, origin):
+                        more = True
+        except Error as exc:
+            _abort(context, exc)
+        return federation_pb2.PullResponse(batches=batches, more=more)
