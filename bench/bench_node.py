@@ -95,8 +95,8 @@ def main() -> None:
         count, rebuild_rate = rebuild(store)
         store.close()
     write_results("node", ".venv/bin/python -m bench.bench_node", [
-        f"batched case events (1000/txn, apply+accept, with projection): {batched_rate:,.0f} events/s"
-        " (target >= 20,000)",
+        "batched case events (1000/txn, apply+accept, with projection): "
+        f"{batched_rate:,.0f} events/s (target >= 20,000)",
         f"durable single-event commits (fsync each, checkpoint signed each): {single_rate:,.0f}/s"
         " (target >= 300)",
         f"db rebuild of {count:,} records: {rebuild_rate:,.0f} records/s (target >= 50,000)",

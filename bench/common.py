@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -14,7 +14,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 def write_results(name: str, command: str, lines: list[str]) -> Path:
     header = [
         f"# {name}",
-        f"date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
+        f"date: {datetime.now(UTC).isoformat(timespec='seconds')}",
         f"machine: {os.cpu_count()} cores, {platform.machine()}, Python {sys.version.split()[0]}",
         f"command: {command}",
         "",

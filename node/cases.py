@@ -18,8 +18,8 @@ from node.projection import iter_cases, load_calendar, load_case
 from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
 from pki.errors import InputError
-from sync.records import hlc_ms
 from protos.tongban.v1 import record_pb2
+from sync.records import hlc_ms
 
 CHANNELS = ("window", "online", "mobile", "self-service")
 

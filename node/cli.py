@@ -17,10 +17,10 @@ from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
 from node.cli_matter import matter_group
 from node.cli_pki import pki_group
-from node.home import Config
 from node.db import connect
+from node.home import Config
 from node.store import NodeStore, migrate
-from pki.division import validate, level
+from pki.division import level, validate
 from pki.errors import Error, InputError
 from pki.keys import generate_key, save_private_key
 

@@ -9,7 +9,13 @@ import click
 
 from node import cases, workflow
 from node.cli_common import (
-    emit_json, format_ms, home_option, json_option, resolve_home, table, today,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+    today,
 )
 from node.store import NodeStore
 
@@ -101,7 +107,8 @@ _action_command(
     click.option("--approve/--deny", "approve", required=True),
     _reason,
 )
-_action_command("conclude", "Conclude the case (办结).", "tongban case conclude 540102-2026-0000003")
+_action_command("conclude", "Conclude the case (办结).",
+                "tongban case conclude 540102-2026-0000003")
 _action_command("deliver", "Deliver the result (送达).",
                 "tongban case deliver 540102-2026-0000003 --method 窗口领取",
                 click.option("--method", required=True, help="e.g. 窗口领取, 邮寄, 电子送达."))

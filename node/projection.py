@@ -20,8 +20,8 @@ from google.protobuf.json_format import MessageToDict
 
 from node import workflow
 from node.workdays import Calendar
-from sync.records import hlc_ms, parse_body
 from protos.tongban.v1 import record_pb2
+from sync.records import hlc_ms, parse_body
 
 Kind = record_pb2.Kind
 
@@ -59,7 +59,8 @@ def create_tables(db: sqlite3.Connection) -> None:
             details TEXT NOT NULL, PRIMARY KEY (origin, seq));
         CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no);
         CREATE TABLE IF NOT EXISTS calendar_overrides (
-            day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL);
+            day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL,
+            seq INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS revocations (
             origin TEXT NOT NULL, serial_hex TEXT NOT NULL, reason TEXT,
             revoked_at_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -124,7 +125,8 @@ def iter_cases(db: sqlite3.Connection, state: str | None = None) -> Iterator[wor
 
 
 def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None:
-    cursor = db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?", (case_no,))
+    cursor = db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?",
+                        (case_no,))
     row = cursor.fetchone()
     if row is None:
         return None
@@ -172,7 +174,8 @@ class Projector:
     def _matter_retired(self, record: record_pb2.Record) -> None:
         body = parse_body(record_pb2.MatterRetired, record.body, "matter retirement body")
         self.db.execute(
-            "UPDATE matters SET retired = 1, retire_reason = ? WHERE impl_code = ? AND version <= ?",
+            "UPDATE matters SET retired = 1, retire_reason = ?"
+            " WHERE impl_code = ? AND version <= ?",
             (body.reason, body.impl_code, body.version),
         )
 

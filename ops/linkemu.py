@@ -134,6 +134,11 @@ def _reset(writer: asyncio.StreamWriter | None) -> None:
     writer.transport.abort()
 
 
+async def _until_cut() -> None:
+    """Park a stream whose FIN fell into a blackhole; only a cut (cancel) ends it."""
+    await asyncio.get_running_loop().create_future()
+
+
 class _Pipe:
     """One direction of one connection: read from the sender, deliver on schedule."""
 
@@ -189,6 +194,8 @@ class _Pipe:
         while True:
             item = await self._queue.get()
             if item is None:
+                if self._link.state == BLACKHOLE:
+                    await _until_cut()
                 if self._dst.can_write_eof():
                     self._dst.write_eof()
                 return
@@ -263,8 +270,7 @@ class _Connection:
         except OSError:
             self.abort()
             return
-        # Even the sender's FIN is lost in a blackhole; wait to be cut.
-        await asyncio.get_running_loop().create_future()
+        await _until_cut()
 
     def abort(self) -> None:
         if self._aborted:

@@ -89,8 +89,7 @@ def ancestors(code: str) -> list[str]:
     if lv in (Level.VILLAGE, Level.TOWNSHIP):
         out.append(code[:6])
     if lv in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY):
-        if code[4:6] != "00" and code[2:4] != "00":
-            out.append(code[:4] + "00")
+        out.append(code[:4] + "00")
     if lv is not Level.NATIONAL and lv is not Level.PROVINCE:
         out.append(code[:2] + "0000")
     if lv is not Level.NATIONAL:

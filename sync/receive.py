@@ -122,7 +122,8 @@ class Receiver:
         if not allowed(origin):
             raise PeerNotAllowed(f"batch for {origin} refused: outside what this peer may send")
         if len(batch.records) > MAX_BATCH_RECORDS:
-            raise MalformedError("batch", f"{len(batch.records)} records, limit {MAX_BATCH_RECORDS}")
+            raise MalformedError("batch",
+                                 f"{len(batch.records)} records, limit {MAX_BATCH_RECORDS}")
         for offset, data in enumerate(batch.records):
             if len(data) > MAX_RECORD_BYTES:
                 raise MalformedError(

@@ -32,7 +32,7 @@ _STATUS = {
 
 
 def _abort(context: grpc.ServicerContext, exc: Error) -> None:
-    status = _STATUS.get(getattr(exc, "status", ""), None)
+    status = _STATUS.get(getattr(exc, "status", ""))
     if status is None:
         status = (grpc.StatusCode.INVALID_ARGUMENT
                   if isinstance(exc, InputError | VerificationError)
@@ -44,7 +44,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     def __init__(self, replica: Replica) -> None:
         self.replica = replica
 
-    def Hello(self, request, context):  # noqa: N802 (gRPC method name)
+    def Hello(self, request, context):
         r = self.replica
         try:
             peer = peer_certificate(context)
@@ -61,7 +61,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
             time_ms=int(time.time() * 1000))
 
-    def PushLogs(self, request, context):  # noqa: N802
+    def PushLogs(self, request, context):
         r = self.replica
         try:
             peer = r.require_child(peer_certificate(context))
@@ -83,7 +83,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         return federation_pb2.PushResponse(stored_size=received.stored_size, receipt=line,
                                            receipt_time_ms=receipt.time * 1000)
 
-    def PullLogs(self, request, context):  # noqa: N802
+    def PullLogs(self, request, context):
         r = self.replica
         try:
             peer = r.require_child(peer_certificate(context))

@@ -4,8 +4,9 @@ import json
 from datetime import date
 
 import pytest
-from node.workdays import Calendar
 from node_fixtures import ID_OK, dump_projections, make_node, run
+
+from node.workdays import Calendar
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +86,10 @@ def test_supplement_pauses_and_supply_returns(county):
     refused = run(county, "case", "accept", case, ok=False)
     assert refused.exit_code == 1
     assert f"lacks required materials: {', '.join(required[1:])}" in refused.output
-    run(county, "case", "request-supplement", case, *sum((["--material", m]
-                                                         for m in required[1:]), []))
+    owed = [arg for m in required[1:] for arg in ("--material", m)]
+    run(county, "case", "request-supplement", case, *owed)
     assert _state(county, case)["state"] == "supplement"
-    run(county, "case", "supply", case, *sum((["--material", m] for m in required[1:]), []))
+    run(county, "case", "supply", case, *owed)
     assert _state(county, case)["state"] == "applied"
     run(county, "case", "accept", case)
     assert _state(county, case)["state"] == "accepted"
