@@ -368,6 +368,15 @@ def test_listen_on_taken_port_is_an_environment_problem(echo_server: Server) -> 
         LinkEmulator(taken, perfect(), listen=taken).start()
 
 
+def test_unreachable_target_resets_the_client() -> None:
+    with socket.create_server(("127.0.0.1", 0)) as placeholder:
+        dead_port = placeholder.getsockname()[1]
+    with LinkEmulator(("127.0.0.1", dead_port), perfect()) as link:
+        expect_reset(connect(link))
+        stats = link.stats()
+    assert (stats.connections_total, stats.connections_failed) == (1, 1)
+
+
 def test_stop_resets_open_connections_and_is_idempotent(echo_server: Server) -> None:
     link = LinkEmulator(("127.0.0.1", echo_server.port), perfect())
     link.start()
