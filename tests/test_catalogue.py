@@ -1,0 +1,261 @@
+"""Catalogue items: the shipped sample, every element's check, and the file formats."""
+
+import copy
+import json
+import re
+import tomllib
+
+import pytest
+import tomli_w
+
+from node.catalogue import (
+    TYPES,
+    CatalogueError,
+    load_file,
+    load_matters,
+    parse_matter,
+    sample_catalogue_path,
+)
+from node.ids import check_uscc
+from pki.errors import EnvironmentProblem, InputError, MalformedError
+
+ITEM = {
+    "base_code": "XK00101000",
+    "impl_code": "540102-XK-001",
+    "name": "个体工商户设立登记",
+    "type": "行政许可",
+    "level": "县级",
+    "body_name": "拉萨市城关区市场监督管理局",
+    "body_uscc": "11540102MB1R70539D",
+    "legal_basis": "《中华人民共和国市场主体登记管理条例》第十九条",
+    "conditions": "有经营能力的自然人",
+    "service_object": "自然人",
+    "legal_limit_days": 20,
+    "promised_limit_days": 5,
+    "fees": "不收费",
+    "materials": [
+        {"name": "经营者身份证明", "required": True, "deferrable": False},
+        {"name": "经营场所使用证明", "required": True, "deferrable": True},
+        {"name": "委托书", "required": False, "deferrable": False},
+    ],
+    "steps": ["受理", "审查", "决定", "送达"],
+    "handling_form": "窗口办理、网上办理",
+    "online_depth": 4,
+    "scope": "县内通办",
+}
+
+
+DELETE = object()
+
+
+def with_(**changes):
+    item = copy.deepcopy(ITEM)
+    for key, value in changes.items():
+        if value is DELETE:
+            del item[key]
+        else:
+            item[key] = value
+    return item
+
+
+def test_a_good_item_becomes_a_matter():
+    matter = parse_matter(ITEM, version=3)
+    assert matter.impl_code == "540102-XK-001" and matter.version == 3
+    assert matter.legal_limit_days == 20 and matter.promised_limit_days == 5
+    assert [(m.name, m.required, m.deferrable) for m in matter.materials] == [
+        ("经营者身份证明", True, False),
+        ("经营场所使用证明", True, True),
+        ("委托书", False, False),
+    ]
+    assert list(matter.steps) == ["受理", "审查", "决定", "送达"]
+    assert matter.online_depth == 4 and matter.scope == "县内通办"
+
+
+def test_promised_limit_above_legal_limit_names_item_and_element():
+    with pytest.raises(CatalogueError) as info:
+        parse_matter(with_(promised_limit_days=30))
+    assert str(info.value) == (
+        "matter 540102-XK-001: promised_limit_days 30 exceeds legal_limit_days 20"
+    )
+    assert isinstance(info.value, InputError)
+
+
+def test_limits_of_zero_are_an_immediate_item():
+    matter = parse_matter(with_(legal_limit_days=0, promised_limit_days=0))
+    assert matter.legal_limit_days == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"base_code": 101000}, "base_code must be a string, got 101000 (quote it"),
+        ({"base_code": "xk-001"}, "base_code 'xk-001': want 6-20 capital letters and digits"),
+        ({"impl_code": "540102"}, "impl_code '540102': want 8-40"),
+        ({"impl_code": "540102--XK-001"}, "impl_code '540102--XK-001': want 8-40"),
+        ({"impl_code": "540102-XK-001-"}, "want 8-40"),
+        ({"impl_code": "5" * 41}, "want 8-40"),
+        ({"name": "  "}, "name is empty"),
+        ({"name": 7}, "name must be text, got int"),
+        ({"type": "行政审批"}, "type '行政审批': want one of 行政许可"),
+        ({"level": "区级"}, "level '区级': want one of 国家级"),
+        ({"body_name": ""}, "body_name is empty"),
+        ({"body_uscc": "11540102MB1R70539E"}, "body_uscc is wrong: bad unified social credit"),
+        ({"body_uscc": "1154010"}, "body_uscc is wrong"),
+        ({"legal_basis": ""}, "legal_basis is empty"),
+        ({"conditions": ""}, "conditions is empty"),
+        ({"service_object": "个人"}, "service_object '个人': want one or more of 自然人"),
+        ({"service_object": "自然人,自然人"}, "service_object names a value twice"),
+        ({"legal_limit_days": -1}, "legal_limit_days -1 is negative"),
+        ({"legal_limit_days": 2.5}, "legal_limit_days must be a whole number, got 2.5"),
+        ({"promised_limit_days": True}, "promised_limit_days must be a whole number"),
+        ({"fees": ""}, "fees is empty"),
+        ({"materials": []}, "materials must be a non-empty list"),
+        ({"materials": [{"name": "x", "required": True}]}, "materials[1] must have exactly"),
+        (
+            {"materials": [{"name": " ", "required": True, "deferrable": False}]},
+            "materials[1] name is empty",
+        ),
+        (
+            {"materials": [{"name": "x", "required": "yes", "deferrable": False}]},
+            "required and deferrable must be true or false",
+        ),
+        (
+            {"materials": [{"name": "x", "required": False, "deferrable": True}]},
+            "materials[1] 'x' is deferrable (容缺) but not required",
+        ),
+        (
+            {
+                "materials": [
+                    {"name": "x", "required": True, "deferrable": False},
+                    {"name": "x", "required": False, "deferrable": False},
+                ]
+            },
+            "materials[2] 'x' is listed twice",
+        ),
+        ({"steps": []}, "steps must be a non-empty list"),
+        ({"steps": ["受理", ""]}, "steps[2] is empty or not text"),
+        ({"steps": ["受理", "受理"]}, "steps names a step twice"),
+        ({"handling_form": "当面"}, "handling_form '当面': want one or more of 窗口办理"),
+        ({"online_depth": 0}, "online_depth 0: want 1 (信息发布) to 4 (全程网办)"),
+        ({"online_depth": 5}, "online_depth 5"),
+        ({"scope": "全省通办"}, "scope '全省通办': want one of 全国通办"),
+        ({"promise_days": 3}, "promise_days is not a known element"),
+        ({"version": 2}, "version is not a file element"),
+        ({"scope": DELETE, "steps": DELETE}, "missing scope, steps"),
+    ],
+)
+def test_every_element_is_checked(changes, message):
+    with pytest.raises(CatalogueError) as info:
+        parse_matter(with_(**changes))
+    label = changes.get("impl_code", ITEM["impl_code"])
+    assert str(info.value).startswith(f"matter {label}: ")
+    assert message in str(info.value)
+
+
+def test_item_without_impl_code_is_named_by_base_code():
+    with pytest.raises(CatalogueError, match=r"^matter XK00101000: missing impl_code$"):
+        parse_matter(with_(impl_code=DELETE))
+
+
+def test_bad_version_and_bad_item():
+    with pytest.raises(CatalogueError, match="version 0: want an integer >= 1"):
+        parse_matter(ITEM, version=0)
+    with pytest.raises(CatalogueError, match="want a table/object, got list"):
+        parse_matter([ITEM])  # type: ignore[arg-type]
+
+
+def test_fees_default_and_list_elements_are_normalised():
+    matter = parse_matter(
+        with_(fees=DELETE, service_object="自然人，法人", handling_form="窗口办理, 网上办理")
+    )
+    assert matter.fees == "不收费"
+    assert matter.service_object == "自然人,法人"
+    assert matter.handling_form == "窗口办理、网上办理"
+
+
+def test_long_national_style_impl_code_is_accepted():
+    code = "11540102MB1R70539D4000122005000"
+    assert parse_matter(with_(impl_code=code)).impl_code == code
+
+
+def test_sample_catalogue_is_a_realistic_county_list():
+    path = sample_catalogue_path()
+    assert path.name == "sample_catalogue.toml" and path.is_file()
+    matters = load_matters(path)
+    assert len(matters) >= 22
+    codes = [m.impl_code for m in matters]
+    assert len(set(codes)) == len(codes)
+    assert all(code.startswith("540102-") for code in codes)
+    assert all(check_uscc(m.body_uscc).region == "540102" for m in matters)
+    assert all(m.legal_limit_days >= m.promised_limit_days for m in matters)
+    assert all("《" in m.legal_basis for m in matters)
+    assert {m.type for m in matters} >= {"行政许可", "行政给付", "行政确认", "公共服务"}
+    assert {m.type for m in matters} <= set(TYPES)
+    names = " ".join(m.name for m in matters)
+    for expected in (
+        "户口迁移",
+        "居住证",
+        "最低生活保障",
+        "林木采伐",
+        "草原",
+        "宅基地",
+        "结婚登记",
+    ):
+        assert expected in names
+    deferrable = [m for m in matters if any(x.deferrable for x in m.materials)]
+    assert len(deferrable) >= 15
+    assert any(m.promised_limit_days == 0 for m in matters)
+
+
+def test_sample_file_items_each_parse(tmp_path):
+    items = load_file(sample_catalogue_path())
+    for item in items:
+        assert parse_matter(item).name == item["name"]
+
+
+def test_duplicate_impl_code_in_one_file_is_refused(tmp_path):
+    path = tmp_path / "dup.json"
+    path.write_text(json.dumps([ITEM, ITEM], ensure_ascii=False), encoding="utf-8")
+    with pytest.raises(CatalogueError, match="impl_code appears twice"):
+        load_matters(path)
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [lambda i: i, lambda i: [i], lambda i: {"matters": [i]}],
+    ids=["object", "list", "matters"],
+)
+def test_json_shapes(tmp_path, shape):
+    path = tmp_path / "catalogue.json"
+    path.write_text(json.dumps(shape(ITEM), ensure_ascii=False), encoding="utf-8")
+    assert load_file(path) == [ITEM]
+
+
+def test_toml_round_trip(tmp_path):
+    path = tmp_path / "catalogue.toml"
+    path.write_text(tomli_w.dumps({"matters": [ITEM]}), encoding="utf-8")
+    assert load_file(path) == [ITEM]
+    assert tomllib.loads(path.read_text(encoding="utf-8"))["matters"][0]["name"] == ITEM["name"]
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "why"),
+    [
+        ("bad.toml", b"[[matters]\nname = 1", "malformed catalogue file"),
+        ("bad.toml", b"[other]\nx = 1", "want an array of tables"),
+        ("bad.json", b'{"matters": [', "at line 1 column"),
+        ("bad.json", b"[1, 2]", "item 1 is a int"),
+        ("bad.json", b"\xff\xfe{}", "not UTF-8"),
+        ("bad.yaml", b"matters: []", "unknown extension '.yaml'"),
+    ],
+)
+def test_malformed_files(tmp_path, name, content, why):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(MalformedError, match=re.escape(why)):
+        load_file(path)
+
+
+def test_missing_file_is_an_environment_problem(tmp_path):
+    with pytest.raises(EnvironmentProblem, match="cannot read catalogue file"):
+        load_file(tmp_path / "absent.toml")
