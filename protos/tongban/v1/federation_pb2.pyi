@@ -45,20 +45,22 @@ class HelloResponse(_message.Message):
     def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ...) -> None: ...
 
 class LogBatch(_message.Message):
-    __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates")
+    __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates", "prefix_frontier")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
     CONSISTENCY_PROOF_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    PREFIX_FRONTIER_FIELD_NUMBER: _ClassVar[int]
     origin: str
     first_seq: int
     records: _containers.RepeatedScalarFieldContainer[bytes]
     checkpoint: bytes
     consistency_proof: _containers.RepeatedScalarFieldContainer[bytes]
     certificates: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, origin: _Optional[str] = ..., first_seq: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ..., consistency_proof: _Optional[_Iterable[bytes]] = ..., certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    prefix_frontier: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, origin: _Optional[str] = ..., first_seq: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ..., consistency_proof: _Optional[_Iterable[bytes]] = ..., certificates: _Optional[_Iterable[bytes]] = ..., prefix_frontier: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class PushRequest(_message.Message):
     __slots__ = ("batch",)
@@ -98,3 +100,43 @@ class PullResponse(_message.Message):
     batches: _containers.RepeatedCompositeFieldContainer[LogBatch]
     more: bool
     def __init__(self, batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+
+class ReceiptEntry(_message.Message):
+    __slots__ = ("origin", "size", "checkpoint", "receipt")
+    ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    RECEIPT_FIELD_NUMBER: _ClassVar[int]
+    origin: str
+    size: int
+    checkpoint: bytes
+    receipt: bytes
+    def __init__(self, origin: _Optional[str] = ..., size: _Optional[int] = ..., checkpoint: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
+
+class Bundle(_message.Message):
+    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs")
+    SENDER_FIELD_NUMBER: _ClassVar[int]
+    RECIPIENT_FIELD_NUMBER: _ClassVar[int]
+    CREATED_MS_FIELD_NUMBER: _ClassVar[int]
+    SENDER_CHAIN_DER_FIELD_NUMBER: _ClassVar[int]
+    BATCHES_FIELD_NUMBER: _ClassVar[int]
+    RECEIPTS_FIELD_NUMBER: _ClassVar[int]
+    CSRS_FIELD_NUMBER: _ClassVar[int]
+    ISSUED_CERTS_FIELD_NUMBER: _ClassVar[int]
+    sender: str
+    recipient: str
+    created_ms: int
+    sender_chain_der: _containers.RepeatedScalarFieldContainer[bytes]
+    batches: _containers.RepeatedCompositeFieldContainer[LogBatch]
+    receipts: _containers.RepeatedCompositeFieldContainer[ReceiptEntry]
+    csrs: _containers.RepeatedScalarFieldContainer[bytes]
+    issued_certs: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+
+class SignedBundle(_message.Message):
+    __slots__ = ("bundle", "signature")
+    BUNDLE_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    bundle: bytes
+    signature: bytes
+    def __init__(self, bundle: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
