@@ -15,6 +15,7 @@ import click
 
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
+from node.cli_fed import serve, status_cmd, sync
 from node.cli_matter import matter_group
 from node.cli_pki import pki_group
 from node.db import connect
@@ -108,6 +109,9 @@ def rebuild(home_dir: str | None) -> None:
     click.echo(f"rebuilt projections from {count} records")
 
 
+cli.add_command(serve)
+cli.add_command(sync)
+cli.add_command(status_cmd)
 cli.add_command(matter_group)
 cli.add_command(case_group)
 cli.add_command(pki_group)
@@ -116,3 +120,7 @@ cli.add_command(pki_group)
 def main() -> None:
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
     cli(prog_name="tongban")
+
+
+if __name__ == "__main__":
+    main()

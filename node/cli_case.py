@@ -198,7 +198,7 @@ def list_(state, due_soon, overdue, as_json, home_dir) -> None:
     for v in views:
         flag = "OVERDUE" if v.overdue else ("due soon" if v.due_soon else "")
         rows.append((v.case.case_no, workflow.LABELS[v.case.state], v.case.applicant_name,
-                     v.case.matter_code[-12:], v.due or "-",
+                     v.case.matter_code, v.due or "-",
                      "-" if v.remaining is None else v.remaining, flag))
     click.echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
     click.echo(f"{len(views)} cases")

@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 
 from node import workflow
 from node.workdays import Calendar
+from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms, parse_body
 
@@ -33,6 +34,7 @@ PROJECTION_TABLES = (
     "revocations",
     "certificates",
     "notices",
+    "projection_errors",
 )
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
@@ -67,6 +69,9 @@ def create_tables(db: sqlite3.Connection) -> None:
             PRIMARY KEY (origin, serial_hex));
         CREATE TABLE IF NOT EXISTS certificates (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, der BLOB NOT NULL,
+            PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS projection_errors (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, error TEXT NOT NULL,
             PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS notices (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, title TEXT, text TEXT,
@@ -140,8 +145,9 @@ class Projector:
     transitions projected after them.
     """
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, *, strict: bool = True) -> None:
         self.db = db
+        self.strict = strict
         self.calendar = load_calendar(db)
         self._handlers: dict[int, Callable[[record_pb2.Record], None]] = {
             Kind.MATTER_PUBLISHED: self._matter_published,
@@ -154,9 +160,23 @@ class Projector:
         }
 
     def apply(self, record: record_pb2.Record) -> None:
+        """Project one record. Strict (own new writes): domain errors refuse the write.
+
+        Lenient (records already in the log: replicated or replayed): the log is the
+        truth, so a record the domain rules reject is noted in projection_errors
+        rather than blocking replication of everything after it.
+        """
         handler = self._handlers.get(record.kind)
-        if handler is not None:
+        if handler is None:
+            return
+        if self.strict:
             handler(record)
+            return
+        try:
+            handler(record)
+        except InputError as exc:
+            self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
+                            (record.origin, record.seq, exc.diagnostics()))
 
     def _matter_published(self, record: record_pb2.Record) -> None:
         matter = parse_body(record_pb2.Matter, record.body, "matter body")

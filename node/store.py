@@ -19,6 +19,7 @@ from node.db import connect
 from node.home import Config, Home
 from pki.checkpoint import CheckpointSigner
 from pki.keys import load_private_key
+from sync import certstore, receive
 from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
 
@@ -47,6 +48,8 @@ def migrate(db: sqlite3.Connection) -> None:
             "CREATE TABLE IF NOT EXISTS arrivals ("
             " n INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL)"
         )
+        certstore.migrate(db)
+        receive.migrate(db)
         projection.create_tables(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -146,7 +149,7 @@ class NodeStore:
 
     def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
         """Store and project verified foreign records; the caller holds the transaction."""
-        projector = projection.Projector(self.db)
+        projector = projection.Projector(self.db, strict=False)
         for data in records:
             record = parse_record(data)
             self.clock.observe(record.hlc)
@@ -159,7 +162,7 @@ class NodeStore:
         with self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
-            projector = projection.Projector(self.db)
+            projector = projection.Projector(self.db, strict=False)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
             cursor = self.db.execute(
                 "SELECT r.data FROM arrivals a JOIN records r"

@@ -70,6 +70,8 @@ class Uplink:
         self.identity = identity
         self.pacer = pacer or Pacer()
         self.progress = progress or (lambda _line: None)
+        #: checked between batches, so a stopping node never abandons a batch half-sent
+        self.should_stop: Callable[[], bool] = lambda: False
 
     def _channel(self) -> grpc.Channel:
         options = [*CHANNEL_OPTIONS,
@@ -118,7 +120,7 @@ class Uplink:
             origins = sorted(o for o in r.log.sizes() if in_subtree(r.division, o))
         for origin in origins:
             held_above = parent_sizes.get(origin, 0)
-            while True:
+            while not self.should_stop():
                 with r.lock:
                     limit = sendable(r.log, origin)
                     if held_above >= limit:
@@ -151,7 +153,7 @@ class Uplink:
 
     def _pull(self, stub, report: ExchangeReport) -> None:
         r = self.replica
-        while True:
+        while not self.should_stop():
             with r.lock:
                 sizes = {o: s for o, s in r.log.sizes().items() if is_ancestor(o, r.division)}
             started = time.monotonic()

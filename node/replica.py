@@ -1,0 +1,67 @@
+"""Wiring a node home into the replication layer (sync.Replica, sync.tls.Identity)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from cryptography import x509
+
+from node.home import Home
+from node.store import NodeStore
+from pki import certs
+from pki.errors import EnvironmentProblem
+from pki.keys import load_private_key
+from pki.revocation import Revocation, RevocationSet
+from sync.certstore import CertStore
+from sync.receive import Receiver
+from sync.replica import Replica
+from sync.tls import Identity
+from sync.trust import Trust
+
+
+def _read_certs(path, what: str) -> list[x509.Certificate]:
+    if not path.exists():
+        raise EnvironmentProblem(
+            f"no {what} at {path}: enrol the node first (tongban pki csr, then pki import)")
+    data = path.read_bytes()
+    return certs.load_certs(data, f"{what} {path}") if data.strip() else []
+
+
+def identity(home: Home) -> Identity:
+    chain = _read_certs(home.cert_path, "node certificate") + _read_certs(
+        home.chain_path, "certificate chain")
+    return Identity(
+        key_pem=home.key_path.read_bytes(),
+        chain_pem=certs.certs_pem(chain),
+        root_pem=home.root_cert_path.read_bytes() if home.root_cert_path.exists() else b"",
+    )
+
+
+def revocations(store: NodeStore) -> RevocationSet:
+    rows = store.db.execute("SELECT origin, serial_hex, reason, revoked_at_ms FROM revocations")
+    return RevocationSet([
+        Revocation(origin, int(serial, 16), reason, datetime.fromtimestamp(at / 1000, UTC))
+        for origin, serial, reason, at in rows
+    ])
+
+
+def build(store: NodeStore) -> Replica:
+    """The replica view of an enrolled node; refuses a node without certificates."""
+    home = store.home
+    own = _read_certs(home.cert_path, "node certificate")
+    issuers = _read_certs(home.chain_path, "certificate chain")
+    root = _read_certs(home.root_cert_path, "root certificate")
+    if not root:
+        raise EnvironmentProblem(f"{home.root_cert_path} is empty: re-run 'tongban pki import'")
+    old = [certs.load_cert(p.read_bytes(), str(p))
+           for p in sorted(home.old_keys_dir.glob("*.crt"))] if home.old_keys_dir.is_dir() else []
+    trust = Trust(root=root[0], revocations=lambda: revocations(store),
+                  clock=lambda: datetime.now(UTC))
+    cert_store = CertStore(store.db)
+    chain = own + [c for c in issuers if not certs.is_self_signed(c)]
+    with store.transaction():
+        cert_store.add(chain + old)
+    receiver = Receiver(store.db, store.log, cert_store, trust, store.transaction, store.ingest)
+    return Replica(division=store.division, db=store.db, log=store.log, certs=cert_store,
+                   trust=trust, receiver=receiver, key=load_private_key(home.key_path),
+                   chain=chain, own_certs=own + old)

@@ -1,0 +1,176 @@
+"""`make demo`: a local five-node federation on 127.0.0.1, end to end.
+
+National (000000) → Tibet (540000) → Lhasa (540100) → 城关区 (540102) and 林周县
+(540121). Every node is enrolled with the `tongban pki` commands and served by a
+real `tongban serve` with mutual TLS. County staff take cases through every
+path; the region publishes a catalogue item; one round of `tongban sync --once`
+up and down the tree; then the demo shows that the national node holds every
+county record byte for byte and both counties received the region's item.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+from ops.localfed import Federation, tongban
+
+ROOT = Path("demo-federation")
+COUNTIES = ("540102", "540121")
+APPLICANTS = [("540102199001010011", "扎西"), ("540121198507150024", "卓玛"),
+              ("91540100MA6T000006", "拉萨雪域商贸有限公司")]
+# Early cases are dated into November so that deadlines are near or past.
+EARLY = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
+LATER = {"TONGBAN_CLOCK": "2026-11-16T10:00"}
+
+
+def say(text: str) -> None:
+    print(f"\n== {text}", flush=True)
+
+
+def case(home: Path, *args: str, env: dict | None = None) -> str:
+    out = tongban("case", *args, "--actor", "窗口03", home=home, env=env).stdout.strip()
+    print(f"   tongban case {' '.join(args[:2])} … → {out}")
+    return out.split()[0]
+
+
+def materials(home: Path, code: str) -> list[dict]:
+    return json.loads(tongban("matter", "show", code, "--json", home=home).stdout)["materials"]
+
+
+def flags(names: list[str]) -> list[str]:
+    return [arg for name in names for arg in ("--material", name)]
+
+
+def county_work(home: Path, early: dict, later: dict) -> None:
+    """Cases through every path: normal, 容缺, 补正, 不予受理, 特别程序, evaluation."""
+    idno, name = APPLICANTS[0]
+    residence = "540102-GG-001"
+    required = [m["name"] for m in materials(home, residence) if m.get("required")]
+    full = case(home, "apply", "--matter", residence, "--applicant", idno, "--name", name,
+                *flags(required), env=early)
+    for step in (["accept"], ["review"], ["decide", "--approve"], ["conclude"],
+                 ["deliver", "--method", "窗口领取"],
+                 ["evaluate", "--score", "5", "--comment", "办事快"]):
+        case(home, step[0], full, *step[1:], env=later)
+
+    migration = materials(home, "540102-QR-001")
+    owed = next(m["name"] for m in migration if m.get("required") and m.get("deferrable"))
+    handed = [m["name"] for m in migration if m.get("required") and m["name"] != owed]
+    deferred = case(home, "apply", "--matter", "540102-QR-001", "--applicant", idno,
+                    "--name", name, *flags(handed), env=early)
+    case(home, "accept", deferred, "--missing", owed, "--due", "5", env=early)
+
+    supplement = case(home, "apply", "--matter", residence, "--applicant", APPLICANTS[1][0],
+                      "--name", APPLICANTS[1][1], *flags(required[:1]), env=early)
+    case(home, "request-supplement", supplement, *flags(required[1:]), env=early)
+
+    rejected = case(home, "apply", "--matter", "540102-XK-001", "--applicant", APPLICANTS[2][0],
+                    "--name", APPLICANTS[2][1], env=later)
+    case(home, "reject", rejected, "--reason", "经营场所不在本辖区", env=later)
+
+    allowance = [m["name"] for m in materials(home, "540102-GF-001") if m.get("required")]
+    special = case(home, "apply", "--matter", "540102-GF-001", "--applicant", idno,
+                   "--name", name, *flags(allowance[:1]), env=early)
+    case(home, "request-supplement", special, *flags(allowance[1:]), env=early)
+    case(home, "supply", special, *flags(allowance[1:]), env=early)
+    case(home, "accept", special, env=early)
+    case(home, "suspend", special, "--reason", "入户调查核实家庭收入", env=later)
+
+
+def main() -> int:
+    if ROOT.exists():
+        shutil.rmtree(ROOT)
+    ROOT.mkdir()
+    fed = Federation(ROOT.absolute())
+    try:
+        say("enrolling five nodes with tongban init / pki csr / pki issue / pki import")
+        fed.add("000000")
+        fed.add("540000", "000000")
+        fed.add("540100", "540000")
+        for county in COUNTIES:
+            fed.add(county, "540100")
+        for node in fed.nodes.values():
+            print(f"   {node.division} at {node.address}, home {node.home}")
+
+        say("counties load the sample catalogue; the region publishes an item downward")
+        sample = Path(__file__).parent / "data" / "region_item.toml"
+        for county in COUNTIES:
+            tongban("matter", "import", "--sample", home=fed.nodes[county].home, env=EARLY)
+        print(tongban("matter", "import", str(sample), home=fed.nodes["540000"].home).stdout)
+
+        say("county window staff handle cases (offline: no link needed)")
+        county_work(fed.nodes["540102"].home, EARLY, LATER)
+        idno, name = APPLICANTS[1]
+        other = fed.nodes["540121"].home
+        birth = [m["name"] for m in materials(other, "540102-QR-002") if m.get("required")]
+        c = case(other, "apply", "--matter", "540102-QR-002", "--applicant", idno,
+                 "--name", name, *flags(birth), env=EARLY)
+        case(other, "accept", c, env=EARLY)
+
+        say("case list with deadlines at 城关区 (working days, official calendar)")
+        print(tongban("case", "list", home=fed.nodes["540102"].home).stdout)
+
+        say("starting tongban serve on every node (mutual TLS on 127.0.0.1)")
+        for division in fed.nodes:
+            fed.start(division)
+        say("sync: leaves up to the national node, then back down")
+        for node in sorted((n for n in fed.nodes.values() if n.parent),
+                           key=lambda n: -len(n.division.rstrip("0"))):
+            print("   " + fed.sync(node.division).stdout.strip())
+        for node in sorted((n for n in fed.nodes.values() if n.parent),
+                           key=lambda n: len(n.division.rstrip("0"))):
+            print("   " + fed.sync(node.division).stdout.strip())
+
+        say("national node: status of its subtree")
+        print(tongban("status", home=fed.nodes["000000"].home).stdout)
+        say("城关区: link status")
+        print(tongban("status", home=fed.nodes["540102"].home).stdout)
+
+        say("checks")
+        ok = check_national_holds_counties(fed) and check_counties_got_region_item(fed)
+        print("\nDEMO OK" if ok else "\nDEMO FAILED")
+        print(f"(node homes are kept in {ROOT}/ for a look around: "
+              f"tongban case list --home {ROOT}/540102)")
+        return 0 if ok else 1
+    finally:
+        fed.stop_all()
+
+
+def _records(home: Path, origin: str) -> list[bytes]:
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return [r[0] for r in db.execute(
+            "SELECT data FROM records WHERE origin = ? ORDER BY seq", (origin,))]
+    finally:
+        db.close()
+
+
+def check_national_holds_counties(fed: Federation) -> bool:
+    ok = True
+    for county in COUNTIES:
+        own = _records(fed.nodes[county].home, county)
+        national = _records(fed.nodes["000000"].home, county)
+        same = own == national
+        ok &= same
+        print(f"   national holds {len(national)}/{len(own)} records of {county}, "
+              f"byte-identical: {'yes' if same else 'NO'}")
+    return ok
+
+
+def check_counties_got_region_item(fed: Federation) -> bool:
+    ok = True
+    for county in COUNTIES:
+        result = tongban("matter", "show", "540000-GF-001", home=fed.nodes[county].home,
+                         check=False)
+        got = result.returncode == 0
+        ok &= got
+        print(f"   {county} has the region's item 540000-GF-001: {'yes' if got else 'NO'}")
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
