@@ -122,8 +122,8 @@ def test_grandchild_may_not_push_past_its_parent(fed):
         batch = make_batch(store.log, replica.certs, "540102", 0, 4096)
     finally:
         store.close()
-    with _channel(county, "540000", fed.nodes["540000"].address) as channel:
-        with pytest.raises(grpc.RpcError) as err:
+    with (_channel(county, "540000", fed.nodes["540000"].address) as channel,
+          pytest.raises(grpc.RpcError) as err):
             federation_pb2_grpc.FederationStub(channel).PushLogs(
                 federation_pb2.PushRequest(batch=batch), timeout=10)
     assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
@@ -166,8 +166,8 @@ def test_tampered_batch_is_refused_and_quarantined_good_ones_still_land(fed):
     data = bytearray(batch.records[0])
     data[-1] ^= 0x01
     batch.records[0] = bytes(data)
-    with _channel(county, "540100", prefecture.address) as channel:
-        with pytest.raises(grpc.RpcError) as err:
+    with (_channel(county, "540100", prefecture.address) as channel,
+          pytest.raises(grpc.RpcError) as err):
             federation_pb2_grpc.FederationStub(channel).PushLogs(
                 federation_pb2.PushRequest(batch=batch), timeout=10)
     assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
