@@ -7,7 +7,6 @@ projection, so an illegal transition is refused before anything is written.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,7 +18,7 @@ from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
-from sync.records import hlc_ms
+from sync.records import hlc_ms, parse_body
 
 CHANNELS = ("window", "online", "mobile", "self-service")
 
@@ -112,14 +111,22 @@ def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
 def history(store: NodeStore, case_no: str) -> list[dict]:
     _require(store, case_no)
     rows = store.db.execute(
-        "SELECT seq, at_ms, action, actor, state_after, details FROM case_events"
+        "SELECT seq, at_ms, action, actor, state_after, body FROM case_events"
         " WHERE case_no = ? ORDER BY origin, seq", (case_no,)
     ).fetchall()
     return [
         {"seq": seq, "at_ms": at_ms, "action": action, "actor": actor, "state": state,
-         "details": json.loads(details)}
-        for seq, at_ms, action, actor, state, details in rows
+         "details": _details(body)}
+        for seq, at_ms, action, actor, state, body in rows
     ]
+
+
+def _details(body: bytes) -> dict:
+    """The event's arguments for display (everything but number, action and actor)."""
+    event = parse_body(record_pb2.CaseEvent, body, "case event body")
+    return {field.name: value if isinstance(value, str | int) else list(value)
+            for field, value in event.ListFields()
+            if field.name not in ("case_no", "action", "actor")}
 
 
 @dataclass

@@ -13,6 +13,7 @@ import traceback
 
 import click
 
+from node.cli_bundle import bundle_group
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
 from node.cli_fed import serve, status_cmd, sync
@@ -115,6 +116,7 @@ cli.add_command(status_cmd)
 cli.add_command(matter_group)
 cli.add_command(case_group)
 cli.add_command(pki_group)
+cli.add_command(bundle_group)
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ characters (address code and birth year) followed by "...".
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
@@ -194,8 +195,13 @@ def _birth_date_or_none(number: str) -> date | None:
         return None
 
 
-def _region_entries(region: str) -> tuple[str, list[tuple[int | None, int | None, str]]]:
-    """Province name and the (first year, last year, county name) spans stdnum knows."""
+@functools.lru_cache(maxsize=8192)
+def _region_entries(region: str) -> tuple[str, tuple[tuple[int | None, int | None, str], ...]]:
+    """Province name and the (first year, last year, county name) spans stdnum knows.
+
+    Cached: the projection re-checks every apply event, and stdnum's lookup of
+    a region costs far more than the rest of a case transition.
+    """
     info: dict[str, str] = {}
     for _part, props in numdb.get("cn/loc").info(region):
         info.update(props)
@@ -207,7 +213,7 @@ def _region_entries(region: str) -> tuple[str, list[tuple[int | None, int | None
             spans.append((int(start) if start else None, int(end) if end else None, name))
         else:
             spans.append((None, None, county))
-    return info.get("province", ""), spans
+    return info.get("province", ""), tuple(spans)
 
 
 def _region_name(region: str) -> str:

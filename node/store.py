@@ -51,6 +51,7 @@ def migrate(db: sqlite3.Connection) -> None:
         certstore.migrate(db)
         receive.migrate(db)
         projection.create_tables(db)
+        projection.create_indexes(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -114,6 +115,7 @@ class NodeStore:
                                     draft.recipient)
                 projector.apply(parse_record(data))
                 records.append(data)
+            projector.flush()
             self.log.append(origin, first_seq, records)
             self._note_arrivals(origin, first_seq, len(records))
             self._sign_checkpoint()
@@ -154,6 +156,7 @@ class NodeStore:
             record = parse_record(data)
             self.clock.observe(record.hlc)
             projector.apply(record)
+        projector.flush()
         self.log.append(origin, first_seq, records)
         self._note_arrivals(origin, first_seq, len(records))
 
@@ -172,7 +175,9 @@ class NodeStore:
             while batch := cursor.fetchmany(5000):
                 for (data,) in batch:
                     projector.apply(parse_record(data))
+                projector.flush()
                 done += len(batch)
                 if progress:
                     progress(done, total)
+            projection.create_indexes(self.db)
             return done
