@@ -20,12 +20,15 @@ from cryptography import x509
 from node.cli_common import emit_json, home_option, json_option, resolve_home
 from node.clock import wall_ms
 from node.home import Home
+from node.store import Draft, NodeStore
 from pki import certs, division
 from pki.checkpoint import verify_checkpoint
 from pki.errors import EnvironmentProblem, InputError, VerificationError
 from pki.export import export_checkpoint
 from pki.keys import generate_key, load_private_key, save_private_key, write_private_file
+from pki.revocation import revocation_body
 from pki.verify import Purpose, UntrustedRoot, verify_chain
+from protos.tongban.v1 import record_pb2
 from sync.log import LogStore
 
 ROOT_DAYS = 3650
@@ -309,8 +312,9 @@ def rotate(home_dir: str | None) -> None:
     """Start a key rotation: new node key and node.csr; the old key and cert are kept.
 
     The old key and certificate move to old-keys/ (mode 0600) so checkpoints
-    signed before stay explainable. The node signs no new checkpoints until the
-    parent has issued node.csr and `pki import` has installed the certificate.
+    signed before stay verifiable. Until the parent has issued node.csr and
+    `pki import` has installed the new certificate, the node keeps signing with
+    the old key, so work at the window never stops.
 
     \b
     Example:
@@ -379,3 +383,28 @@ def export_checkpoint_cmd(out: str, home_dir: str | None) -> None:
         f"latest checkpoint of {config.division} (size {latest.size}) verifies with neither "
         "node.crt nor any certificate in old-keys/"
     )
+
+
+@pki_group.command()
+@click.argument("serial")
+@click.option("--reason", required=True,
+              help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, …")
+@home_option
+def revoke(serial: str, reason: str, home_dir: str | None) -> None:
+    """Revoke a certificate this node issued (a record in this node's own log).
+
+    The revocation flows up and down with the log; every verifier refuses the
+    certificate for anything signed after the revocation time.
+
+    \b
+    Example:
+      tongban pki revoke 3f2a9c0d1e --reason keyCompromise --home /srv/tongban-540100
+    """
+    try:
+        number = int(serial, 16)
+    except ValueError as exc:
+        raise InputError(f"bad serial {serial!r}: want the hex serial 'pki show' prints") from exc
+    body = revocation_body(number, reason, datetime.fromtimestamp(wall_ms() / 1000, UTC))
+    store = NodeStore.open(resolve_home(home_dir))
+    store.write([Draft(record_pb2.CERT_REVOKED, lambda _s, _h: body)])
+    click.echo(f"revoked serial {number:x} ({reason}) in the log of {store.division}")
