@@ -247,6 +247,13 @@ class LogStore:
             raise LogError(f"log of {origin}: got tree size {size}, want <= {held} "
                            "(the stored size)")
 
+    def tree_node(self, origin: str, level: int, idx: int) -> bytes:
+        """A stored perfect subtree hash (level 0 = leaf), for proofs built outside the store."""
+        if level < 0 or idx < 0:
+            raise LogError(f"log of {origin}: got tree node ({level}, {idx}), want both >= 0")
+        self._held(origin, (idx + 1) << level)
+        return self._get_node(origin)(level, idx)
+
     def root(self, origin: str, size: int | None = None) -> bytes:
         """Root of the first ``size`` records (default all); O(log N) reads."""
         if size is None:

@@ -1,0 +1,275 @@
+"""Bundles: what a link would carry, in a signed file, for a USB stick down the mountain.
+
+A bundle is gzip(SignedBundle): the serialised Bundle and the sender's ECDSA
+signature over exactly those bytes. Reading one checks, in order, the gzip
+framing (CRC and length catch damage), the protobuf, the sender's chain to the
+root, the relation (a child's bundle at its parent, the parent's reply at the
+child) and the signature, before a single row is written. Every batch then
+goes through the same Receiver as a network push, so a bundle can never get
+in what the link would refuse.
+
+What the child holds of its ancestors' logs travels as zero-record LogBatch
+entries (origin = the ancestor, first_seq = the size held): the proto has no
+sizes field on Bundle, and an empty batch says exactly "I hold first_seq
+records of this origin" without a proto change. A child never sends
+ancestors' records, so an ancestor batch with records is refused.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from cryptography import x509
+from google.protobuf.message import DecodeError
+
+from pki.certs import division_of
+from pki.checkpoint import make_receipt, parse_note, verify_receipt
+from pki.division import in_subtree, is_ancestor
+from pki.errors import MalformedError, VerificationError
+from pki.suite import P256
+from pki.verify import Purpose
+from protos.tongban.v1 import federation_pb2
+from sync.certstore import der, parse_der
+from sync.frontier import prefix_frontier, verify_standalone
+from sync.replica import Replica
+from sync.send import MAX_BATCH_BYTES, make_batch, sendable
+
+#: A county's backlog after weeks offline is megabytes; this only stops a gzip bomb.
+MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class Imported:
+    """What one import did; ``receipts`` are the ones made (at a parent) or stored (at a child)."""
+
+    sender: str
+    from_child: bool
+    stored: dict[str, int] = field(default_factory=dict)
+    receipts: list[federation_pb2.ReceiptEntry] = field(default_factory=list)
+    held_by_sender: dict[str, int] = field(default_factory=dict)
+    csrs: list[bytes] = field(default_factory=list)
+
+    @property
+    def new_records(self) -> int:
+        return sum(self.stored.values())
+
+
+# --- the file form -------------------------------------------------------------------------------
+
+
+def encode(bundle: federation_pb2.Bundle, replica: Replica) -> bytes:
+    """gzip(SignedBundle) with the node key's signature over the exact Bundle bytes."""
+    data = bundle.SerializeToString()
+    signed = federation_pb2.SignedBundle(bundle=data, signature=P256.sign(replica.key, data))
+    return gzip.compress(signed.SerializeToString(), mtime=0)
+
+
+def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
+    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(blob)) as stream:
+            raw = stream.read(MAX_BUNDLE_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise MalformedError(what, f"damaged or truncated gzip data ({exc or 'cut short'})"
+                             ) from exc
+    if len(raw) > MAX_BUNDLE_BYTES:
+        raise MalformedError(what, f"more than {MAX_BUNDLE_BYTES} bytes unpacked")
+    signed = federation_pb2.SignedBundle()
+    bundle = federation_pb2.Bundle()
+    try:
+        signed.ParseFromString(raw)
+        bundle.ParseFromString(signed.bundle)
+    except DecodeError as exc:
+        raise MalformedError(what, f"not a tongban bundle: {exc}") from exc
+    if not signed.signature or not bundle.sender:
+        raise MalformedError(what, "not a tongban bundle: no signature or no sender")
+    return bundle, signed.bundle, signed.signature
+
+
+def open_verified(replica: Replica, blob: bytes, what: str
+                  ) -> tuple[federation_pb2.Bundle, list[x509.Certificate]]:
+    """The bundle and the sender's verified chain, if it is addressed here and signed by its sender.
+
+    The sender must be this node's direct child or its parent: nobody else
+    has anything to hand us by file.
+    """
+    bundle, data, signature = decode(blob, what)
+    pool = parse_der(list(bundle.sender_chain_der), f"{what} sender chain")
+    if not pool or division_of(pool[0]) != bundle.sender:
+        raise VerificationError(f"{what}: sender chain does not start with a certificate for "
+                                f"the sender {bundle.sender}")
+    if bundle.recipient != replica.division:
+        raise VerificationError(f"{what} is for {bundle.recipient or '?'}, not for this node "
+                                f"{replica.division}")
+    chain = replica.trust.verify_certificate(pool[0], pool[1:], Purpose.SIGNING)
+    if is_ancestor(bundle.sender, replica.division):
+        replica.require_parent(chain)
+    else:
+        replica.require_child(chain[0])
+    try:
+        P256.verify(chain[0].public_key(), data, signature)
+    except VerificationError as exc:
+        raise VerificationError(f"{what}: signature by {bundle.sender} does not verify: the "
+                                "file was changed after it was made") from exc
+    return bundle, chain
+
+
+# --- making bundles ------------------------------------------------------------------------------
+
+
+def _batches_from(replica: Replica, origin: str, start: int) -> list[federation_pb2.LogBatch]:
+    """Every batch from ``start`` to the newest checkpoint, each with its prefix frontier."""
+    r = replica
+    out = []
+    limit = sendable(r.log, origin)
+    while start < limit:
+        batch = make_batch(r.log, r.certs, origin, start, MAX_BATCH_BYTES)
+        if batch is None:
+            break
+        batch.prefix_frontier.extend(
+            prefix_frontier(start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)))
+        out.append(batch)
+        start += len(batch.records)
+    return out
+
+
+def export_for_parent(replica: Replica, parent: str, csrs: list[bytes] | None = None
+                      ) -> federation_pb2.Bundle:
+    """Everything the parent lacks by its newest receipts, and what we hold of the ancestors."""
+    r = replica
+    bundle = federation_pb2.Bundle(
+        sender=r.division, recipient=parent, created_ms=int(time.time() * 1000),
+        sender_chain_der=[der(c) for c in r.chain], csrs=csrs or [])
+    with r.lock:
+        sizes = r.log.sizes()
+        for origin in sorted(sizes):
+            if in_subtree(r.division, origin):
+                receipt = r.log.latest_receipt(origin, parent)
+                bundle.batches.extend(_batches_from(r, origin, receipt.size if receipt else 0))
+            elif is_ancestor(origin, r.division):
+                bundle.batches.append(
+                    federation_pb2.LogBatch(origin=origin, first_seq=sizes[origin]))
+    return bundle
+
+
+def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bundle:
+    """Receipts for what the child's bundle brought, and the ancestors' logs it lacks."""
+    r = replica
+    child = imported.sender
+    bundle = federation_pb2.Bundle(
+        sender=r.division, recipient=child, created_ms=int(time.time() * 1000),
+        sender_chain_der=[der(c) for c in r.chain], receipts=imported.receipts)
+    with r.lock:
+        for origin in sorted(r.log.sizes()):
+            if is_ancestor(origin, child):
+                bundle.batches.extend(
+                    _batches_from(r, origin, imported.held_by_sender.get(origin, 0)))
+    return bundle
+
+
+# --- importing -----------------------------------------------------------------------------------
+
+
+def import_bundle(replica: Replica, blob: bytes, what: str,
+                  progress: Progress | None = None) -> Imported:
+    """Verify and store a bundle from a child or from the parent; see the module docstring."""
+    bundle, chain = open_verified(replica, blob, what)
+    say = progress or (lambda _line: None)
+    if is_ancestor(bundle.sender, replica.division):
+        return _from_parent(replica, bundle, chain[0], say)
+    return _from_child(replica, bundle, say)
+
+
+def _check_frontier(batch: federation_pb2.LogBatch) -> None:
+    """A bundle batch must be checkable without the prefix (the auditor's case)."""
+    checkpoint, _ = parse_note(batch.checkpoint)
+    verify_standalone(batch.first_seq, list(batch.prefix_frontier), list(batch.records),
+                      list(batch.consistency_proof), checkpoint)
+
+
+def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) -> Imported:
+    r = replica
+    child = bundle.sender
+    done = Imported(child, from_child=True, csrs=list(bundle.csrs))
+    for batch in bundle.batches:
+        if is_ancestor(batch.origin, child):
+            if batch.records:
+                raise MalformedError(f"bundle from {child}", f"carries records of its ancestor "
+                                     f"{batch.origin}: a child only declares what it holds")
+            done.held_by_sender[batch.origin] = batch.first_seq
+            continue
+        try:
+            _check_frontier(batch)
+        except (VerificationError, MalformedError) as exc:
+            raise VerificationError(f"bundle batch {batch.origin}@{batch.first_seq} from "
+                                    f"{child}: {exc}") from exc
+        with r.lock:
+            received = r.receiver.receive(batch, child, lambda o: in_subtree(child, o))
+            done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
+            if received.checkpoint is not None:
+                done.receipts.append(_receipt(r, received.origin, received.checkpoint.size,
+                                              received.note))
+        say(f"{batch.origin}: holding {received.stored_size}")
+    return done
+
+
+def _receipt(replica: Replica, origin: str, size: int, note: bytes
+             ) -> federation_pb2.ReceiptEntry:
+    """Our cosignature of a stored checkpoint, reusing an existing one so re-imports add nothing."""
+    r = replica
+    for held in r.log.receipts(origin, size):
+        if held.cosigner == r.division:
+            return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note,
+                                               receipt=held.note)
+    receipt = make_receipt(note, r.key, r.division, datetime.now(UTC))
+    line = receipt.to_bytes()
+    with r.receiver.transaction():
+        r.log.add_receipt(origin, size, r.division, receipt.time * 1000, line)
+    return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note, receipt=line)
+
+
+def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x509.Certificate,
+                 say: Progress) -> Imported:
+    r = replica
+    parent = bundle.sender
+    done = Imported(parent, from_child=False)
+    with r.lock, r.receiver.transaction():
+        for entry in bundle.receipts:
+            done.receipts.append(_store_receipt(r, entry, parent_cert))
+    if bundle.receipts:
+        say(f"stored {len(bundle.receipts)} receipts from {parent}")
+    for batch in bundle.batches:
+        with r.lock:
+            received = r.receiver.receive(batch, parent, lambda o: is_ancestor(o, r.division))
+        done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
+        say(f"{batch.origin}: holding {received.stored_size}")
+    return done
+
+
+def _store_receipt(replica: Replica, entry: federation_pb2.ReceiptEntry,
+                   parent_cert: x509.Certificate) -> federation_pb2.ReceiptEntry:
+    """Keep a parent's receipt if it cosigns a checkpoint of exactly the log we hold."""
+    r = replica
+    receipt = verify_receipt(entry.checkpoint, entry.receipt, parent_cert)
+    checkpoint, _ = parse_note(entry.checkpoint)
+    origin = checkpoint.division
+    if (entry.origin, entry.size) != (origin, checkpoint.size):
+        raise VerificationError(f"receipt entry names {entry.origin} size {entry.size}, but its "
+                                f"checkpoint is {origin} size {checkpoint.size}")
+    if not in_subtree(r.division, origin):
+        raise VerificationError(f"receipt for {origin}: not in the subtree of {r.division}")
+    if r.log.size(origin) < checkpoint.size or r.log.root(origin, checkpoint.size) != (
+            checkpoint.root):
+        raise VerificationError(f"receipt by {receipt.cosigner} for {origin} size "
+                                f"{checkpoint.size}: that is not the log held here")
+    r.log.add_receipt(origin, checkpoint.size, receipt.cosigner, receipt.time * 1000,
+                      entry.receipt)
+    return entry
