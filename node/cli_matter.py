@@ -61,9 +61,15 @@ def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
 @click.option("--service-object", default="自然人", show_default=True)
 @click.option("--scope", default="县内通办", show_default=True, help="通办范围.")
 @click.option("--fees", default="不收费", show_default=True)
+@click.option("--conditions", required=True, help="受理条件.")
+@click.option("--step", "steps", multiple=True, help="Process step (repeat; default "
+              "受理, 审查, 决定, 送达).")
+@click.option("--handling-form", default="窗口办理", show_default=True)
+@click.option("--online-depth", type=click.IntRange(1, 4), default=1, show_default=True)
 @home_option
 def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_basis,
-        legal_limit, promised_limit, materials, service_object, scope, fees, home_dir) -> None:
+        legal_limit, promised_limit, materials, service_object, scope, fees, conditions,
+        steps, handling_form, online_depth, home_dir) -> None:
     """Add one item (or a new version of it) from the command line.
 
     \b
@@ -72,6 +78,7 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
         --base-code 000117001000 --name 居住证核发 --type 公共服务 \\
         --body-name 拉萨市公安局城关分局 --body-uscc 11540102MB0000000X \\
         --legal-basis 《居住证暂行条例》 --legal-limit 15 --promised-limit 5 \\
+        --conditions 在城关区居住半年以上 \\
         --material 居民身份证 --material 居住证明:deferrable
     """
     item = {
@@ -80,6 +87,8 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
         "legal_basis": legal_basis, "legal_limit_days": legal_limit,
         "promised_limit_days": promised_limit, "service_object": service_object,
         "scope": scope, "fees": fees, "materials": [_material(m) for m in materials],
+        "conditions": conditions, "steps": list(steps) or ["受理", "审查", "决定", "送达"],
+        "handling_form": handling_form, "online_depth": online_depth,
     }
     store = NodeStore.open(resolve_home(home_dir))
     _report(matters.publish(store, [item]))
