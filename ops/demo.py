@@ -12,11 +12,10 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import sys
 from pathlib import Path
 
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation, log_records, tongban
 
 ROOT = Path("demo-federation")
 COUNTIES = ("540102", "540121")
@@ -140,20 +139,11 @@ def main() -> int:
         fed.stop_all()
 
 
-def _records(home: Path, origin: str) -> list[bytes]:
-    db = sqlite3.connect(home / "node.db")
-    try:
-        return [r[0] for r in db.execute(
-            "SELECT data FROM records WHERE origin = ? ORDER BY seq", (origin,))]
-    finally:
-        db.close()
-
-
 def check_national_holds_counties(fed: Federation) -> bool:
     ok = True
     for county in COUNTIES:
-        own = _records(fed.nodes[county].home, county)
-        national = _records(fed.nodes["000000"].home, county)
+        own = log_records(fed.nodes[county].home, county)
+        national = log_records(fed.nodes["000000"].home, county)
         same = own == national
         ok &= same
         print(f"   national holds {len(national)}/{len(own)} records of {county}, "

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -28,6 +29,16 @@ NAMES = {
     "540102": "城关区",
     "540121": "林周县",
 }
+
+
+def log_records(home: Path, origin: str) -> list[bytes]:
+    """One origin's log as stored in a node home, in sequence order (exact bytes)."""
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return [r[0] for r in db.execute(
+            "SELECT data FROM records WHERE origin = ? ORDER BY seq", (origin,))]
+    finally:
+        db.close()
 
 
 def free_port() -> int:

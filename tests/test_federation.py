@@ -15,21 +15,13 @@ from node.home import Home
 from node.replica import build, identity
 from node.store import NodeStore
 from ops.localfed import Federation, tongban
+from ops.localfed import log_records as records
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.send import make_batch
 from sync.tls import CHANNEL_OPTIONS, target_name
 
 REGION_ITEM = Path(__file__).resolve().parents[1] / "ops" / "data" / "region_item.toml"
 ID = "540102199001010011"
-
-
-def records(home: Path, origin: str) -> list[bytes]:
-    db = sqlite3.connect(home / "node.db")
-    try:
-        return [r[0] for r in db.execute(
-            "SELECT data FROM records WHERE origin = ? ORDER BY seq", (origin,))]
-    finally:
-        db.close()
 
 
 def apply_cases(home: Path, count: int) -> list[str]:
