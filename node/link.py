@@ -19,6 +19,7 @@ from node.replica import identity
 from node.store import NodeStore
 from pki.division import validate
 from pki.errors import EnvironmentProblem, Error
+from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.uplink import ExchangeReport, LinkDown, LinkRefused, Uplink
 
@@ -41,8 +42,11 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
     if not address:
         raise EnvironmentProblem(
             "no parent address: set parent_address in tongban.toml or init --parent-address")
+    # Start from the rate the last exchange measured: a cold start at the pacer's small
+    # first batch would spend several round trips finding the link again.
+    pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps)
     return Uplink(replica, identity(store.home), address, parent_division(replica),
-                  progress=progress)
+                  pacer=pacer, progress=progress)
 
 
 def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | None,

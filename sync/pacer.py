@@ -2,7 +2,10 @@
 
 A batch should take a few seconds of link time: big enough that round trips
 (up to a second on satellite) cost little, small enough that a drop loses
-little and a retry fits gRPC's retry buffer.
+little. Throughput is counted in payload bytes (before gRPC's gzip) per second
+of link time; the uplink measures a pipelined batch from the previous batch's
+completion, so once batches overlap the estimate is the link's own rate
+rather than rate diluted by a round trip per batch.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ MAX_DEADLINE_S = 180.0
 
 @dataclass
 class Pacer:
-    #: exponentially weighted estimate of delivered bytes per second (uncompressed)
+    #: exponentially weighted estimate of delivered payload bytes per second of link time
     throughput: float = 0.0
     weight: float = 0.5
 
     def observe(self, nbytes: int, seconds: float) -> None:
-        if nbytes <= 0 or seconds <= 0:
+        """Fold in one measured call; small ones are all round trip and say nothing of rate."""
+        if nbytes < MIN_BATCH_BYTES or seconds <= 0:
             return
         rate = nbytes / seconds
         self.throughput = rate if self.throughput == 0 else (
@@ -35,6 +39,10 @@ class Pacer:
             return START_BYTES
         want = int(self.throughput * TARGET_SECONDS)
         return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, want))
+
+    def link_seconds(self, nbytes: int) -> float:
+        """Expected time for ``nbytes`` to cross the link; 0 while nothing is measured."""
+        return nbytes / self.throughput if self.throughput else 0.0
 
     def deadline(self, nbytes: int) -> float:
         """Seconds allowed for one call carrying ``nbytes``: generous, never unbounded."""

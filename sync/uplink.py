@@ -2,11 +2,19 @@
 
 The receiver's stored sizes are the only cursor, so an exchange that dies
 half-way resumes exactly where the parent's store stands.
+
+On a long thin link a round trip per batch would cost a large share of the
+link, so on a slow link pushes are pipelined two deep: the next batch starts
+while the previous one is still crossing. Its bytes queue behind the previous
+batch's on the one TCP stream, so the parent still receives whole batches in
+order, and the link never idles for a round trip. If the parent ever gets one
+early it answers OUT_OF_RANGE and the uplink resends from the parent's size.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,8 +34,18 @@ from sync.tls import CHANNEL_OPTIONS, Identity, target_name
 Progress = Callable[[str], None]
 
 
+#: Below this many seconds of link time per batch a round trip costs little: no pipelining,
+#: which also keeps a fast link from delivering a batch before its predecessor is stored.
+PIPELINE_MIN_SECONDS = 0.5
+
+
 class LinkDown(EnvironmentProblem):
-    """The parent could not be reached or the call failed in transit; retry later."""
+    """The parent could not be reached or the call failed in transit; retry later.
+
+    ``report`` is what the exchange achieved before the failure (kept by the parent).
+    """
+
+    report: ExchangeReport | None = None
 
 
 class LinkRefused(Error):
@@ -41,8 +59,20 @@ class ExchangeReport:
     pulled: dict[str, int] = field(default_factory=dict)
     bytes_sent: int = 0
     bytes_received: int = 0
+    #: payload bytes of every PushLogs call started, answered or not: minus the payload the
+    #: parent stored, this is what a drop cost
+    payload_attempted: int = 0
     receipts: int = 0
     seconds: float = 0.0
+
+
+@dataclass
+class _Call:
+    batch: federation_pb2.LogBatch
+    future: grpc.Future
+    payload: int
+    started: float
+    wire_done: float    # when its bytes should have left the wire, by the pacer's rate
 
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -88,9 +118,14 @@ class Uplink:
             stub = federation_pb2_grpc.FederationStub(channel)
             parent_sizes = self._hello(stub, report)
             self._push(stub, parent_sizes, report)
-            self._pull(stub, report)
+            if self._pull_needed(parent_sizes):
+                self._pull(stub, report)
         except grpc.RpcError as exc:
-            raise _translate(exc, self.address) from exc
+            error = _translate(exc, self.address)
+            if isinstance(error, LinkDown):
+                report.seconds = time.monotonic() - started
+                error.report = report
+            raise error from exc
         finally:
             channel.close()
         report.seconds = time.monotonic() - started
@@ -119,29 +154,75 @@ class Uplink:
         with r.lock:
             origins = sorted(o for o in r.log.sizes() if in_subtree(r.division, o))
         for origin in origins:
-            held_above = parent_sizes.get(origin, 0)
-            while not self.should_stop():
+            self._push_origin(stub, origin, parent_sizes.get(origin, 0), report)
+
+    def _push_origin(self, stub, origin: str, held_above: int, report: ExchangeReport) -> None:
+        """Push ``origin`` from the parent's size, at most two calls in flight (see module doc)."""
+        r = self.replica
+        inflight: deque[_Call] = deque()
+        next_start = held_above
+        last_done = 0.0
+        while True:
+            if (len(inflight) < 2 and not self.should_stop() and self._more(origin, next_start)
+                    and (not inflight or self._wire_free(inflight[-1]))):
                 with r.lock:
-                    limit = sendable(r.log, origin)
-                    if held_above >= limit:
-                        break
-                    batch = make_batch(r.log, r.certs, origin, held_above,
+                    batch = make_batch(r.log, r.certs, origin, next_start,
                                        self.pacer.batch_bytes())
-                if batch is None:
-                    break
-                nbytes = sum(len(x) for x in batch.records)
-                started = time.monotonic()
-                response = stub.PushLogs(federation_pb2.PushRequest(batch=batch),
-                                         timeout=self.pacer.deadline(nbytes))
-                self.pacer.observe(nbytes, time.monotonic() - started)
-                report.bytes_sent += batch.ByteSize()
-                report.pushed[origin] = report.pushed.get(origin, 0) + (
-                    response.stored_size - held_above)
-                held_above = response.stored_size
-                if response.receipt:
-                    self._keep_receipt(batch.checkpoint, response)
-                    report.receipts += 1
-                self.progress(f"push {origin}: parent holds {held_above}/{limit}")
+                if batch is not None:
+                    inflight.append(self._start_push(stub, batch, inflight, report))
+                    next_start += len(batch.records)
+                    continue
+            if not inflight:
+                return
+            call = inflight.popleft()
+            try:
+                response = call.future.result()
+            except grpc.RpcError as exc:
+                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or call.batch.first_seq == (
+                        held_above):
+                    raise
+                # Overtook its predecessor: drain the rest and resend from the parent's size.
+                for later in inflight:
+                    later.future.cancel()
+                inflight.clear()
+                next_start = held_above
+                continue
+            now = time.monotonic()
+            self.pacer.observe(call.payload, now - max(call.started, last_done))
+            last_done = now
+            report.bytes_sent += call.batch.ByteSize()
+            report.pushed[origin] = report.pushed.get(origin, 0) + max(
+                0, response.stored_size - held_above)
+            held_above = max(held_above, response.stored_size)
+            if response.receipt:
+                self._keep_receipt(call.batch.checkpoint, response)
+                report.receipts += 1
+            self.progress(f"push {origin}: parent holds {held_above}")
+
+    def _more(self, origin: str, start: int) -> bool:
+        with self.replica.lock:
+            return start < sendable(self.replica.log, origin)
+
+    def _wire_free(self, previous: _Call) -> bool:
+        """Whether the next batch may start while ``previous`` is in flight.
+
+        On a slow link at once: its bytes queue behind the previous batch's on the
+        one TCP stream. A batch shorter than PIPELINE_MIN_SECONDS waits for its answer.
+        """
+        if previous.wire_done - previous.started < PIPELINE_MIN_SECONDS:
+            return previous.future.done()
+        return True
+
+    def _start_push(self, stub, batch: federation_pb2.LogBatch, inflight: deque[_Call],
+                    report: ExchangeReport) -> _Call:
+        payload = sum(len(x) for x in batch.records)
+        now = time.monotonic()
+        wire_free = max([now] + [c.wire_done for c in inflight])
+        wire_done = wire_free + self.pacer.link_seconds(payload)
+        future = stub.PushLogs.future(federation_pb2.PushRequest(batch=batch),
+                                      timeout=(wire_free - now) + self.pacer.deadline(payload))
+        report.payload_attempted += payload
+        return _Call(batch, future, payload, now, wire_done)
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
         r = self.replica
@@ -150,6 +231,14 @@ class Uplink:
         with r.lock, r.receiver.transaction():
             r.log.add_receipt(checkpoint.division, checkpoint.size, receipt.cosigner,
                               receipt.time * 1000, response.receipt)
+
+    def _pull_needed(self, parent_sizes: dict[str, int]) -> bool:
+        """Whether the parent holds more of an ancestor's log than we do (Hello told us)."""
+        r = self.replica
+        with r.lock:
+            held = r.log.sizes()
+        return any(size > held.get(origin, 0) for origin, size in parent_sizes.items()
+                   if is_ancestor(origin, r.division))
 
     def _pull(self, stub, report: ExchangeReport) -> None:
         r = self.replica
