@@ -83,12 +83,12 @@ def test_batches_carry_a_prefix_frontier_an_auditor_can_check(fed, tmp_path):
     export(county, first)
     tongban("bundle", "import", str(first), "--reply", str(tmp_path / "r.tbb"), home=region)
     tongban("bundle", "import", str(tmp_path / "r.tbb"), home=county)
-    add_events(county, 3000)
+    add_events(county, 12000, per_write=2000)
     export(county, second)
     bundle, _, _ = decode(second.read_bytes(), "bundle")
     batches = [b for b in bundle.batches if b.records]
     assert len(batches) > 1, "want a multi-batch bundle"
-    assert batches[0].first_seq == size(county, COUNTY) - 3000
+    assert batches[0].first_seq == size(county, COUNTY) - 12000
     for batch in batches:
         assert len(batch.prefix_frontier) == batch.first_seq.bit_count()
         checkpoint, _ = parse_note(batch.checkpoint)
