@@ -84,6 +84,9 @@ def status_cmd(as_json: bool, home_dir: str | None) -> None:
         click.echo(f"  throughput       {lk.throughput_bps * 8 / 1000:.1f} kbit/s (payload)")
         click.echo(f"  newest receipt   size {info.newest_receipt_size or 0} at "
                    f"{format_ms(info.newest_receipt_ms)}")
+        since = (f"{(now - info.newest_receipt_ms) / 1000:.0f}s"
+                 if info.newest_receipt_ms else "never")
+        click.echo(f"  since last receipt {since}")
         oldest = min((o.oldest_waiting_ms for o in info.outbox if o.oldest_waiting_ms),
                      default=None)
         lag = f", oldest waiting {(now - oldest) / 1000:.0f}s" if oldest else ""

@@ -1,0 +1,193 @@
+"""Sync through the link emulator with real `tongban serve` processes and mutual TLS.
+
+The region serves; the county's uplink (its own `tongban serve`, or an
+in-process Uplink where the test needs its report) reaches it only through a
+LinkEmulator. County staff keep writing while the link syncs; in the end both
+sides must hold the same bytes at the same sequence numbers.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+
+import pytest
+from test_weaklinks_fed import (
+    COUNTY,
+    REGION,
+    Writer,
+    add_events,
+    assert_same_log,
+    build_federation,
+    copy_federation,
+    records,
+    set_parent_address,
+    size,
+    verify_logs,
+)
+
+from node import link
+from node.home import Home
+from node.replica import build
+from node.store import NodeStore
+from ops.linkemu import LinkEmulator, Outage, profile_by_name
+from sync.pacer import MIN_DEADLINE_S, TARGET_SECONDS, Pacer
+from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
+from sync.uplink import LinkDown
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    return build_federation(tmp_path_factory.mktemp("weaklinks-template"))
+
+
+@pytest.fixture
+def fed(template, tmp_path):
+    fed = copy_federation(template, tmp_path / "fed")
+    fed.start(REGION)
+    yield fed
+    fed.stop_all()
+
+
+def wait_converged(fed, timeout: float) -> None:
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if size(region, COUNTY) == size(county, COUNTY) and size(county, REGION) == size(
+                region, REGION):
+            return
+        time.sleep(0.5)
+    log = fed.nodes[COUNTY].log_path.read_text() if fed.nodes[COUNTY].log_path else ""
+    raise AssertionError(f"not converged in {timeout}s: region holds {size(region, COUNTY)}"
+                         f"/{size(county, COUNTY)}; county log:\n{log[-3000:]}")
+
+
+def converge_with_writes(fed, profile, initial: int, timeout: float) -> LinkEmulator:
+    county = fed.nodes[COUNTY].home
+    add_events(county, initial, per_write=100)
+    with LinkEmulator(("127.0.0.1", fed.nodes[REGION].port), profile, seed=7) as emu:
+        set_parent_address(county, emu.address)
+        fed.start(COUNTY, uplink=True)
+        writer = Writer(county)
+        writer.start()
+        time.sleep(6)
+        writer.stop.set()
+        writer.join()
+        assert writer.written > 0
+        wait_converged(fed, timeout)
+        stats = emu.stats()
+    fed.stop(COUNTY)
+    region = fed.nodes[REGION].home
+    assert_same_log(county, region, COUNTY)
+    assert_same_log(county, region, REGION)
+    verify_logs(county)
+    verify_logs(region)
+    return stats
+
+
+def test_satellite_converges_while_the_county_keeps_writing(fed):
+    stats = converge_with_writes(fed, profile_by_name("satellite"), 400, timeout=90)
+    assert stats.up.delivered > 0
+
+
+def test_blackhole_is_noticed_by_deadline_and_sync_resumes(fed):
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    add_events(county, 300, per_write=100)
+    profile = profile_by_name("satellite", mean_seconds_between_drops=0)
+    with LinkEmulator(("127.0.0.1", fed.nodes[REGION].port), profile, seed=3) as emu:
+        set_parent_address(county, emu.address)
+        emu.go_down("blackhole")
+        started = time.monotonic()
+        result = fed.sync(COUNTY, check=False)
+        took = time.monotonic() - started
+        assert result.returncode == 2, result.stderr
+        assert "DEADLINE_EXCEEDED" in result.stderr or "UNAVAILABLE" in result.stderr
+        # Hello's deadline on an unmeasured link, plus process start: tens of seconds.
+        assert took < MIN_DEADLINE_S + 15, took
+        emu.go_up()
+        assert fed.sync(COUNTY).returncode == 0
+    assert_same_log(county, region, COUNTY)
+
+
+def test_outage_window_during_sync_then_convergence(fed):
+    profile = profile_by_name("satellite", mean_seconds_between_drops=0,
+                              outage=Outage(4.0, 12.0, "blackhole"))
+    converge_with_writes(fed, profile, 600, timeout=120)
+
+
+@pytest.mark.slow
+def test_poor_link_with_drops_converges(fed):
+    profile = profile_by_name("poor", mean_seconds_between_drops=25.0)
+    stats = converge_with_writes(fed, profile, 300, timeout=400)
+    assert stats.connections_total >= 1
+
+
+def test_after_a_drop_no_stored_record_is_sent_again(fed):
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    add_events(county, 16000, per_write=2000)
+    profile = profile_by_name("satellite", bandwidth_bps_up=1_000_000,
+                              mean_seconds_between_drops=0)
+    with LinkEmulator(("127.0.0.1", fed.nodes[REGION].port), profile, seed=5) as emu:
+        set_parent_address(county, emu.address)
+        store = NodeStore.open(Home(county))
+        replica = build(store)
+        uplink = link.make_uplink(store, replica)
+        uplink.pacer = Pacer(throughput=150_000)
+
+        def drop_after_first_ack(line: str) -> None:
+            if line.startswith("push") and emu.stats().drops == 0:
+                emu.drop_connections()
+
+        uplink.progress = drop_after_first_ack
+        with pytest.raises(LinkDown) as failed:
+            uplink.exchange()
+        first = failed.value.report
+        held_after_drop = size(region, COUNTY)
+        assert 0 < held_after_drop < size(county, COUNTY)
+        uplink.progress = lambda _line: None
+        second = uplink.exchange()
+        store.close()
+    payload = {seq: len(data) for seq, data in records(county, COUNTY)}
+    stored_first = sum(n for seq, n in payload.items() if seq < held_after_drop)
+    lost_in_flight = first.payload_attempted - stored_first
+    # The resumed exchange starts exactly at the parent's size: nothing stored is re-sent.
+    assert second.payload_attempted == sum(payload.values()) - stored_first
+    # What the drop cost is the batch on the wire (and at most the one queued behind it).
+    assert 0 <= lost_in_flight <= 2 * MAX_BATCH_BYTES
+    assert_same_log(county, region, COUNTY)
+
+
+def test_pacer_sizes_batches_to_a_few_seconds_of_link_time():
+    pacer = Pacer()
+    assert pacer.batch_bytes() == 16 * 1024
+    pacer.observe(100, 1.0)  # a round trip, no data: ignored
+    assert pacer.throughput == 0
+    for _ in range(10):
+        pacer.observe(40_000, 2.0)  # 20 kB/s of payload
+    assert pacer.batch_bytes() == pytest.approx(20_000 * TARGET_SECONDS, rel=0.01)
+    assert pacer.link_seconds(40_000) == pytest.approx(2.0, rel=0.01)
+    for _ in range(10):
+        pacer.observe(1_000_000, 1.0)
+    assert pacer.batch_bytes() == MAX_BATCH_BYTES
+    for _ in range(30):
+        pacer.observe(MIN_BATCH_BYTES, 10.0)
+    assert pacer.batch_bytes() == MIN_BATCH_BYTES
+    # Deadlines grow with the batch and the slowness of the link, within bounds.
+    assert MIN_DEADLINE_S <= pacer.deadline(1000) < pacer.deadline(100_000) <= 180
+
+
+def test_status_shows_the_link_an_operator_needs(fed):
+    county = fed.nodes[COUNTY].home
+    add_events(county, 50)
+    with LinkEmulator(("127.0.0.1", fed.nodes[REGION].port),
+                      profile_by_name("perfect"), seed=1) as emu:
+        set_parent_address(county, emu.address)
+        fed.sync(COUNTY)
+    add_events(county, 7)
+    out = subprocess.run([sys.executable, "-m", "node.cli", "status", "--home", str(county)],
+                         capture_output=True, text=True, check=True).stdout
+    assert f"link to {REGION}" in out and ": up" in out
+    assert "throughput" in out and "kbit/s" in out
+    assert "waiting          7 records" in out
+    assert "since last receipt" in out
