@@ -1,0 +1,147 @@
+"""Offline audit of replicated logs: authentic, complete, in order, and not forked.
+
+The auditor is given a node database or a bundle and the national root
+certificate, and trusts nothing else: not the node that handed over the data,
+not its stored hashes, not its clock. Two passes: first every record of every
+origin is hashed and parsed (which also collects the revocations the logs
+carry), then each origin's checkpoints, receipts and certificates are judged
+with those revocations known.
+
+Findings go into a Report instead of being raised, so one run lists every
+problem; only "could not run at all" (unreadable input) raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+
+from pki.errors import EnvironmentProblem, Error
+from sync import audit_bundle, audit_db
+from sync.audit_judge import Claim, OriginInput, ReceiptRow, judge
+from sync.audit_report import Report
+from sync.audit_tree import scan
+from sync.audit_trust import Verifier
+
+#: (records done, records in total)
+Progress = Callable[[int, int], None]
+
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+def audit_path(path: Path, root: x509.Certificate, now: datetime,
+               extra_certs: Iterable[x509.Certificate] = (),
+               progress: Progress | None = None) -> Report:
+    """Audit a node database or a bundle file, told apart by their first bytes."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(len(_SQLITE_MAGIC))
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read {path}: {exc.strerror}") from exc
+    if head.startswith(_GZIP_MAGIC):
+        return audit_bundle_file(path, root, now, progress)
+    if head == _SQLITE_MAGIC:
+        return audit_database(path, root, now, extra_certs, progress)
+    raise EnvironmentProblem(f"{path} is neither a node database (SQLite) nor a bundle (gzip)")
+
+
+def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:
+    if progress is None:
+        return None
+    done = 0
+
+    def step(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return step
+
+
+def audit_database(path: Path, root: x509.Certificate, now: datetime,
+                   extra_certs: Iterable[x509.Certificate] = (),
+                   progress: Progress | None = None) -> Report:
+    report = Report(str(path), "database")
+    db = audit_db.open_readonly(path)
+    try:
+        pool = audit_db.certificates(db, report) + list(extra_certs)
+        verifier = Verifier(root, pool, now)
+        step = _counter(progress, audit_db.total_records(db))
+        items = []
+        for origin in audit_db.origins(db):
+            result = scan(origin, audit_db.chunks(db, origin), audit_db.claim_sizes(db, origin),
+                          report, keep_nodes=True, progress=step)
+            report.origin(origin).records = result.end
+            audit_db.compare_tree_nodes(db, report, result)
+            for revocation in result.revocations:
+                verifier.revocations.add(revocation)
+            items.append(audit_db.origin_input(db, report, origin, result))
+        for item in items:
+            judge(report, verifier, item)
+        audit_db.fork_rows(db, report)
+    finally:
+        db.close()
+    _root_hint(report, root, pool)
+    return report
+
+
+def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
+                      progress: Progress | None = None) -> Report:
+    report = Report(str(path), "bundle")
+    signed, bundle = audit_bundle.read(path)
+    pool = audit_bundle.certificates(report, bundle)
+    verifier = Verifier(root, pool, now)
+    step = _counter(progress, sum(len(b.records) for b in bundle.batches))
+    items: dict[str, OriginInput] = {}
+    for origin, group in audit_bundle.batches(bundle).items():
+        item = items.setdefault(origin, OriginInput(origin))
+        previous_end = None
+        for batch in group:
+            end = batch.first_seq + len(batch.records)
+            if previous_end is not None and batch.first_seq > previous_end:
+                report.problem(origin, previous_end, "gap",
+                               f"no record at seq {previous_end}..{batch.first_seq - 1} between "
+                               "the bundle's batches")
+            previous_end = end
+            rows = [(batch.first_seq + i, None, data) for i, data in enumerate(batch.records)]
+            try:
+                result = scan(origin, [rows], {end}, report, batch.first_seq,
+                              list(batch.prefix_frontier), progress=step)
+            except Error as exc:
+                report.problem(origin, batch.first_seq, "prefix-frontier", str(exc))
+                continue
+            report.origin(origin).records += len(batch.records)
+            for revocation in result.revocations:
+                verifier.revocations.add(revocation)
+            item.claims.append(Claim(end, result.roots[end], batch.checkpoint,
+                                     tuple(batch.consistency_proof)))
+    for entry in bundle.receipts:
+        item = items.setdefault(entry.origin, OriginInput(entry.origin))
+        item.claims.append(Claim(entry.size, None, entry.checkpoint))
+        item.receipts.append(ReceiptRow(entry.size, entry.receipt))
+    audit_bundle.check_sender(report, verifier, signed, bundle)
+    for item in items.values():
+        judge(report, verifier, item)
+    _root_hint(report, root, pool)
+    return report
+
+
+def _root_hint(report: Report, root: x509.Certificate, pool: list[x509.Certificate]) -> None:
+    """Name the likely cause when nothing chains: the auditor was given the wrong root."""
+    top = [c for c in pool if c.issuer == root.subject and c != root]
+    if not top or report.counts.get(("*", "root")):
+        return
+    for cert in top:
+        try:
+            cert.verify_directly_issued_by(root)
+            return
+        except (InvalidSignature, ValueError, TypeError):
+            continue
+    report.problem("*", None, "root",
+                   "no held certificate was issued by the given root certificate: it is not "
+                   "this federation's root (wrong --root?)")
