@@ -13,6 +13,7 @@ import traceback
 
 import click
 
+from node.cli_audit import audit_group
 from node.cli_bundle import bundle_group
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
@@ -116,6 +117,7 @@ cli.add_command(status_cmd)
 cli.add_command(matter_group)
 cli.add_command(case_group)
 cli.add_command(pki_group)
+cli.add_command(audit_group)
 cli.add_command(bundle_group)
 
 

@@ -13,7 +13,10 @@ Building takes a second, so tests build one template per session and copy it.
 from __future__ import annotations
 
 import gzip
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,6 +25,7 @@ from pki_fixtures import Node, enrol, make_root
 
 from node import cases, matters
 from node.catalogue import load_file, sample_catalogue_path
+from node.clock import CLOCK_ENV
 from node.db import connect
 from node.home import Config, Home
 from node.store import Draft, NodeStore, migrate
@@ -173,21 +177,37 @@ def build(base: Path, *, county_days: int = 365) -> Fed:
     for node in counties.values():
         make_home(base, node, [region.cert], root)
     items = _sample(2)
-    region_store = NodeStore.open(fed.home(REGION))
     for item in items:
         item["impl_code"] = item["impl_code"].replace("540102", REGION)
-    matters.publish(region_store, items)
-    region_store.close()
+    with pinned_clock(START + timedelta(days=1)):
+        region_store = NodeStore.open(fed.home(REGION))
+        matters.publish(region_store, items)
+        region_store.close()
     for first, at in ((True, ROUND1), (False, ROUND2)):
         for code in COUNTIES:
-            store = NodeStore.open(fed.home(code))
-            try:
-                fed.cases.setdefault(code, []).extend(county_round(store, first))
-            finally:
-                store.close()
+            with pinned_clock(at - timedelta(hours=1)):
+                store = NodeStore.open(fed.home(code))
+                try:
+                    fed.cases.setdefault(code, []).extend(county_round(store, first))
+                finally:
+                    store.close()
             replicate(fed, code, at)
         cosign_region(fed, at)
     return fed
+
+
+@contextmanager
+def pinned_clock(at: datetime) -> Iterator[None]:
+    """Records written "at" a past time, so receipts come after the records they cosign."""
+    saved = os.environ.get(CLOCK_ENV)
+    os.environ[CLOCK_ENV] = at.isoformat()
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ[CLOCK_ENV]
+        else:
+            os.environ[CLOCK_ENV] = saved
 
 
 def prefix_frontier(log: LogStore, origin: str, first_seq: int) -> list[bytes]:
