@@ -102,6 +102,8 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
         item = items.setdefault(origin, OriginInput(origin))
         previous_end = None
         for batch in group:
+            if not batch.records and not batch.checkpoint:
+                continue  # a size announcement ("I hold first_seq records"), nothing to check
             end = batch.first_seq + len(batch.records)
             if previous_end is not None and batch.first_seq > previous_end:
                 report.problem(origin, previous_end, "gap",

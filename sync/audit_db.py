@@ -55,14 +55,15 @@ def total_records(db: sqlite3.Connection) -> int:
 
 def chunks(db: sqlite3.Connection, origin: str) -> Iterator[Sequence[Row]]:
     cursor = db.execute(
-        "SELECT seq, leaf_hash, data FROM records WHERE origin = ? ORDER BY seq", (origin,))
+        "SELECT seq, CAST(leaf_hash AS BLOB), CAST(data AS BLOB) FROM records"
+        " WHERE origin = ? ORDER BY seq", (origin,))
     while rows := cursor.fetchmany(CHUNK):
         yield rows
 
 
 def checkpoint_rows(db: sqlite3.Connection, origin: str) -> list[tuple[int, bytes, bytes]]:
-    return db.execute("SELECT size, root, note FROM checkpoints WHERE origin = ?"
-                      " ORDER BY size, id", (origin,)).fetchall()
+    return db.execute("SELECT size, CAST(root AS BLOB), CAST(note AS BLOB) FROM checkpoints"
+                      " WHERE origin = ? ORDER BY size, id", (origin,)).fetchall()
 
 
 def origin_input(db: sqlite3.Connection, report: Report, origin: str, scan: Scan
@@ -81,9 +82,10 @@ def origin_input(db: sqlite3.Connection, report: Report, origin: str, scan: Scan
                            f"signed note says size {cp.size} root {cp.root.hex()[:16]}…: the "
                            "row was edited or an older note was put in its place")
         item.claims.append(Claim(cp.size, scan.roots.get(cp.size), note))
-    item.receipts = [ReceiptRow(size, line, cosigner, time_ms) for size, cosigner, time_ms, line
-                     in db.execute("SELECT size, cosigner, time_ms, note FROM receipts"
-                                   " WHERE origin = ? ORDER BY size, time_ms, id", (origin,))]
+    rows = db.execute("SELECT size, cosigner, time_ms, CAST(note AS BLOB) FROM receipts"
+                      " WHERE origin = ? ORDER BY size, time_ms, id", (origin,))
+    item.receipts = [ReceiptRow(size, line, cosigner, time_ms)
+                     for size, cosigner, time_ms, line in rows]
     return item
 
 
@@ -134,7 +136,7 @@ def certificates(db: sqlite3.Connection, report: Report) -> list[x509.Certificat
     if not _has(db, "node_certs"):
         return []
     found = []
-    for division, der in db.execute("SELECT division, der FROM node_certs"):
+    for division, der in db.execute("SELECT division, CAST(der AS BLOB) FROM node_certs"):
         try:
             found.extend(parse_der([der], f"stored certificate of {division}"))
         except MalformedError as exc:
