@@ -99,5 +99,6 @@ def test_kill_nine_at_a_handful_of_points(template, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_kill_nine_at_fifty_points(template, tmp_path):
     _run(template, tmp_path, rounds=52, seed=12)

@@ -21,6 +21,7 @@ from ops.localfed import Federation, tongban
 from pki.checkpoint import parse_note
 from protos.tongban.v1 import record_pb2
 from sync import merkle
+from sync.frontier import extend, frontier_root
 
 REGION, COUNTY = "540000", "540102"
 REGION_ITEM = Path(__file__).resolve().parents[1] / "ops" / "data" / "region_item.toml"
@@ -143,11 +144,16 @@ def verify_logs(home: Path) -> dict[str, int]:
             leaves = [merkle.leaf_hash(r[1]) for r in rows]
             assert leaves == [r[2] for r in rows], f"{home.name}: {origin} leaf hash mismatch"
             assert store.log.root(origin) == merkle.hash_tree(leaves)
+            # Roots at every checkpoint size in one pass, through the independent frontier code.
+            frontier: list[bytes] = []
+            done = 0
             for checkpoint in store.log.checkpoints(origin):
                 assert checkpoint.size <= n
                 body, _ = parse_note(checkpoint.note)
                 assert (body.size, body.root) == (checkpoint.size, checkpoint.root)
-                assert merkle.hash_tree(leaves[:checkpoint.size]) == checkpoint.root, (
+                frontier = extend(frontier, done, [r[1] for r in rows[done:checkpoint.size]])
+                done = checkpoint.size
+                assert frontier_root(frontier) == checkpoint.root, (
                     f"{home.name}: checkpoint {origin}@{checkpoint.size} does not match")
         return sizes
     finally:
