@@ -80,9 +80,8 @@ def judge(report: Report, verifier: Verifier, item: OriginInput) -> None:
 def _receipts(report: Report, verifier: Verifier, item: OriginInput,
               parsed: dict[bytes, Checkpoint], signed: list[SignedCheckpoint]
               ) -> dict[bytes, datetime]:
-    """Earliest verified parent receipt time per checkpoint note."""
+    """Earliest verified receipt time (parent or higher ancestor) per checkpoint note."""
     origin = item.origin
-    parents = {s.parent for s in signed}
     newest = max((c.size for c in parsed.values()), default=-1)
     times: dict[bytes, datetime] = {}
     report.origin(origin).receipts = len(item.receipts)
@@ -95,7 +94,7 @@ def _receipts(report: Report, verifier: Verifier, item: OriginInput,
                            "(the newer one was withheld or rolled back)")
             continue
         try:
-            receipt, checkpoint = verifier.receipt(origin, row.line, at_size, parents)
+            receipt, checkpoint = verifier.receipt(origin, row.line, at_size)
         except Error as exc:
             report.problem(origin, None, "receipt", f"receipt for size {row.size}: {exc}")
             continue

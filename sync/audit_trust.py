@@ -1,8 +1,8 @@
 """Who signed each checkpoint and receipt, and whether their certificates held at the time.
 
 "Valid at signing time" is judged at the earliest verified receipt by the
-origin's parent (the division that issued the signer's certificate), since a
-remote county's own clock may be wrong. A checkpoint no parent has cosigned is
+origin's parent or a higher ancestor (the parent's normally comes first), since
+a remote county's own clock may be wrong. A checkpoint no ancestor cosigned is
 judged at the audit's "now" and counted as unconfirmed. Chain checks repeat
 for every checkpoint of a busy log, so they are cached per certificate and
 time.
@@ -16,7 +16,6 @@ from datetime import datetime
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
 
 from pki import division
 from pki.certs import division_of, serial_hex
@@ -39,15 +38,6 @@ class SignedCheckpoint:
     checkpoint: Checkpoint
     note: bytes
     signer: x509.Certificate
-
-    @property
-    def parent(self) -> str:
-        return issuer_division(self.signer)
-
-
-def issuer_division(cert: x509.Certificate) -> str:
-    names = cert.issuer.get_attributes_for_oid(NameOID.COMMON_NAME)
-    return str(names[0].value) if names else ""
 
 
 def fingerprint(cert: x509.Certificate) -> bytes:
@@ -128,17 +118,18 @@ class Verifier:
                     return cert
         return None
 
-    def receipt(self, origin: str, line: bytes, signed: list[SignedCheckpoint],
-                parents: set[str]) -> tuple[Receipt, SignedCheckpoint]:
-        """The receipt and the checkpoint it cosigns, if the origin's parent made it."""
+    def receipt(self, origin: str, line: bytes, signed: list[SignedCheckpoint]
+                ) -> tuple[Receipt, SignedCheckpoint]:
+        """The receipt and the checkpoint it cosigns, if an ancestor of the origin made it.
+
+        The parent cosigns what its child pushed; every higher node cosigns the
+        same checkpoint again when it arrives there, recording custody at each
+        level. A cosigner outside the origin's line of ancestors is a forgery.
+        """
         receipt = parse_receipt(line)
         if not division.is_ancestor(receipt.cosigner, origin):
-            raise VerificationError(f"receipt by {receipt.cosigner}, which is not an ancestor "
-                                    f"of {origin}, so not its parent")
-        if parents and receipt.cosigner not in parents:
-            want = ", ".join(sorted(parents))
-            raise VerificationError(f"receipt by {receipt.cosigner}, which is not the parent of "
-                                    f"{origin} (want {want}, the issuer of its certificate)")
+            raise VerificationError(f"receipt by {receipt.cosigner}, which is not the parent "
+                                    f"or another ancestor of {origin}")
         cosigners = self.certs_of(receipt.cosigner)
         if not cosigners:
             raise VerificationError(f"no certificate of the cosigner {receipt.cosigner} is held")

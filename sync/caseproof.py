@@ -160,7 +160,7 @@ def _check_log(verifier: Verifier, entry: object) -> ProvenLog:
         if not isinstance(line, str):
             raise MalformedError("case proof", f"{where}: receipts must be strings")
         try:
-            receipt, _ = verifier.receipt(origin, line.encode("utf-8"), [signed], {signed.parent})
+            receipt, _ = verifier.receipt(origin, line.encode("utf-8"), [signed])
         except Error as exc:
             raise VerificationError(f"receipt for {origin} size {cp.size}: {exc}") from exc
         trusted = receipt.timestamp if trusted is None else min(trusted, receipt.timestamp)
