@@ -130,7 +130,8 @@ def main() -> int:
         print(tongban("status", home=fed.nodes["540102"].home).stdout)
 
         say("checks")
-        ok = check_national_holds_counties(fed) and check_counties_got_region_item(fed)
+        ok = (check_national_holds_counties(fed) and check_counties_got_region_item(fed)
+              and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
         print(f"(node homes are kept in {ROOT}/ for a look around: "
               f"tongban case list --home {ROOT}/540102)")
@@ -160,6 +161,14 @@ def check_counties_got_region_item(fed: Federation) -> bool:
         ok &= got
         print(f"   {county} has the region's item 540000-GF-001: {'yes' if got else 'NO'}")
     return ok
+
+
+def check_audit(fed: Federation) -> bool:
+    national = fed.nodes["000000"].home
+    result = tongban("audit", "verify", str(national), check=False)
+    lines = result.stdout.strip().splitlines()
+    print(f"   tongban audit verify (national node): {lines[-1] if lines else result.stderr}")
+    return result.returncode == 0
 
 
 if __name__ == "__main__":
