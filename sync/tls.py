@@ -17,7 +17,7 @@ from pki.errors import VerificationError
 
 KEEPALIVE_TIME_MS = 20_000
 KEEPALIVE_TIMEOUT_MS = 10_000
-#: Far below gRPC's per-RPC retry buffer (256 KiB) so a batch can always be retried.
+#: Four times the largest batch (sync.send.MAX_BATCH_BYTES) before compression.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 CHANNEL_OPTIONS = [
