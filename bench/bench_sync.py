@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import gzip
 import itertools
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,12 +23,7 @@ from node import link, linkstate
 from node.home import Home
 from node.replica import build
 from node.store import NodeStore
-from ops.linkemu import LinkEmulator, profile_by_name
-from sync.send import make_batch
-from sync.uplink import LinkDown
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from test_weaklinks_fed import (
+from ops.fedcheck import (
     COUNTY,
     REGION,
     add_events,
@@ -38,6 +32,9 @@ from test_weaklinks_fed import (
     set_parent_address,
     size,
 )
+from ops.linkemu import LinkEmulator, profile_by_name
+from sync.send import make_batch
+from sync.uplink import LinkDown
 
 EVENTS = 10_000
 BANDWIDTH = 128_000

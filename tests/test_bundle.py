@@ -6,7 +6,11 @@ import gzip
 import json
 
 import pytest
-from test_weaklinks_fed import (
+
+from node.home import Home
+from node.replica import build
+from node.store import NodeStore
+from ops.fedcheck import (
     COUNTY,
     REGION,
     add_events,
@@ -18,10 +22,6 @@ from test_weaklinks_fed import (
     table_rows,
     verify_logs,
 )
-
-from node.home import Home
-from node.replica import build
-from node.store import NodeStore
 from ops.localfed import tongban
 from protos.tongban.v1 import federation_pb2
 

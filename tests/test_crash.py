@@ -14,7 +14,8 @@ import sys
 import time
 
 import pytest
-from test_weaklinks_fed import (
+
+from ops.fedcheck import (
     COUNTY,
     REGION,
     add_events,

@@ -13,7 +13,12 @@ import sys
 import time
 
 import pytest
-from test_weaklinks_fed import (
+
+from node import link
+from node.home import Home
+from node.replica import build
+from node.store import NodeStore
+from ops.fedcheck import (
     COUNTY,
     REGION,
     Writer,
@@ -26,11 +31,6 @@ from test_weaklinks_fed import (
     size,
     verify_logs,
 )
-
-from node import link
-from node.home import Home
-from node.replica import build
-from node.store import NodeStore
 from ops.linkemu import LinkEmulator, Outage, profile_by_name
 from sync.pacer import MIN_DEADLINE_S, TARGET_SECONDS, Pacer
 from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
