@@ -94,15 +94,36 @@ def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
         reraise=True,
     )
     while not stop.is_set():
+        resume = False
         try:
             for attempt in retrying:
                 with attempt:
                     if stop.is_set():
                         break
-                    report = exchange_once(store, uplink)
-                    if report.pushed or report.pulled:
-                        log(f"synced: pushed {sum(report.pushed.values())}, pulled "
-                            f"{sum(report.pulled.values())} records")
+                    resume = _exchange(store, uplink, log)
         except Error as exc:
             log(f"exchange failed: {exc.diagnostics()}")
-        stop.wait(IDLE_SECONDS)
+        if not resume:
+            stop.wait(IDLE_SECONDS)
+
+
+def _exchange(store: NodeStore, uplink: Uplink, log: Callable[[str], None]) -> bool:
+    """One exchange; True when the link dropped after making progress.
+
+    Progress means the link works: resume at once with the backoff reset,
+    instead of letting frequent drops on a busy link push the wait toward
+    the five-minute cap.
+    """
+    try:
+        report = exchange_once(store, uplink)
+    except LinkDown as exc:
+        done = exc.report
+        moved = sum(done.pushed.values()) + sum(done.pulled.values()) if done else 0
+        if not moved:
+            raise
+        log(f"link dropped after moving {moved} records; resuming")
+        return True
+    if report.pushed or report.pulled:
+        log(f"synced: pushed {sum(report.pushed.values())}, pulled "
+            f"{sum(report.pulled.values())} records")
+    return False
