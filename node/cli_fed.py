@@ -53,7 +53,10 @@ def sync(once: bool, home_dir: str | None) -> None:
     store = NodeStore.open(resolve_home(home_dir))
     replica = build(store)
     uplink = link.make_uplink(store, replica, progress=_stderr)
-    report = link.exchange_once(store, uplink)
+    try:
+        report = link.exchange_once(store, uplink)
+    finally:
+        uplink.close()
     click.echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
                f"{sum(report.pushed.values())} records, pulled {sum(report.pulled.values())}, "
                f"{report.receipts} receipts, {report.bytes_sent} bytes sent")

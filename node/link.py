@@ -105,6 +105,7 @@ def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
             log(f"exchange failed: {exc.diagnostics()}")
         if not resume:
             stop.wait(IDLE_SECONDS)
+    uplink.close()
 
 
 def _exchange(store: NodeStore, uplink: Uplink, log: Callable[[str], None]) -> bool:

@@ -62,6 +62,8 @@ class ExchangeReport:
     #: payload bytes of every PushLogs call started, answered or not: minus the payload the
     #: parent stored, this is what a drop cost
     payload_attempted: int = 0
+    #: per origin, the sequence number the first push started from (the parent's size)
+    started_from: dict[str, int] = field(default_factory=dict)
     receipts: int = 0
     seconds: float = 0.0
 
@@ -102,43 +104,82 @@ class Uplink:
         self.progress = progress or (lambda _line: None)
         #: checked between batches, so a stopping node never abandons a batch half-sent
         self.should_stop: Callable[[], bool] = lambda: False
+        self._open: grpc.Channel | None = None
+        #: what the parent held after the last exchange on the open channel
+        self._parent_sizes: dict[str, int] | None = None
 
     def _channel(self) -> grpc.Channel:
-        options = [*CHANNEL_OPTIONS,
-                   ("grpc.ssl_target_name_override", target_name(self.parent_division))]
-        return grpc.secure_channel(self.address, self.identity.channel_credentials(),
-                                   options=options, compression=grpc.Compression.Gzip)
+        """The channel to the parent, kept open between exchanges.
+
+        On a satellite hop a TLS handshake costs several round trips of 700 ms;
+        keepalive holds the connection, so a node that syncs every few seconds
+        pays it once per connection, not once per exchange.
+        """
+        if self._open is None:
+            options = [*CHANNEL_OPTIONS,
+                       ("grpc.ssl_target_name_override", target_name(self.parent_division))]
+            self._open = grpc.secure_channel(
+                self.address, self.identity.channel_credentials(), options=options,
+                compression=grpc.Compression.Gzip)
+        return self._open
+
+    def close(self) -> None:
+        if self._open is not None:
+            self._open.close()
+            self._open = None
+        self._parent_sizes = None
 
     def exchange(self) -> ExchangeReport:
-        """One full exchange; raises LinkDown (retry) or LinkRefused (operator must act)."""
+        """One full exchange; raises LinkDown (retry) or LinkRefused (operator must act).
+
+        A failed exchange closes the channel, so the next one reconnects afresh.
+        """
         started = time.monotonic()
         report = ExchangeReport()
         channel = self._channel()
         try:
             stub = federation_pb2_grpc.FederationStub(channel)
-            parent_sizes = self._hello(stub, report)
-            self._push(stub, parent_sizes, report)
+            hello = self._start_hello(stub)
+            if self._parent_sizes is None:
+                parent_sizes = self._finish_hello(hello, report)
+                self._push(stub, parent_sizes, report)
+            else:
+                # A kept-open channel: push from what the parent held after the last
+                # exchange while Hello crosses, saving its round trip. Were the
+                # parent behind that (restored from a backup), the first push gets
+                # OUT_OF_RANGE, the channel closes and the next exchange starts with Hello.
+                self._push(stub, self._parent_sizes, report)
+                parent_sizes = self._finish_hello(hello, report)
             if self._pull_needed(parent_sizes):
                 self._pull(stub, report)
+            self._parent_sizes = {
+                origin: max(parent_sizes.get(origin, 0), start + report.pushed.get(origin, 0))
+                for origin, start in {**parent_sizes, **report.started_from}.items()}
         except grpc.RpcError as exc:
+            self.close()
             error = _translate(exc, self.address)
             if isinstance(error, LinkDown):
                 report.seconds = time.monotonic() - started
                 error.report = report
             raise error from exc
-        finally:
-            channel.close()
+        except BaseException:
+            self.close()
+            raise
         report.seconds = time.monotonic() - started
         return report
 
-    def _hello(self, stub, report: ExchangeReport) -> dict[str, int]:
+    def _start_hello(self, stub) -> grpc.Future:
         r = self.replica
         with r.lock:
             sizes = r.log.sizes()
-        response = stub.Hello(
+        return stub.Hello.future(
             federation_pb2.HelloRequest(division=r.division, chain_der=[der(c) for c in r.chain],
                                         sizes=sizes, time_ms=int(time.time() * 1000)),
             timeout=self.pacer.deadline(4096))
+
+    def _finish_hello(self, hello: grpc.Future, report: ExchangeReport) -> dict[str, int]:
+        r = self.replica
+        response = hello.result()
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = r.require_parent(chain)
         verified = r.trust.verify_certificate(chain[0], chain[1:], Purpose.TLS_SERVER)
@@ -159,6 +200,7 @@ class Uplink:
     def _push_origin(self, stub, origin: str, held_above: int, report: ExchangeReport) -> None:
         """Push ``origin`` from the parent's size, at most two calls in flight (see module doc)."""
         r = self.replica
+        report.started_from[origin] = held_above
         inflight: deque[_Call] = deque()
         next_start = held_above
         last_done = 0.0
