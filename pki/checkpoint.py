@@ -161,6 +161,20 @@ def verify_checkpoint(note: bytes, certificate: x509.Certificate) -> Checkpoint:
     return _verified(note, certificate)[0]
 
 
+def signing_certificate(note: bytes, candidates: list[x509.Certificate]) -> x509.Certificate:
+    """The candidate whose key signed ``note`` for its division (a node may hold several
+    certificates after key rotation), or VerificationError saying why each one failed."""
+    problems = []
+    for cert in candidates:
+        try:
+            _verified(note, cert)
+        except VerificationError as exc:
+            problems.append(str(exc))
+            continue
+        return cert
+    raise VerificationError("; ".join(problems) or "no certificate to check the signature with")
+
+
 def checkpoint_signature(note: bytes, certificate: x509.Certificate) -> bytes:
     """The verified DER signature by ``certificate``'s key, as an exported .sig holds it."""
     return _verified(note, certificate)[1].signature

@@ -24,7 +24,7 @@ from pki.checkpoint import (
     Receipt,
     parse_note,
     parse_receipt,
-    verify_checkpoint,
+    signing_certificate,
     verify_receipt,
 )
 from pki.errors import Error, VerificationError
@@ -80,14 +80,10 @@ class Verifier:
         """The certificate of the checkpoint's origin whose key signed ``note``, or raise."""
         checkpoint, signatures = parse_note(note)
         candidates = self.certs_of(checkpoint.division)
-        problems = []
-        for cert in candidates:
-            try:
-                verify_checkpoint(note, cert)
-            except Error as exc:
-                problems.append(str(exc))
-                continue
-            return SignedCheckpoint(checkpoint, note, cert)
+        try:
+            return SignedCheckpoint(checkpoint, note, signing_certificate(note, candidates))
+        except VerificationError as exc:
+            problem = str(exc)
         impostor = self._impostor(checkpoint, signatures)
         if impostor is not None:
             raise VerificationError(
@@ -96,7 +92,7 @@ class Verifier:
         if not candidates:
             raise VerificationError(f"no certificate of {checkpoint.division} is held, so the "
                                     "signature cannot be checked")
-        raise VerificationError("signature does not verify: " + "; ".join(sorted(set(problems))))
+        raise VerificationError(f"signature does not verify: {problem}")
 
     def _impostor(self, checkpoint: Checkpoint, signatures) -> x509.Certificate | None:
         """A held certificate of another division whose key made one of the signatures."""

@@ -13,7 +13,7 @@ from datetime import datetime
 from cryptography import x509
 
 from pki.certs import division_of
-from pki.checkpoint import Checkpoint, origin_for, parse_note, verify_checkpoint
+from pki.checkpoint import Checkpoint, origin_for, parse_note, signing_certificate
 from pki.errors import VerificationError
 from pki.revocation import RevocationSet
 from pki.verify import Purpose, verify_chain
@@ -45,12 +45,4 @@ class Trust:
         candidates = [c for c in pool if division_of(c) == origin]
         if not candidates:
             raise VerificationError(f"no certificate for {origin} came with its checkpoint")
-        problems = []
-        for cert in candidates:
-            try:
-                verify_checkpoint(note, cert)
-            except VerificationError as exc:
-                problems.append(str(exc))
-                continue
-            return checkpoint, self.verify_certificate(cert, pool)
-        raise VerificationError("; ".join(problems))
+        return checkpoint, self.verify_certificate(signing_certificate(note, candidates), pool)
