@@ -19,6 +19,7 @@ from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
 from node.cli_fed import serve, status_cmd, sync
 from node.cli_matter import matter_group
+from node.cli_notice import notice_group
 from node.cli_pki import pki_group
 from node.db import connect
 from node.home import Config
@@ -115,6 +116,7 @@ cli.add_command(serve)
 cli.add_command(sync)
 cli.add_command(status_cmd)
 cli.add_command(matter_group)
+cli.add_command(notice_group)
 cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)

@@ -59,6 +59,7 @@ def sync(once: bool, home_dir: str | None) -> None:
         uplink.close()
     click.echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
                f"{sum(report.pushed.values())} records, pulled {sum(report.pulled.values())}, "
+               f"{report.delivered} addressed to this subtree, "
                f"{report.receipts} receipts, {report.bytes_sent} bytes sent")
 
 

@@ -35,6 +35,7 @@ PROJECTION_TABLES = (
     "certificates",
     "notices",
     "projection_errors",
+    "addressed",
 )
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
@@ -69,12 +70,15 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS certificates (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, der BLOB NOT NULL,
             PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS addressed (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,
+            kind INTEGER NOT NULL, PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS projection_errors (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, error TEXT NOT NULL,
             PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS notices (
-            origin TEXT NOT NULL, seq INTEGER NOT NULL, title TEXT, text TEXT,
-            PRIMARY KEY (origin, seq));
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,
+            at_ms INTEGER NOT NULL, title TEXT, text TEXT, PRIMARY KEY (origin, seq));
         """
     )
     # executescript would COMMIT the caller's transaction (rebuild runs inside one).
@@ -179,6 +183,9 @@ class Projector:
         truth, so a record the domain rules reject is noted in projection_errors
         rather than blocking replication of everything after it.
         """
+        if record.recipient:
+            self.db.execute("INSERT OR IGNORE INTO addressed VALUES (?, ?, ?, ?)",
+                            (record.origin, record.seq, record.recipient, record.kind))
         handler = self._handlers.get(record.kind)
         if handler is None:
             return
@@ -271,5 +278,6 @@ class Projector:
 
     def _policy_notice(self, record: record_pb2.Record) -> None:
         body = parse_body(record_pb2.PolicyNotice, record.body, "policy notice body")
-        self.db.execute("INSERT OR IGNORE INTO notices VALUES (?,?,?,?)",
-                        (record.origin, record.seq, body.title, body.text))
+        self.db.execute("INSERT OR IGNORE INTO notices VALUES (?,?,?,?,?,?)",
+                        (record.origin, record.seq, record.recipient, hlc_ms(record.hlc),
+                         body.title, body.text))

@@ -9,6 +9,7 @@ from cryptography import x509
 from node.home import Home
 from node.store import NodeStore
 from pki import certs
+from pki.division import in_subtree, is_ancestor
 from pki.errors import EnvironmentProblem
 from pki.keys import load_private_key
 from pki.revocation import Revocation, RevocationSet
@@ -45,6 +46,19 @@ def revocations(store: NodeStore) -> RevocationSet:
     ])
 
 
+def addressed_into(store: NodeStore, subtree: str, after: dict[str, int]
+                   ) -> list[tuple[str, int]]:
+    """Records addressed into ``subtree`` that its root does not get with a whole log.
+
+    Its own subtree's logs it already has and its ancestors' logs flow down in
+    full; everything else addressed to it travels as a delivery.
+    """
+    rows = store.db.execute("SELECT origin, seq, recipient FROM addressed ORDER BY origin, seq")
+    return [(origin, seq) for origin, seq, recipient in rows
+            if in_subtree(subtree, recipient) and seq >= after.get(origin, 0)
+            and not in_subtree(subtree, origin) and not is_ancestor(origin, subtree)]
+
+
 def build(store: NodeStore) -> Replica:
     """The replica view of an enrolled node; refuses a node without certificates."""
     home = store.home
@@ -63,5 +77,7 @@ def build(store: NodeStore) -> Replica:
         cert_store.add(chain + old)
     receiver = Receiver(store.db, store.log, cert_store, trust, store.transaction, store.ingest)
     return Replica(division=store.division, db=store.db, log=store.log, certs=cert_store,
+                   addressed=lambda subtree, after: addressed_into(store, subtree, after),
+                   deliver=store.ingest_delivery,
                    trust=trust, receiver=receiver, key=load_private_key(home.key_path),
                    chain=chain, own_certs=own + old)

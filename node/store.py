@@ -21,7 +21,7 @@ from pki.certs import load_cert, same_public_key
 from pki.checkpoint import CheckpointSigner
 from pki.errors import EnvironmentProblem
 from pki.keys import load_private_key
-from sync import certstore, receive
+from sync import certstore, deliver, receive
 from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
 
@@ -52,6 +52,7 @@ def migrate(db: sqlite3.Connection) -> None:
         )
         certstore.migrate(db)
         receive.migrate(db)
+        deliver.migrate(db)
         projection.create_tables(db)
         projection.create_indexes(db)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -182,6 +183,15 @@ class NodeStore:
         self.log.append(origin, first_seq, records)
         self._note_arrivals(origin, first_seq, len(records))
 
+    def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
+        """Project a verified delivered record (kept by sync.deliver); caller holds the txn."""
+        projector = projection.Projector(self.db, strict=False)
+        record = parse_record(data)
+        self.clock.observe(record.hlc)
+        projector.apply(record)
+        projector.flush()
+        self._note_arrivals(origin, seq, 1)
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop and recreate every projection from the log in arrival order."""
         with self.transaction():
@@ -190,8 +200,9 @@ class NodeStore:
             projector = projection.Projector(self.db, strict=False)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
             cursor = self.db.execute(
-                "SELECT r.data FROM arrivals a JOIN records r"
-                " ON r.origin = a.origin AND r.seq = a.seq ORDER BY a.n"
+                "SELECT coalesce(r.data, d.record) FROM arrivals a"
+                " LEFT JOIN records r ON r.origin = a.origin AND r.seq = a.seq"
+                " LEFT JOIN deliveries d ON d.origin = a.origin AND d.seq = a.seq ORDER BY a.n"
             )
             done = 0
             while batch := cursor.fetchmany(5000):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -33,6 +34,11 @@ class Replica:
     key: ec.EllipticCurvePrivateKey
     chain: list[x509.Certificate]            # own current certificate first, then issuers
     own_certs: list[x509.Certificate]        # every certificate this node ever held
+    #: (origin, seq) of held records addressed into a subtree from logs it does not
+    #: replicate, with seq at or past the given per-origin cursor (sync.deliver)
+    addressed: Callable[[str, dict[str, int]], list[tuple[str, int]]]
+    #: store and project one verified delivered record; the caller holds the transaction
+    deliver: Callable[[str, int, bytes], None]
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def require_child(self, peer: x509.Certificate) -> str:

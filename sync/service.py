@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 
 import grpc
 
+from pki.certs import division_of
 from pki.checkpoint import make_receipt
 from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.certstore import der, parse_der
+from sync.deliver import make_deliveries
 from sync.receive import Received
 from sync.replica import Replica
 from sync.send import MAX_BATCH_BYTES, make_batch, sendable
@@ -55,11 +57,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             with r.lock:
                 r.certs.add(chain)
                 sizes = r.log.sizes()
+                waiting = bool(r.addressed(division_of(peer), dict(request.delivered)))
         except Error as exc:
             _abort(context, exc)
         return federation_pb2.HelloResponse(
             division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
-            time_ms=int(time.time() * 1000))
+            time_ms=int(time.time() * 1000), deliveries_waiting=waiting)
 
     def PushLogs(self, request, context):
         r = self.replica
@@ -107,6 +110,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                     budget -= sum(len(x) for x in batch.records)
                     if start + len(batch.records) < sendable(r.log, origin):
                         more = True
+                wanted = r.addressed(peer, dict(request.delivered))
+                deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
+                more = more or left
         except Error as exc:
             _abort(context, exc)
-        return federation_pb2.PullResponse(batches=batches, more=more)
+        return federation_pb2.PullResponse(batches=batches, more=more, deliveries=deliveries)

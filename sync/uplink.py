@@ -26,6 +26,7 @@ from pki.errors import EnvironmentProblem, Error
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.certstore import der, parse_der
+from sync.deliver import delivered_sizes, store_delivery, verify_delivery
 from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.send import make_batch, sendable
@@ -65,6 +66,8 @@ class ExchangeReport:
     #: per origin, the sequence number the first push started from (the parent's size)
     started_from: dict[str, int] = field(default_factory=dict)
     receipts: int = 0
+    #: records addressed into our subtree from logs we do not replicate (sync.deliver)
+    delivered: int = 0
     seconds: float = 0.0
 
 
@@ -107,6 +110,7 @@ class Uplink:
         self._open: grpc.Channel | None = None
         #: what the parent held after the last exchange on the open channel
         self._parent_sizes: dict[str, int] | None = None
+        self._deliveries_waiting = False
 
     def _channel(self) -> grpc.Channel:
         """The channel to the parent, kept open between exchanges.
@@ -172,14 +176,17 @@ class Uplink:
         r = self.replica
         with r.lock:
             sizes = r.log.sizes()
+            delivered = delivered_sizes(r.db)
         return stub.Hello.future(
             federation_pb2.HelloRequest(division=r.division, chain_der=[der(c) for c in r.chain],
-                                        sizes=sizes, time_ms=int(time.time() * 1000)),
+                                        sizes=sizes, time_ms=int(time.time() * 1000),
+                                        delivered=delivered),
             timeout=self.pacer.deadline(4096))
 
     def _finish_hello(self, hello: grpc.Future, report: ExchangeReport) -> dict[str, int]:
         r = self.replica
         response = hello.result()
+        self._deliveries_waiting = response.deliveries_waiting
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = r.require_parent(chain)
         verified = r.trust.verify_certificate(chain[0], chain[1:], Purpose.TLS_SERVER)
@@ -275,22 +282,25 @@ class Uplink:
                               receipt.time * 1000, response.receipt)
 
     def _pull_needed(self, parent_sizes: dict[str, int]) -> bool:
-        """Whether the parent holds more of an ancestor's log than we do (Hello told us)."""
+        """Whether the parent holds more of an ancestor's log than we do, or records
+        addressed to us (Hello told us)."""
         r = self.replica
         with r.lock:
             held = r.log.sizes()
-        return any(size > held.get(origin, 0) for origin, size in parent_sizes.items()
-                   if is_ancestor(origin, r.division))
+        behind = any(size > held.get(origin, 0) for origin, size in parent_sizes.items()
+                     if is_ancestor(origin, r.division))
+        return behind or self._deliveries_waiting
 
     def _pull(self, stub, report: ExchangeReport) -> None:
         r = self.replica
         while not self.should_stop():
             with r.lock:
                 sizes = {o: s for o, s in r.log.sizes().items() if is_ancestor(o, r.division)}
+                delivered = delivered_sizes(r.db)
             started = time.monotonic()
             budget = self.pacer.batch_bytes()
             response = stub.PullLogs(
-                federation_pb2.PullRequest(sizes=sizes, max_bytes=budget),
+                federation_pb2.PullRequest(sizes=sizes, max_bytes=budget, delivered=delivered),
                 timeout=self.pacer.deadline(budget))
             nbytes = sum(len(x) for b in response.batches for x in b.records)
             self.pacer.observe(nbytes, time.monotonic() - started)
@@ -303,5 +313,18 @@ class Uplink:
                 report.pulled[batch.origin] = (report.pulled.get(batch.origin, 0)
                                                + received.new_records)
                 self.progress(f"pull {batch.origin}: holding {received.stored_size}")
-            if not response.more or not response.batches:
+            for delivery in response.deliveries:
+                self._accept_delivery(delivery, report)
+            if not response.more or not (response.batches or response.deliveries):
                 break
+
+    def _accept_delivery(self, delivery: federation_pb2.Delivery, report: ExchangeReport) -> None:
+        r = self.replica
+        with r.lock, r.receiver.transaction():
+            record, chain = verify_delivery(r.trust, delivery,
+                                            lambda recipient: in_subtree(r.division, recipient))
+            if store_delivery(r.db, delivery, record):
+                r.certs.add(chain)
+                r.deliver(record.origin, record.seq, delivery.record)
+                report.delivered += 1
+                self.progress(f"delivery {record.origin}#{record.seq} for {record.recipient}")

@@ -16,7 +16,11 @@ from node.replica import build, identity
 from node.store import NodeStore
 from ops.localfed import Federation, tongban
 from ops.localfed import log_records as records
+from pki.division import in_subtree
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.deliver import make_deliveries, verify_delivery
+from sync.merkle import ProofError
+from sync.receive import PeerNotAllowed
 from sync.send import make_batch
 from sync.tls import CHANNEL_OPTIONS, target_name
 
@@ -172,3 +176,41 @@ def test_tampered_batch_is_refused_and_quarantined_good_ones_still_land(fed):
     assert ("540102", "540102", "INVALID_ARGUMENT") in rows
     fed.sync("540102")
     assert records(prefecture.home, "540102") == records(county, "540102")
+
+
+def test_notice_to_a_sibling_is_delivered_with_an_inclusion_proof(fed):
+    sender, receiver = fed.nodes["540102"].home, fed.nodes["540121"].home
+    out = tongban("notice", "send", "--to", "540121", "--title", "代收材料已寄出",
+                  "--text", "扎西的户籍材料已于今日寄出", home=sender).stdout
+    assert out.startswith("notice 540102#") and out.rstrip().endswith("next sync")
+    fed.sync_up_then_down()
+    got = json.loads(tongban("notice", "list", "--json", home=receiver).stdout)
+    assert [(n["origin"], n["title"]) for n in got if n["origin"] == "540102"] == [
+        ("540102", "代收材料已寄出")]
+    assert records(receiver, "540102") == []  # a sibling's log is not replicated
+    tongban("db", "rebuild", home=receiver)
+    assert json.loads(tongban("notice", "list", "--json", home=receiver).stdout) == got
+
+
+def test_a_damaged_or_misaddressed_delivery_is_refused(fed):
+    tongban("notice", "send", "--to", "540121", "--title", "t", "--text", "x",
+            home=fed.nodes["540102"].home)
+    fed.sync("540102")
+    parent = NodeStore.open(Home(fed.nodes["540100"].home))
+    child = NodeStore.open(Home(fed.nodes["540121"].home))
+    try:
+        source, sink = build(parent), build(child)
+        wanted = source.addressed("540121", {})
+        deliveries, _ = make_deliveries(source.log, source.db, source.certs, wanted, 1 << 20)
+        delivery = deliveries[-1]
+        verify_delivery(sink.trust, delivery, lambda r: in_subtree("540121", r))
+        damaged = federation_pb2.Delivery()
+        damaged.CopyFrom(delivery)
+        damaged.inclusion_proof[0] = bytes(32)
+        with pytest.raises(ProofError):
+            verify_delivery(sink.trust, damaged, lambda r: in_subtree("540121", r))
+        with pytest.raises(PeerNotAllowed):
+            verify_delivery(sink.trust, delivery, lambda r: in_subtree("540102", r))
+    finally:
+        parent.close()
+        child.close()

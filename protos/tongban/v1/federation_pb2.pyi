@@ -7,8 +7,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class HelloRequest(_message.Message):
-    __slots__ = ("division", "chain_der", "sizes", "time_ms")
+    __slots__ = ("division", "chain_der", "sizes", "time_ms", "delivered")
     class SizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class DeliveredEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -19,14 +26,16 @@ class HelloRequest(_message.Message):
     CHAIN_DER_FIELD_NUMBER: _ClassVar[int]
     SIZES_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
     division: str
     chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     sizes: _containers.ScalarMap[str, int]
     time_ms: int
-    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ...) -> None: ...
+    delivered: _containers.ScalarMap[str, int]
+    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HelloResponse(_message.Message):
-    __slots__ = ("division", "chain_der", "sizes", "time_ms")
+    __slots__ = ("division", "chain_der", "sizes", "time_ms", "deliveries_waiting")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -38,11 +47,13 @@ class HelloResponse(_message.Message):
     CHAIN_DER_FIELD_NUMBER: _ClassVar[int]
     SIZES_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
     division: str
     chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     sizes: _containers.ScalarMap[str, int]
     time_ms: int
-    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ...) -> None: ...
+    deliveries_waiting: bool
+    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., deliveries_waiting: _Optional[bool] = ...) -> None: ...
 
 class LogBatch(_message.Message):
     __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates", "prefix_frontier")
@@ -79,8 +90,15 @@ class PushResponse(_message.Message):
     def __init__(self, stored_size: _Optional[int] = ..., receipt: _Optional[bytes] = ..., receipt_time_ms: _Optional[int] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("sizes", "max_bytes")
+    __slots__ = ("sizes", "max_bytes", "delivered")
     class SizesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class DeliveredEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -89,17 +107,33 @@ class PullRequest(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SIZES_FIELD_NUMBER: _ClassVar[int]
     MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
     sizes: _containers.ScalarMap[str, int]
     max_bytes: int
-    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ...) -> None: ...
+    delivered: _containers.ScalarMap[str, int]
+    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PullResponse(_message.Message):
-    __slots__ = ("batches", "more")
+    __slots__ = ("batches", "more", "deliveries")
     BATCHES_FIELD_NUMBER: _ClassVar[int]
     MORE_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     batches: _containers.RepeatedCompositeFieldContainer[LogBatch]
     more: bool
-    def __init__(self, batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., more: _Optional[bool] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    def __init__(self, batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., more: _Optional[bool] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ...) -> None: ...
+
+class Delivery(_message.Message):
+    __slots__ = ("record", "checkpoint", "inclusion_proof", "certificates")
+    RECORD_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    INCLUSION_PROOF_FIELD_NUMBER: _ClassVar[int]
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    record: bytes
+    checkpoint: bytes
+    inclusion_proof: _containers.RepeatedScalarFieldContainer[bytes]
+    certificates: _containers.RepeatedScalarFieldContainer[bytes]
+    def __init__(self, record: _Optional[bytes] = ..., checkpoint: _Optional[bytes] = ..., inclusion_proof: _Optional[_Iterable[bytes]] = ..., certificates: _Optional[_Iterable[bytes]] = ...) -> None: ...
 
 class ReceiptEntry(_message.Message):
     __slots__ = ("origin", "size", "checkpoint", "receipt")

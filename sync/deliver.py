@@ -1,0 +1,100 @@
+"""Records addressed to a node whose author's log it does not replicate.
+
+A county replicates its subtree's and its ancestors' logs, not its siblings'.
+A record a sibling (or a node in another region) addresses to it — a notice, a
+case received on its behalf — travels alone: the record's exact bytes, the
+origin's signed checkpoint and an RFC 9162 inclusion proof. The receiver checks
+all three exactly as it would a batch, then keeps them, so it can pass the
+record further down its own subtree with the same proof.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+
+from pki.errors import MalformedError, VerificationError
+from protos.tongban.v1 import federation_pb2, record_pb2
+from sync import merkle
+from sync.certstore import CertStore, parse_der
+from sync.log import LogStore
+from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed
+from sync.records import parse_record
+from sync.trust import Trust
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS deliveries (origin TEXT NOT NULL, seq INTEGER NOT NULL,"
+        " record BLOB NOT NULL, checkpoint BLOB NOT NULL, proof BLOB NOT NULL,"
+        " PRIMARY KEY (origin, seq))")
+
+
+def delivered_sizes(db: sqlite3.Connection) -> dict[str, int]:
+    """Per origin, one past the highest delivered seq: the cursor a child sends upward."""
+    return {origin: top + 1 for origin, top in db.execute(
+        "SELECT origin, max(seq) FROM deliveries GROUP BY origin")}
+
+
+def _held(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
+          ) -> tuple[bytes, bytes, list[bytes]] | None:
+    """Record, covering checkpoint and inclusion proof, from the log or earlier deliveries."""
+    checkpoint = log.latest_checkpoint(origin)
+    if checkpoint is not None and seq < checkpoint.size <= log.size(origin):
+        return (log.record(origin, seq), checkpoint.note,
+                log.inclusion_proof(origin, seq, checkpoint.size))
+    row = db.execute("SELECT record, checkpoint, proof FROM deliveries WHERE origin = ? AND"
+                     " seq = ?", (origin, seq)).fetchone()
+    if row is None:
+        return None
+    record, note, proof = row
+    return record, note, [proof[i:i + merkle.HASH_SIZE]
+                          for i in range(0, len(proof), merkle.HASH_SIZE)]
+
+
+def make_deliveries(log: LogStore, db: sqlite3.Connection, certs: CertStore,
+                    wanted: list[tuple[str, int]], budget: int
+                    ) -> tuple[list[federation_pb2.Delivery], bool]:
+    """Deliveries for ``wanted`` (origin, seq) within ``budget`` bytes; True if some remain."""
+    out: list[federation_pb2.Delivery] = []
+    used = 0
+    for origin, seq in wanted:
+        held = _held(log, db, origin, seq)
+        if held is None:
+            continue
+        record, note, proof = held
+        if out and used + len(record) > budget:
+            return out, True
+        out.append(federation_pb2.Delivery(record=record, checkpoint=note, inclusion_proof=proof,
+                                           certificates=certs.chain_for(origin)))
+        used += len(record)
+    return out, False
+
+
+def verify_delivery(trust: Trust, delivery: federation_pb2.Delivery,
+                    for_subtree: Callable[[str], bool]) -> tuple[record_pb2.Record, list]:
+    """The record and its signer's chain, or an error naming what does not hold."""
+    if len(delivery.record) > MAX_RECORD_BYTES:
+        raise MalformedError("delivery", f"record of {len(delivery.record)} bytes, limit "
+                             f"{MAX_RECORD_BYTES}")
+    record = parse_record(delivery.record)
+    if not record.recipient or not for_subtree(record.recipient):
+        raise PeerNotAllowed(f"record {record.origin}#{record.seq} is addressed to "
+                             f"{record.recipient or 'nobody'}, not into this subtree")
+    pool = parse_der(list(delivery.certificates), f"delivery {record.origin}#{record.seq}")
+    checkpoint, chain = trust.verify_checkpoint(delivery.checkpoint, record.origin, pool)
+    if record.seq >= checkpoint.size:
+        raise VerificationError(f"record {record.origin}#{record.seq} lies past its checkpoint "
+                                f"(size {checkpoint.size})")
+    merkle.verify_inclusion(record.seq, checkpoint.size, merkle.leaf_hash(delivery.record),
+                            list(delivery.inclusion_proof), checkpoint.root)
+    return record, chain
+
+
+def store_delivery(db: sqlite3.Connection, delivery: federation_pb2.Delivery,
+                   record: record_pb2.Record) -> bool:
+    """Keep a verified delivery; False when it was already held."""
+    return db.execute(
+        "INSERT OR IGNORE INTO deliveries VALUES (?, ?, ?, ?, ?)",
+        (record.origin, record.seq, delivery.record, delivery.checkpoint,
+         b"".join(delivery.inclusion_proof))).rowcount == 1
