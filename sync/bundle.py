@@ -36,12 +36,15 @@ from pki.suite import P256
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
 from sync.certstore import der, parse_der
+from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import prefix_frontier, verify_standalone
 from sync.replica import Replica
 from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 
 #: A county's backlog after weeks offline is megabytes; this only stops a gzip bomb.
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+#: addressed records travel one by one with their proofs; a reply carries up to this many bytes
+MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
 
 Progress = Callable[[str], None]
 
@@ -56,6 +59,8 @@ class Imported:
     receipts: list[federation_pb2.ReceiptEntry] = field(default_factory=list)
     held_by_sender: dict[str, int] = field(default_factory=dict)
     csrs: list[bytes] = field(default_factory=list)
+    #: the child's delivery cursor (sync.deliver.delivered_sizes)
+    delivered: dict[str, int] = field(default_factory=dict)
 
     @property
     def new_records(self) -> int:
@@ -149,6 +154,7 @@ def export_for_parent(replica: Replica, parent: str, csrs: list[bytes] | None = 
         sender=r.division, recipient=parent, created_ms=int(time.time() * 1000),
         sender_chain_der=[der(c) for c in r.chain], csrs=csrs or [])
     with r.lock:
+        bundle.delivered.update(delivered_sizes(r.db))
         sizes = r.log.sizes()
         for origin in sorted(sizes):
             if in_subtree(r.division, origin):
@@ -172,6 +178,9 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
             if is_ancestor(origin, child):
                 bundle.batches.extend(
                     _batches_from(r, origin, imported.held_by_sender.get(origin, 0)))
+        wanted = r.addressed(child, imported.delivered)
+        deliveries, _ = make_deliveries(r.log, r.db, r.certs, wanted, MAX_BUNDLE_DELIVERY_BYTES)
+        bundle.deliveries.extend(deliveries)
     return bundle
 
 
@@ -198,7 +207,8 @@ def _check_frontier(batch: federation_pb2.LogBatch) -> None:
 def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) -> Imported:
     r = replica
     child = bundle.sender
-    done = Imported(child, from_child=True, csrs=list(bundle.csrs))
+    done = Imported(child, from_child=True, csrs=list(bundle.csrs),
+                    delivered=dict(bundle.delivered))
     for batch in bundle.batches:
         if is_ancestor(batch.origin, child):
             if batch.records:
@@ -251,6 +261,10 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
             received = r.receiver.receive(batch, parent, lambda o: is_ancestor(o, r.division))
         done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
         say(f"{batch.origin}: holding {received.stored_size}")
+    for delivery in bundle.deliveries:
+        record = accept(r, delivery)
+        if record is not None:
+            say(f"delivery {record.origin}#{record.seq} for {record.recipient}")
     return done
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 
+from pki.division import in_subtree
 from pki.errors import MalformedError, VerificationError
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
@@ -20,6 +21,7 @@ from sync.certstore import CertStore, parse_der
 from sync.log import LogStore
 from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed
 from sync.records import parse_record
+from sync.replica import Replica
 from sync.trust import Trust
 
 
@@ -89,6 +91,22 @@ def verify_delivery(trust: Trust, delivery: federation_pb2.Delivery,
     merkle.verify_inclusion(record.seq, checkpoint.size, merkle.leaf_hash(delivery.record),
                             list(delivery.inclusion_proof), checkpoint.root)
     return record, chain
+
+
+def accept(replica: Replica, delivery: federation_pb2.Delivery) -> record_pb2.Record | None:
+    """Verify, keep and project one delivery for this node's subtree, in one transaction.
+
+    Returns the record, or None when it was already held; raises when it does not verify.
+    """
+    r = replica
+    with r.lock, r.receiver.transaction():
+        record, chain = verify_delivery(r.trust, delivery,
+                                        lambda recipient: in_subtree(r.division, recipient))
+        if not store_delivery(r.db, delivery, record):
+            return None
+        r.certs.add(chain)
+        r.deliver(record.origin, record.seq, delivery.record)
+    return record
 
 
 def store_delivery(db: sqlite3.Connection, delivery: federation_pb2.Delivery,

@@ -26,7 +26,7 @@ from pki.errors import EnvironmentProblem, Error
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.certstore import der, parse_der
-from sync.deliver import delivered_sizes, store_delivery, verify_delivery
+from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.send import make_batch, sendable
@@ -319,12 +319,7 @@ class Uplink:
                 break
 
     def _accept_delivery(self, delivery: federation_pb2.Delivery, report: ExchangeReport) -> None:
-        r = self.replica
-        with r.lock, r.receiver.transaction():
-            record, chain = verify_delivery(r.trust, delivery,
-                                            lambda recipient: in_subtree(r.division, recipient))
-            if store_delivery(r.db, delivery, record):
-                r.certs.add(chain)
-                r.deliver(record.origin, record.seq, delivery.record)
-                report.delivered += 1
-                self.progress(f"delivery {record.origin}#{record.seq} for {record.recipient}")
+        record = accept(self.replica, delivery)
+        if record is not None:
+            report.delivered += 1
+            self.progress(f"delivery {record.origin}#{record.seq} for {record.recipient}")

@@ -148,7 +148,14 @@ class ReceiptEntry(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., size: _Optional[int] = ..., checkpoint: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class Bundle(_message.Message):
-    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs")
+    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs", "deliveries", "delivered")
+    class DeliveredEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_MS_FIELD_NUMBER: _ClassVar[int]
@@ -157,6 +164,8 @@ class Bundle(_message.Message):
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     CSRS_FIELD_NUMBER: _ClassVar[int]
     ISSUED_CERTS_FIELD_NUMBER: _ClassVar[int]
+    DELIVERIES_FIELD_NUMBER: _ClassVar[int]
+    DELIVERED_FIELD_NUMBER: _ClassVar[int]
     sender: str
     recipient: str
     created_ms: int
@@ -165,7 +174,9 @@ class Bundle(_message.Message):
     receipts: _containers.RepeatedCompositeFieldContainer[ReceiptEntry]
     csrs: _containers.RepeatedScalarFieldContainer[bytes]
     issued_certs: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
+    delivered: _containers.ScalarMap[str, int]
+    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SignedBundle(_message.Message):
     __slots__ = ("bundle", "signature")
