@@ -18,7 +18,7 @@ from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
-from sync.records import hlc_ms, parse_body
+from sync.records import hlc_ms, parse_body, parse_record
 
 CHANNELS = ("window", "online", "mobile", "self-service")
 
@@ -111,19 +111,23 @@ def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
 def history(store: NodeStore, case_no: str) -> list[dict]:
     _require(store, case_no)
     rows = store.db.execute(
-        "SELECT seq, at_ms, action, actor, state_after, body FROM case_events"
-        " WHERE case_no = ? ORDER BY origin, seq", (case_no,)
+        "SELECT e.seq, e.at_ms, e.action, e.actor, e.state_after, coalesce(r.data, d.record)"
+        " FROM case_events e"
+        " LEFT JOIN records r ON r.origin = e.origin AND r.seq = e.seq"
+        " LEFT JOIN deliveries d ON d.origin = e.origin AND d.seq = e.seq"
+        " WHERE e.case_no = ? ORDER BY e.origin, e.seq", (case_no,)
     ).fetchall()
     return [
         {"seq": seq, "at_ms": at_ms, "action": action, "actor": actor, "state": state,
-         "details": _details(body)}
-        for seq, at_ms, action, actor, state, body in rows
+         "details": _details(data)}
+        for seq, at_ms, action, actor, state, data in rows
     ]
 
 
-def _details(body: bytes) -> dict:
-    """The event's arguments for display (everything but number, action and actor)."""
-    event = parse_body(record_pb2.CaseEvent, body, "case event body")
+def _details(record_bytes: bytes) -> dict:
+    """The event's arguments for display (everything but number, action and actor),
+    read from the record itself: the projection keeps no second copy."""
+    event = parse_body(record_pb2.CaseEvent, parse_record(record_bytes).body, "case event body")
     return {field.name: value if isinstance(value, str | int) else list(value)
             for field, value in event.ListFields()
             if field.name not in ("case_no", "action", "actor")}

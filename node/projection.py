@@ -26,6 +26,9 @@ from sync.records import hlc_ms, parse_body
 
 Kind = record_pb2.Kind
 
+#: Layout of the projection tables; a node opened with an older layout rebuilds them.
+SCHEMA = 2
+
 PROJECTION_TABLES = (
     "matters",
     "cases",
@@ -59,7 +62,7 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS case_events (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
             at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
-            body BLOB NOT NULL, PRIMARY KEY (origin, seq));
+            PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS calendar_overrides (
             day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL,
             seq INTEGER NOT NULL);
@@ -230,7 +233,7 @@ class Projector:
         self._cases[event.case_no] = (after, record.origin)
         self._dirty.add(event.case_no)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
-                             event.actor, str(after.state), record.body))
+                             event.actor, str(after.state)))
 
     def flush(self) -> None:
         """Write buffered case rows; call before anything reads the tables.
@@ -251,7 +254,7 @@ class Projector:
                 f" VALUES ({marks})", rows)
             self._dirty.clear()
         if self._events:
-            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?)",
+            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?)",
                                 self._events)
             self._events.clear()
         if len(self._cases) > _CASE_CACHE_LIMIT:

@@ -53,8 +53,10 @@ def migrate(db: sqlite3.Connection) -> None:
         certstore.migrate(db)
         receive.migrate(db)
         deliver.migrate(db)
+        db.execute("CREATE TABLE IF NOT EXISTS projection_schema (version INTEGER NOT NULL)")
         projection.create_tables(db)
         projection.create_indexes(db)
+        db.execute("INSERT INTO projection_schema VALUES (?)", (projection.SCHEMA,))
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
@@ -72,7 +74,11 @@ class NodeStore:
         config = home.load_config()
         db = connect(home.db_path)
         migrate(db)
-        return cls(home, config, db)
+        store = cls(home, config, db)
+        (built,) = db.execute("SELECT version FROM projection_schema").fetchone()
+        if built != projection.SCHEMA:
+            store.rebuild()  # projections are derived: a new layout is rebuilt from the log
+        return store
 
     @property
     def division(self) -> str:
@@ -213,4 +219,5 @@ class NodeStore:
                 if progress:
                     progress(done, total)
             projection.create_indexes(self.db)
+            self.db.execute("UPDATE projection_schema SET version = ?", (projection.SCHEMA,))
             return done
