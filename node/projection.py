@@ -162,9 +162,13 @@ class Projector:
     transitions projected after them.
     """
 
-    def __init__(self, db: sqlite3.Connection, *, strict: bool = True) -> None:
+    def __init__(self, db: sqlite3.Connection, *, strict: bool = True,
+                 from_empty: bool = False) -> None:
         self.db = db
         self.strict = strict
+        #: rebuild starts from empty tables, so while the case cache has never been
+        #: trimmed, a case missing from it does not exist and needs no lookup
+        self._cache_complete = from_empty
         self.calendar = load_calendar(db)
         self._cases: dict[str, tuple[workflow.CaseState, str]] = {}
         self._dirty: set[str] = set()
@@ -226,7 +230,10 @@ class Projector:
         event = parse_body(record_pb2.CaseEvent, record.body, "case event body")
         at_ms = hlc_ms(record.hlc)
         cached = self._cases.get(event.case_no)
-        before = cached[0] if cached else load_case(self.db, event.case_no)
+        if cached:
+            before = cached[0]
+        else:
+            before = None if self._cache_complete else load_case(self.db, event.case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days, calendar=self.calendar
         )
@@ -259,6 +266,7 @@ class Projector:
             self._events.clear()
         if len(self._cases) > _CASE_CACHE_LIMIT:
             self._cases.clear()
+            self._cache_complete = False
 
     def _calendar_notice(self, record: record_pb2.Record) -> None:
         notice = parse_body(record_pb2.CalendarNotice, record.body, "calendar notice body")

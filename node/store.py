@@ -203,7 +203,7 @@ class NodeStore:
         with self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
-            projector = projection.Projector(self.db, strict=False)
+            projector = projection.Projector(self.db, strict=False, from_empty=True)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
             cursor = self.db.execute(
                 "SELECT coalesce(r.data, d.record) FROM arrivals a"
