@@ -15,6 +15,7 @@ import click
 
 from node.cli_audit import audit_group
 from node.cli_bundle import bundle_group
+from node.cli_calendar import calendar_group
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
 from node.cli_fed import serve, status_cmd, sync
@@ -117,6 +118,7 @@ cli.add_command(sync)
 cli.add_command(status_cmd)
 cli.add_command(matter_group)
 cli.add_command(notice_group)
+cli.add_command(calendar_group)
 cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
