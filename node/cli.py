@@ -8,8 +8,10 @@ trace. Anything else is a bug and shows its trace.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 import traceback
+from pathlib import Path
 
 import click
 
@@ -111,6 +113,35 @@ def rebuild(home_dir: str | None) -> None:
 
         count = store.rebuild(progress)
     click.echo(f"rebuilt projections from {count} records")
+
+
+@db_group.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Backup file to write (must not exist).")
+@home_option
+def backup(out: str, home_dir: str | None) -> None:
+    """Write a consistent copy of the node database while the node keeps running.
+
+    Uses SQLite's online backup, so writes during the copy are neither lost
+    nor half-copied. To restore, stop the node and put the file back as
+    node.db (then `tongban audit verify` it).
+
+    \b
+    Example:
+      tongban db backup --out /media/usb/540102-2026-11-21.db
+    """
+    target = Path(out)
+    if target.exists():
+        raise InputError(f"{target} already exists; choose a new file name")
+    store = NodeStore.open(resolve_home(home_dir))
+    copy = sqlite3.connect(target)
+    try:
+        store.db.backup(copy)
+    finally:
+        copy.close()
+        store.close()
+    size = store.home.db_path.stat().st_size
+    click.echo(f"backed up {store.division} to {target} ({size:,} bytes in the live file)")
 
 
 cli.add_command(serve)

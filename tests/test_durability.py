@@ -4,6 +4,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -86,3 +87,19 @@ def test_writer_killed_at_random_points_loses_nothing(tmp_path):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
     _check_store(home, reported)
+
+
+def test_online_backup_is_a_complete_verifiable_copy(tmp_path):
+    home = make_node(tmp_path)
+    out = tmp_path / "backup.db"
+    result = run(home, "db", "backup", "--out", str(out))
+    assert result.output.startswith(f"backed up 540102 to {out}")
+    live, copy = (sqlite3.connect(p) for p in (home / "node.db", out))
+    try:
+        query = "SELECT origin, seq, data FROM records ORDER BY origin, seq"
+        assert copy.execute(query).fetchall() == live.execute(query).fetchall()
+    finally:
+        live.close()
+        copy.close()
+    again = run(home, "db", "backup", "--out", str(out), ok=False)
+    assert again.exit_code == 1 and "already exists" in again.output
