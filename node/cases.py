@@ -148,10 +148,15 @@ class CaseView:
         return self.remaining is not None and self.remaining < 0
 
 
+def _view(case: workflow.CaseState, today: date, calendar) -> CaseView:
+    return CaseView(case, workflow.due_date(case, calendar),
+                    workflow.remaining_workdays(case, today, calendar))
+
+
 def views(store: NodeStore, today: date, state: str | None = None) -> list[CaseView]:
     calendar = load_calendar(store.db)
-    return [
-        CaseView(case, workflow.due_date(case, calendar),
-                 workflow.remaining_workdays(case, today, calendar))
-        for case in iter_cases(store.db, state)
-    ]
+    return [_view(case, today, calendar) for case in iter_cases(store.db, state)]
+
+
+def view(store: NodeStore, case_no: str, today: date) -> CaseView:
+    return _view(_require(store, case_no), today, load_calendar(store.db))

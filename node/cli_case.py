@@ -148,9 +148,7 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
       tongban case show 540102-2026-0000003 --history
     """
     store = _open(home_dir)
-    view = next((v for v in cases.views(store, today()) if v.case.case_no == case_no), None)
-    if view is None:
-        raise cases.CaseError(f"no case {case_no} on this node")
+    view = cases.view(store, case_no, today())
     events = cases.history(store, case_no) if history else []
     data = _case_dict(view)
     data["allowed_actions"] = workflow.allowed_actions(view.case)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from pki.division import validate
@@ -193,24 +193,6 @@ class LogStore:
             raise LogError(f"log of {origin}: got range [{start}, {end}), "
                            f"want 0 <= start <= end <= {self.size(origin)}")
         return [data for (data,) in rows]
-
-    def iter_records(self, origin: str, start: int = 0,
-                     batch: int = 10000) -> Iterator[tuple[int, bytes]]:
-        """(seq, data) from start to the end, read in batches.
-
-        Each batch is a fresh keyed query, so no cursor stays open across the
-        caller's own writes and memory stays bounded.
-        """
-        if batch < 1:
-            raise InputError(f"record batch: got {batch}, want >= 1")
-        while True:
-            rows = self._db.execute(
-                "SELECT seq, data FROM records WHERE origin = ? AND seq >= ?"
-                " ORDER BY seq LIMIT ?", (origin, start, batch)).fetchall()
-            yield from rows
-            if len(rows) < batch:
-                return
-            start = rows[-1][0] + 1
 
     def leaf_hash(self, origin: str, seq: int) -> bytes:
         row = self._db.execute(

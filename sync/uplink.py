@@ -91,8 +91,11 @@ def _translate(exc: grpc.RpcError, address: str) -> Error:
     detail = exc.details() if hasattr(exc, "details") else str(exc)
     if code in _RETRYABLE:
         return LinkDown(f"link to parent {address} failed: {code.name if code else '?'}: "
-                        f"{detail}")
-    return LinkRefused(f"parent {address} refused: {code.name if code else '?'}: {detail}")
+                        f"{detail} (nothing is lost: the records wait here and go out when "
+                        "the link is back; tongban serve retries by itself)")
+    return LinkRefused(f"parent {address} refused: {code.name if code else '?'}: {detail} "
+                       "(retrying will not help: the parent's operator finds the batch and "
+                       "its reason in the parent's quarantine table)")
 
 
 class Uplink:

@@ -81,7 +81,6 @@ def test_records_are_stored_verbatim(db: sqlite3.Connection) -> None:
     assert log.records(ORIGIN, 0, 4) == records
     assert [log.record(ORIGIN, i) for i in range(4)] == records
     assert [log.leaf_hash(ORIGIN, i) for i in range(4)] == [merkle.leaf_hash(r) for r in records]
-    assert list(log.iter_records(ORIGIN)) == list(enumerate(records))
 
 
 @pytest.mark.parametrize("first_seq", [11, 9, 0, -1])
@@ -207,18 +206,6 @@ def test_ranges_not_held_are_refused(db: sqlite3.Connection) -> None:
         log.inclusion_proof(ORIGIN, 8, 8)
     with pytest.raises(InputError, match="got sizes 0 -> 8"):
         log.consistency_proof(ORIGIN, 0, 8)
-
-
-def test_iter_records_batches_and_start(db: sqlite3.Connection) -> None:
-    log = LogStore(db)
-    records = _records(0, 10)
-    _append(log, db, ORIGIN, 0, records)
-    for batch in (1, 3, 5, 10, 11):
-        assert list(log.iter_records(ORIGIN, 0, batch)) == list(enumerate(records))
-        assert list(log.iter_records(ORIGIN, 4, batch)) == list(enumerate(records))[4:]
-    assert list(log.iter_records(ORIGIN, 10)) == []
-    with pytest.raises(InputError, match="got 0, want >= 1"):
-        list(log.iter_records(ORIGIN, 0, 0))
 
 
 def test_damaged_tree_is_reported(db: sqlite3.Connection) -> None:
