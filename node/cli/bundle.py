@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from node import link
-from node.cli_common import home_option, resolve_home
+from node.cli.common import home_option, resolve_home
 from node.home import Home
 from node.replica import build
 from node.store import NodeStore

@@ -12,7 +12,7 @@ from datetime import date
 
 import click
 
-from node.cli_common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import emit_json, home_option, json_option, resolve_home, table
 from node.store import Draft, NodeStore
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli_common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
 from node.store import Draft, NodeStore
 from pki.division import in_subtree, validate
 from pki.errors import InputError

@@ -8,7 +8,7 @@ import getpass
 import click
 
 from node import cases, workflow
-from node.cli_common import (
+from node.cli.common import (
     emit_json,
     format_ms,
     home_option,

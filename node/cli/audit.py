@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from node.cli_common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
 from node.db import connect
 from node.home import Home
 from pki.certs import division_of, load_cert, load_certs, serial_hex

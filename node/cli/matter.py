@@ -9,7 +9,7 @@ from google.protobuf.json_format import MessageToDict
 
 from node import matters
 from node.catalogue import load_file, sample_catalogue_path
-from node.cli_common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
 
