@@ -7,6 +7,7 @@ projection, so an illegal transition is refused before anything is written.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -106,6 +107,12 @@ def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
     if case is None:
         raise CaseError(f"no case {case_no} on this node")
     return case
+
+
+def records_of(db: sqlite3.Connection, case_no: str) -> list[tuple[str, int]]:
+    """(origin, seq) of every record of the case, in log order: what a case proof covers."""
+    return db.execute("SELECT origin, seq FROM case_events WHERE case_no = ?"
+                      " ORDER BY origin, seq", (case_no,)).fetchall()
 
 
 def history(store: NodeStore, case_no: str) -> list[dict]:

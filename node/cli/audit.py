@@ -1,30 +1,21 @@
 """``tongban audit``: offline verification for auditors (see docs/auditors.md).
 
-The verification itself lives in sync (sync.audit, sync.caseproof) and knows
-nothing of cases; this layer finds files, a case's records (through the
-case_events projection) and prints. Exit codes: 0 verified, 1 problems found,
-2 could not run.
+The inputs and the case reading are node.audits'; the verification is sync's.
+Exit codes: 0 verified, 1 problems found, 2 could not run.
 """
 
 from __future__ import annotations
 
 import sys
 from contextlib import ExitStack
-from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from cryptography import x509
 
+from node import audits
 from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
-from node.db import connect
-from node.home import Home
-from pki.certs import division_of, load_cert, load_certs, serial_hex
-from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
-from protos.tongban.v1 import record_pb2
-from sync import caseproof
-from sync.audit import audit_path
-from sync.records import hlc_ms, parse_body
+from pki.certs import division_of, serial_hex
+from pki.errors import VerificationError
 
 #: Below this many records a progress bar is only noise.
 PROGRESS_FROM = 100_000
@@ -32,33 +23,6 @@ PROGRESS_FROM = 100_000
 
 class AuditFailed(VerificationError):
     """The audit ran and found problems (exit 1); the report lists them."""
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _read_root(path: Path | None) -> x509.Certificate:
-    if path is None:
-        raise EnvironmentProblem("no root certificate: pass --root ROOT.pem (or a node home "
-                                 "that holds root.crt)")
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read root certificate {path}: {exc.strerror}") from exc
-    try:
-        return load_cert(data, f"root certificate {path}")
-    except Error as exc:
-        raise EnvironmentProblem(str(exc)) from exc
-
-
-def _home_certs(home: Home) -> list[x509.Certificate]:
-    """The node's own certificate and chain: a county's own database may hold no node_certs."""
-    found: list[x509.Certificate] = []
-    for path in (home.cert_path, home.chain_path):
-        if path.exists() and path.read_bytes().strip():
-            found.extend(load_certs(path.read_bytes(), str(path)))
-    return found
 
 
 @click.group("audit")
@@ -83,16 +47,6 @@ def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
       tongban audit verify /mnt/usb/node.db --root root.pem
       tongban audit verify /var/lib/tongban --json
     """
-    extra: list[x509.Certificate] = []
-    if path.is_dir():
-        home = Home(path.absolute())
-        if root_file is None and home.root_cert_path.exists():
-            root_file = home.root_cert_path
-        extra = _home_certs(home)
-        path = home.db_path
-    if not path.exists():
-        raise EnvironmentProblem(f"nothing to audit at {path}")
-    root = _read_root(root_file)
     with ExitStack() as stack:
         bars: list = []
 
@@ -104,15 +58,16 @@ def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
                     length=total, label="auditing records", file=sys.stderr)))
             bars[0].update(done - bars[0].pos)
 
-        report = audit_path(path, root, _now(), extra, progress)
+        audited = audits.audit(path, root_file, progress)
+    report = audited.report
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(f"root: {division_of(root)} serial {serial_hex(root)}")
+        click.echo(f"root: {division_of(audited.root)} serial {serial_hex(audited.root)}")
         click.echo(report.text())
     if not report.ok:
         raise AuditFailed(f"audit found {report.problem_count()} problems "
-                          f"and {len(report.forks)} forks in {path}")
+                          f"and {len(report.forks)} forks in {audited.path}")
 
 
 @audit_group.command("prove")
@@ -127,40 +82,8 @@ def prove(case_no: str, out: Path, home_dir: str | None) -> None:
     Example:
       tongban audit prove --case 540102-2026-0000003 --out case.proof.json
     """
-    home = resolve_home(home_dir)
-    home.load_config()
-    db = connect(home.db_path)
-    try:
-        refs = db.execute("SELECT origin, seq FROM case_events WHERE case_no = ?"
-                          " ORDER BY origin, seq", (case_no,)).fetchall()
-        if not refs:
-            raise InputError(f"no case {case_no} on this node: see 'tongban case list'")
-        data = caseproof.prove(db, refs, case_no, _home_certs(home))
-    finally:
-        db.close()
-    if home.root_cert_path.exists():
-        caseproof.check(data, _read_root(home.root_cert_path), _now())
-    try:
-        out.write_bytes(data)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot write {out}: {exc.strerror}") from exc
-    click.echo(f"wrote proof of {len(refs)} records of case {case_no} to {out}")
-
-
-def _case_rows(checked: caseproof.CheckedProof) -> list[list[object]]:
-    """One row per event; every record must be an event of the case the proof names."""
-    rows = []
-    for log in checked.logs:
-        for seq, record in log.records:
-            if record.kind != record_pb2.CASE_EVENT:
-                raise VerificationError(f"record {log.origin}#{seq} is not a case event")
-            event = parse_body(record_pb2.CaseEvent, record.body, f"case event {log.origin}#{seq}")
-            if checked.label and event.case_no != checked.label:
-                raise VerificationError(f"record {log.origin}#{seq} belongs to case "
-                                        f"{event.case_no}, not {checked.label}")
-            rows.append([log.origin, seq, format_ms(hlc_ms(record.hlc)), event.action,
-                         event.actor])
-    return rows
+    count = audits.prove(resolve_home(home_dir), case_no, out)
+    click.echo(f"wrote proof of {count} records of case {case_no} to {out}")
 
 
 @audit_group.command("check")
@@ -176,13 +99,9 @@ def check(file: Path, root_file: Path, as_json: bool) -> None:
     Example:
       tongban audit check case.proof.json --root root.pem
     """
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read proof {file}: {exc.strerror}") from exc
-    root = _read_root(root_file)
-    checked = caseproof.check(data, root, _now())
-    rows = _case_rows(checked)
+    case = audits.check(file, root_file)
+    checked = case.proof
+    rows = [[e.origin, e.seq, format_ms(e.at_ms), e.action, e.actor] for e in case.events]
     logs = [{"origin": log.origin, "size": log.size, "root": log.root.hex(),
              "signer_serial": serial_hex(log.signer),
              "trusted_time": log.trusted_time.isoformat() if log.trusted_time else None}
@@ -193,7 +112,7 @@ def check(file: Path, root_file: Path, as_json: bool) -> None:
                                        strict=True)) for r in rows]})
         return
     click.echo(f"case {checked.label}: {len(rows)} records verified against root "
-               f"{serial_hex(root)}")
+               f"{serial_hex(case.root)}")
     for log in logs:
         when = log["trusted_time"] or "unconfirmed (no parent receipt; judged at now)"
         click.echo(f"  log {log['origin']}: checkpoint size {log['size']}, signer serial "

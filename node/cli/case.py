@@ -55,8 +55,8 @@ def apply(matter_code, applicant, applicant_name, channel, materials, actor, hom
 
     \b
     Example:
-      tongban case apply --matter 11540102MB0000000X400011700100001 \\
-        --applicant 540102199001011234 --name 扎西 --material 居民身份证
+      tongban case apply --matter 540102-GG-001 \\
+        --applicant 540102199001011233 --name 扎西 --material 居民身份证
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
@@ -75,7 +75,7 @@ def _action_command(action: str, summary: str, example: str, *options):
             fields["materials"] = list(fields["materials"])
         _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor, **fields))
 
-    command.__doc__ = f"{summary}\n\n\\b\nExample:\n  {example}"
+    command.__doc__ = f"{summary}\n\n\b\nExample:\n  {example}"  # click's \b: keep lines
     command = home_option(actor_option(command))
     for option in reversed(options):
         command = option(command)
