@@ -21,8 +21,6 @@ from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms, parse_body, parse_record
 
-CHANNELS = ("window", "online", "mobile", "self-service")
-
 
 class CaseError(InputError):
     pass
@@ -43,8 +41,8 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
           channel: str, materials: list[str], actor: str) -> Outcome:
     checked = check_applicant(applicant)
     matter = current_matter(store.db, matter_code)
-    if channel not in CHANNELS:
-        raise CaseError(f"bad channel {channel!r}: want one of {', '.join(CHANNELS)}")
+    if channel not in workflow.CHANNELS:
+        raise CaseError(f"bad channel {channel!r}: want one of {', '.join(workflow.CHANNELS)}")
     known = {m.name for m in matter.materials}
     unknown = [m for m in materials if m not in known]
     if unknown:

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from node.catalogue import sample_catalogue_path
+from node.catalogue_file import sample_catalogue_path
 from node.cli import cli
 
 CLOCK = {"TONGBAN_CLOCK": "2026-11-02T10:00"}

@@ -45,7 +45,7 @@ def _print_outcome(outcome: cases.Outcome) -> None:
 @click.option("--matter", "matter_code", required=True, help="实施编码 of the matter.")
 @click.option("--applicant", required=True, help="18-digit resident ID or 18-char USCC.")
 @click.option("--name", "applicant_name", required=True, help="Applicant's name.")
-@click.option("--channel", type=click.Choice(cases.CHANNELS), default="window",
+@click.option("--channel", type=click.Choice(workflow.CHANNELS), default="window",
               show_default=True)
 @click.option("--material", "materials", multiple=True, help="Material handed in (repeat).")
 @actor_option

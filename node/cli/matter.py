@@ -8,7 +8,7 @@ import click
 from google.protobuf.json_format import MessageToDict
 
 from node import matters
-from node.catalogue import load_file, sample_catalogue_path
+from node.catalogue_file import load_file, sample_catalogue_path
 from node.cli.common import emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
