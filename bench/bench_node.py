@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from bench.common import write_results
-from node.catalogue import load_file, sample_catalogue_path
+from node.catalogue_file import load_file, sample_catalogue_path
 from node.db import connect
 from node.home import Config, Home
 from node.matters import current_matter, list_matters, publish

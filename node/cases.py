@@ -7,6 +7,7 @@ projection, so an illegal transition is refused before anything is written.
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -19,8 +20,6 @@ from node.workdays import date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms, parse_body, parse_record
-
-CHANNELS = ("window", "online", "mobile", "self-service")
 
 
 class CaseError(InputError):
@@ -42,8 +41,8 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
           channel: str, materials: list[str], actor: str) -> Outcome:
     checked = check_applicant(applicant)
     matter = current_matter(store.db, matter_code)
-    if channel not in CHANNELS:
-        raise CaseError(f"bad channel {channel!r}: want one of {', '.join(CHANNELS)}")
+    if channel not in workflow.CHANNELS:
+        raise CaseError(f"bad channel {channel!r}: want one of {', '.join(workflow.CHANNELS)}")
     known = {m.name for m in matter.materials}
     unknown = [m for m in materials if m not in known]
     if unknown:
@@ -106,6 +105,12 @@ def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
     if case is None:
         raise CaseError(f"no case {case_no} on this node")
     return case
+
+
+def records_of(db: sqlite3.Connection, case_no: str) -> list[tuple[str, int]]:
+    """(origin, seq) of every record of the case, in log order: what a case proof covers."""
+    return db.execute("SELECT origin, seq FROM case_events WHERE case_no = ?"
+                      " ORDER BY origin, seq", (case_no,)).fetchall()
 
 
 def history(store: NodeStore, case_no: str) -> list[dict]:

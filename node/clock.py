@@ -1,15 +1,23 @@
-"""The node's idea of now.
+"""The node's idea of now: the one clock every command reads.
 
 $TONGBAN_CLOCK (an ISO time, China time if no zone) pins it for training drills
 and demos. The hybrid logical clock never goes backwards, so pinning it earlier
 than records already written only affects new records' wall-clock part.
+
+Everything a command writes or judges by time reads this clock: record times,
+deadlines, certificate validity when issuing and importing, and the "now" an
+audit judges unconfirmed checkpoints at. There used to be a second "now" (the
+audit commands read the system clock directly); with two clocks a drill pinned
+to a date issues certificates that its own audit then judges at another time.
+One clock means a pinned drill agrees with itself; unpinned, both are the
+system clock as before.
 """
 
 from __future__ import annotations
 
 import os
 import time
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from node.workdays import CHINA_TZ
 from pki.errors import InputError
@@ -33,3 +41,8 @@ def wall_ms() -> int:
 
 def today() -> date:
     return datetime.fromtimestamp(wall_ms() / 1000, CHINA_TZ).date()
+
+
+def now() -> datetime:
+    """``wall_ms`` as an aware UTC datetime, for certificates and signatures."""
+    return datetime.fromtimestamp(wall_ms() / 1000, UTC)

@@ -1,4 +1,7 @@
-"""Catalogue (事项) operations on a node: publish new versions, retire, look up.
+"""The matters (事项) a node has published: publish new versions, retire, look up.
+
+Each item is checked with node.catalogue_file.parse_matter (whether it came
+from a file or the command line); this module owns versions and look-ups.
 
 Publishing an item whose content is unchanged writes nothing, so importing the
 same catalogue file twice is harmless; a changed item becomes a new version and
@@ -13,7 +16,7 @@ from dataclasses import dataclass
 
 from google.protobuf.json_format import ParseDict
 
-from node.catalogue import parse_matter
+from node.catalogue_file import parse_matter
 from node.store import Draft, NodeStore
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from cryptography import x509
-
 from node.home import Home
 from node.store import NodeStore
 from pki import certs
 from pki.division import in_subtree, is_ancestor
-from pki.errors import EnvironmentProblem
 from pki.keys import load_private_key
 from pki.revocation import Revocation, RevocationSet
 from sync.certstore import CertStore
@@ -20,20 +17,10 @@ from sync.tls import Identity
 from sync.trust import Trust
 
 
-def _read_certs(path, what: str) -> list[x509.Certificate]:
-    if not path.exists():
-        raise EnvironmentProblem(
-            f"no {what} at {path}: enrol the node first (tongban pki csr, then pki import)")
-    data = path.read_bytes()
-    return certs.load_certs(data, f"{what} {path}") if data.strip() else []
-
-
 def identity(home: Home) -> Identity:
-    chain = _read_certs(home.cert_path, "node certificate") + _read_certs(
-        home.chain_path, "certificate chain")
     return Identity(
         key_pem=home.key_path.read_bytes(),
-        chain_pem=certs.certs_pem(chain),
+        chain_pem=certs.certs_pem(home.cert_chain().all()),
         root_pem=home.root_cert_path.read_bytes() if home.root_cert_path.exists() else b"",
     )
 
@@ -62,17 +49,13 @@ def addressed_into(store: NodeStore, subtree: str, after: dict[str, int]
 def build(store: NodeStore) -> Replica:
     """The replica view of an enrolled node; refuses a node without certificates."""
     home = store.home
-    own = _read_certs(home.cert_path, "node certificate")
-    issuers = _read_certs(home.chain_path, "certificate chain")
-    root = _read_certs(home.root_cert_path, "root certificate")
-    if not root:
-        raise EnvironmentProblem(f"{home.root_cert_path} is empty: re-run 'tongban pki import'")
-    old = [certs.load_cert(p.read_bytes(), str(p))
-           for p in sorted(home.old_keys_dir.glob("*.crt"))] if home.old_keys_dir.is_dir() else []
-    trust = Trust(root=root[0], revocations=lambda: revocations(store),
+    installed = home.cert_chain()
+    root = home.root_cert()
+    old = home.old_certs()
+    trust = Trust(root=root, revocations=lambda: revocations(store),
                   clock=lambda: datetime.now(UTC))
     cert_store = CertStore(store.db)
-    chain = own + [c for c in issuers if not certs.is_self_signed(c)]
+    chain = [installed.cert, *(c for c in installed.issuers if not certs.is_self_signed(c))]
     with store.transaction():
         cert_store.add(chain + old)
     receiver = Receiver(store.db, store.log, cert_store, trust, store.transaction, store.ingest)
@@ -80,4 +63,4 @@ def build(store: NodeStore) -> Replica:
                    addressed=lambda subtree, after: addressed_into(store, subtree, after),
                    deliver=store.ingest_delivery,
                    trust=trust, receiver=receiver, key=load_private_key(home.key_path),
-                   chain=chain, own_certs=own + old)
+                   chain=chain, own_certs=[installed.cert, *old])

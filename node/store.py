@@ -17,10 +17,7 @@ from dataclasses import dataclass
 from node import clock, projection
 from node.db import connect
 from node.home import Config, Home
-from pki.certs import load_cert, same_public_key
 from pki.checkpoint import CheckpointSigner
-from pki.errors import EnvironmentProblem
-from pki.keys import load_private_key
 from sync import certstore, deliver, receive
 from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
@@ -140,30 +137,11 @@ class NodeStore:
         )
 
     def signer(self) -> CheckpointSigner:
-        """The signer for the key that matches the installed certificate, loaded once.
-
-        During a key rotation node.key is already new while node.crt is still
-        the old one (until the parent issues and `pki import` installs); signing
-        then continues with the old key from old-keys/, so every checkpoint
-        verifies under some certificate and the window never stops working.
-        """
+        """The signer for the key that matches the installed certificate, loaded once
+        (see ``Home.signing_key`` for the key rotation case)."""
         if self._signer is None:
-            self._signer = CheckpointSigner(self._signing_key(), self.division)
+            self._signer = CheckpointSigner(self.home.signing_key(), self.division)
         return self._signer
-
-    def _signing_key(self):
-        current = load_private_key(self.home.key_path)
-        if not self.home.cert_path.exists():
-            return current
-        cert = load_cert(self.home.cert_path.read_bytes(), str(self.home.cert_path))
-        old = sorted(self.home.old_keys_dir.glob("*.key"), reverse=True) \
-            if self.home.old_keys_dir.is_dir() else []
-        for key in [current, *(load_private_key(p) for p in old)]:
-            if same_public_key(key.public_key(), cert.public_key()):
-                return key
-        raise EnvironmentProblem(
-            f"no key in {self.home.path} matches {self.home.cert_path}: restore node.key "
-            "or re-import the certificate")
 
     def _sign_checkpoint(self) -> None:
         origin = self.division

@@ -40,7 +40,6 @@ CHANNELS = ("window", "online", "mobile", "self-service")
 
 APPROVED = "approved"
 DENIED = "denied"
-DECISION_LABELS = {APPROVED: "准予", DENIED: "不予"}
 
 
 class State(StrEnum):

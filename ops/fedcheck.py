@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from node.catalogue import load_file, sample_catalogue_path
+from node.catalogue_file import load_file, sample_catalogue_path
 from node.home import Home
 from node.matters import current_matter, list_matters, publish
 from node.store import Draft, NodeStore

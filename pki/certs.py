@@ -226,14 +226,20 @@ def is_ca_cert(cert: x509.Certificate) -> bool:
         return False
 
 
-def is_self_signed(cert: x509.Certificate) -> bool:
-    if cert.issuer != cert.subject:
-        return False
+def issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
+    """Whether ``issuer`` signed ``child`` directly (names match and the signature verifies).
+
+    Only this one link: whether the issuer may issue at all is pki.verify's job.
+    """
     try:
-        cert.verify_directly_issued_by(cert)
+        child.verify_directly_issued_by(issuer)
     except (ValueError, TypeError, InvalidSignature):
         return False
     return True
+
+
+def is_self_signed(cert: x509.Certificate) -> bool:
+    return cert.issuer == cert.subject and issued_by(cert, cert)
 
 
 def same_public_key(a: object, b: object) -> bool:

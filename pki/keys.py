@@ -2,7 +2,7 @@
 
 Unencrypted because a node signs checkpoints unattended; the protection is the
 file mode, which is set when the file is created and never widened. A key file is
-written under a temporary name and hard-linked into place, so a crash never
+written with pki.files.write_atomic and hard-linked into place, so a crash never
 leaves a half-written key and an existing key is never overwritten: losing a node
 key means re-enrolment with the parent.
 """
@@ -15,10 +15,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pki.errors import EnvironmentProblem, InputError, MalformedError
+from pki.errors import EnvironmentProblem, MalformedError
+from pki.files import PRIVATE_MODE, write_atomic
 from pki.suite import P256
 
-KEY_MODE = 0o600
+KEY_MODE = PRIVATE_MODE
 
 
 def generate_key() -> ec.EllipticCurvePrivateKey:
@@ -46,29 +47,7 @@ def write_private_file(path: str | os.PathLike, data: bytes, replace: bool = Fal
 
     Replacing is for key rotation only, after the old key has been copied away.
     """
-    target = Path(path)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, KEY_MODE)
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot create {tmp}: {exc.strerror}") from exc
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        if replace:
-            os.replace(tmp, target)
-            return target
-        try:
-            os.link(tmp, target)
-        except FileExistsError as exc:
-            raise InputError(f"refusing to overwrite existing key file {target}") from exc
-        except OSError as exc:
-            raise EnvironmentProblem(f"cannot create {target}: {exc.strerror}") from exc
-    finally:
-        tmp.unlink(missing_ok=True)
-    return target
+    return write_atomic(path, data, mode=KEY_MODE, replace=replace, what="key file")
 
 
 def save_private_key(

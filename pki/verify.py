@@ -21,12 +21,18 @@ from enum import StrEnum
 from itertools import pairwise
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.x509 import verification as x509v
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from pki import division
-from pki.certs import SubtreeViolation, division_of, is_ca_cert, is_self_signed, serial_hex
+from pki.certs import (
+    SubtreeViolation,
+    division_of,
+    is_ca_cert,
+    is_self_signed,
+    issued_by,
+    serial_hex,
+)
 from pki.errors import InputError, VerificationError
 from pki.revocation import RevocationSet
 
@@ -107,14 +113,6 @@ def verify_chain(
     return chain
 
 
-def _issued_by(child: x509.Certificate, issuer: x509.Certificate) -> bool:
-    try:
-        child.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
-
-
 def _build_path(
     leaf: x509.Certificate, intermediates: list[x509.Certificate], root: x509.Certificate
 ) -> list[x509.Certificate]:
@@ -123,7 +121,7 @@ def _build_path(
     while len(chain) <= MAX_CHAIN:
         if current == root:
             return chain
-        if _issued_by(current, root):
+        if issued_by(current, root):
             chain.append(root)
             return chain
         if is_self_signed(current):
@@ -132,7 +130,7 @@ def _build_path(
                 f"(serial {serial_hex(root)})"
             )
         named = [c for c in intermediates if c.subject == current.issuer and c not in chain]
-        signer = next((c for c in named if _issued_by(current, c)), None)
+        signer = next((c for c in named if issued_by(current, c)), None)
         if signer is None:
             issuer_name = current.issuer.rfc4514_string()
             if named or current.issuer == root.subject:

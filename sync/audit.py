@@ -18,8 +18,8 @@ from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 
+from pki.certs import issued_by
 from pki.errors import EnvironmentProblem, Error
 from sync import audit_bundle, audit_db
 from sync.audit_judge import Claim, OriginInput, ReceiptRow, judge
@@ -138,12 +138,8 @@ def _root_hint(report: Report, root: x509.Certificate, pool: list[x509.Certifica
     top = [c for c in pool if c.issuer == root.subject and c != root]
     if not top or report.counts.get(("*", "root")):
         return
-    for cert in top:
-        try:
-            cert.verify_directly_issued_by(root)
-            return
-        except (InvalidSignature, ValueError, TypeError):
-            continue
+    if any(issued_by(cert, root) for cert in top):
+        return
     report.problem("*", None, "root",
                    "no held certificate was issued by the given root certificate: it is not "
                    "this federation's root (wrong --root?)")

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pki.certs import division_of
+from pki.certs import division_of, issued_by
 from pki.errors import VerificationError
 from sync.certstore import CertStore
 from sync.log import LogStore
@@ -44,11 +43,7 @@ class Replica:
     def require_child(self, peer: x509.Certificate) -> str:
         """The peer's division, if one of our own certificates issued the peer's."""
         code = division_of(peer)
-        for mine in self.own_certs:
-            try:
-                peer.verify_directly_issued_by(mine)
-            except (ValueError, TypeError, InvalidSignature):
-                continue
+        if any(issued_by(peer, mine) for mine in self.own_certs):
             return code
         raise PeerNotAllowed(f"peer {code} is not a child of {self.division}: its certificate "
                              f"was not issued by this node")
@@ -58,10 +53,8 @@ class Replica:
         if not server_chain:
             raise VerificationError("parent presented no certificate")
         parent = server_chain[0]
-        try:
-            self.chain[0].verify_directly_issued_by(parent)
-        except (ValueError, TypeError, InvalidSignature) as exc:
+        if not issued_by(self.chain[0], parent):
             raise PeerNotAllowed(
                 f"{division_of(parent)} is not this node's parent: it did not issue our "
-                "certificate") from exc
+                "certificate")
         return division_of(parent)

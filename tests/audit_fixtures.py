@@ -24,7 +24,7 @@ from pathlib import Path
 from pki_fixtures import Node, enrol, make_root
 
 from node import cases, matters
-from node.catalogue import load_file, sample_catalogue_path
+from node.catalogue_file import load_file, sample_catalogue_path
 from node.clock import CLOCK_ENV
 from node.db import connect
 from node.home import Config, Home

@@ -8,7 +8,7 @@ import tomllib
 import pytest
 import tomli_w
 
-from node.catalogue import (
+from node.catalogue_file import (
     TYPES,
     CatalogueError,
     load_file,

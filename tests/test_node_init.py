@@ -23,6 +23,14 @@ def test_levels_follow_from_the_code(tmp_path):
         assert out.startswith(f"created {level} node {code}")
 
 
+def test_next_step_depends_on_the_level(tmp_path):
+    national = run(tmp_path / "n", "init", "--division", "000000", "--name", "国家").output
+    assert national.splitlines()[1].startswith("next: tongban pki init-root")
+    county = run(tmp_path / "c", "init", "--division", "540102", "--name", "城关区").output
+    assert county.splitlines()[1].startswith("next: tongban pki csr")
+    assert stat.S_IMODE(os.stat(tmp_path / "c").st_mode) == 0o700
+
+
 def test_init_refuses_existing_home_and_changes_nothing(tmp_path):
     home = tmp_path / "h"
     run(home, "init", "--division", "540102", "--name", "城关区")

@@ -8,7 +8,7 @@ import getpass
 import click
 
 from node import cases, workflow
-from node.cli_common import (
+from node.cli.common import (
     emit_json,
     format_ms,
     home_option,
@@ -45,7 +45,7 @@ def _print_outcome(outcome: cases.Outcome) -> None:
 @click.option("--matter", "matter_code", required=True, help="实施编码 of the matter.")
 @click.option("--applicant", required=True, help="18-digit resident ID or 18-char USCC.")
 @click.option("--name", "applicant_name", required=True, help="Applicant's name.")
-@click.option("--channel", type=click.Choice(cases.CHANNELS), default="window",
+@click.option("--channel", type=click.Choice(workflow.CHANNELS), default="window",
               show_default=True)
 @click.option("--material", "materials", multiple=True, help="Material handed in (repeat).")
 @actor_option
@@ -55,8 +55,8 @@ def apply(matter_code, applicant, applicant_name, channel, materials, actor, hom
 
     \b
     Example:
-      tongban case apply --matter 11540102MB0000000X400011700100001 \\
-        --applicant 540102199001011234 --name 扎西 --material 居民身份证
+      tongban case apply --matter 540102-GG-001 \\
+        --applicant 540102199001011233 --name 扎西 --material 居民身份证
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
@@ -75,7 +75,7 @@ def _action_command(action: str, summary: str, example: str, *options):
             fields["materials"] = list(fields["materials"])
         _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor, **fields))
 
-    command.__doc__ = f"{summary}\n\n\\b\nExample:\n  {example}"
+    command.__doc__ = f"{summary}\n\n\b\nExample:\n  {example}"  # click's \b: keep lines
     command = home_option(actor_option(command))
     for option in reversed(options):
         command = option(command)

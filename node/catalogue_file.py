@@ -1,4 +1,8 @@
-"""Service catalogue items (政务服务事项): reading and checking implementation-list entries.
+"""Catalogue files: reading and checking implementation-list entries (政务服务事项).
+
+This module knows the file format and the rules of one item; it never touches
+a node. What a node has published (versions, retirement, look-up) is
+node.matters.
 
 An item is the promise a county makes to every applicant — what it does, on
 which legal basis, with which materials, within how many working days — and it

@@ -8,8 +8,8 @@ import click
 from google.protobuf.json_format import MessageToDict
 
 from node import matters
-from node.catalogue import load_file, sample_catalogue_path
-from node.cli_common import emit_json, home_option, json_option, resolve_home, table
+from node.catalogue_file import load_file, sample_catalogue_path
+from node.cli.common import emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
 
@@ -74,9 +74,9 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
 
     \b
     Example:
-      tongban matter add --impl-code 11540102MB0000000X400011700100001 \\
+      tongban matter add --impl-code 540102-GG-101 \\
         --base-code 000117001000 --name 居住证核发 --type 公共服务 \\
-        --body-name 拉萨市公安局城关分局 --body-uscc 11540102MB0000000X \\
+        --body-name 拉萨市公安局城关分局 --body-uscc 11540102015712342L \\
         --legal-basis 《居住证暂行条例》 --legal-limit 15 --promised-limit 5 \\
         --conditions 在城关区居住半年以上 \\
         --material 居民身份证 --material 居住证明:deferrable
@@ -134,7 +134,7 @@ def show(code: str, version: int | None, as_json: bool, home_dir: str | None) ->
 
     \b
     Example:
-      tongban matter show 11540102MB0000000X400011700100001
+      tongban matter show 540102-GG-001
     """
     store = NodeStore.open(resolve_home(home_dir))
     matter = matters.current_matter(store.db, code, version, allow_retired=True)
@@ -157,7 +157,7 @@ def retire(code: str, reason: str, home_dir: str | None) -> None:
 
     \b
     Example:
-      tongban matter retire 11540102MB0000000X400011700100001 --reason 事项取消
+      tongban matter retire 540102-GG-001 --reason 事项取消
     """
     store = NodeStore.open(resolve_home(home_dir))
     matter = matters.retire(store, code, reason)

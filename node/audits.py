@@ -1,0 +1,124 @@
+"""What ``tongban audit`` needs from node files: the root to trust, a home's own
+certificates, and the records of one case.
+
+The verification itself lives in sync (sync.audit, sync.caseproof) and knows
+nothing of cases; this module finds the inputs, and reads a checked case proof
+back as case events, refusing a proof whose records are not all events of the
+case it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from cryptography import x509
+
+from node import cases
+from node.clock import now
+from node.db import connect
+from node.home import Home
+from pki.certs import load_cert
+from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
+from pki.files import PRIVATE_MODE, read_file, write_atomic
+from protos.tongban.v1 import record_pb2
+from sync import caseproof
+from sync.audit import Progress, audit_path
+from sync.audit_report import Report
+from sync.records import hlc_ms, parse_body
+
+
+def read_root(path: Path | None) -> x509.Certificate:
+    """The root certificate the auditor trusts; anything wrong with it means "could not run"."""
+    if path is None:
+        raise EnvironmentProblem("no root certificate: pass --root ROOT.pem (or a node home "
+                                 "that holds root.crt)")
+    data = read_file(path, "root certificate")
+    try:
+        return load_cert(data, f"root certificate {path}")
+    except Error as exc:
+        raise EnvironmentProblem(str(exc)) from exc
+
+
+@dataclass(frozen=True)
+class Audited:
+    path: Path  # the database or bundle file that was audited
+    root: x509.Certificate
+    report: Report
+
+
+def audit(path: Path, root_file: Path | None, progress: Progress | None = None) -> Audited:
+    """Audit a node database, a node home folder or a bundle file at ``clock.now()``.
+
+    For a home, its root.crt is the default root and its own certificates are
+    added to the pool: a county's own database may hold no node_certs.
+    """
+    extra: list[x509.Certificate] = []
+    if path.is_dir():
+        home = Home(path.absolute())
+        if root_file is None and home.root_cert_path.exists():
+            root_file = home.root_cert_path
+        extra = home.installed_certs()
+        path = home.db_path
+    if not path.exists():
+        raise EnvironmentProblem(f"nothing to audit at {path}")
+    root = read_root(root_file)
+    return Audited(path, root, audit_path(path, root, now(), extra, progress))
+
+
+def prove(home: Home, case_no: str, out: Path) -> int:
+    """Write a self-contained proof of one case's records; returns how many it covers.
+
+    With a root installed the proof is checked before it is written, so a
+    proof that would not verify is never handed out.
+    """
+    home.load_config()
+    db = connect(home.db_path)
+    try:
+        refs = cases.records_of(db, case_no)
+        if not refs:
+            raise InputError(f"no case {case_no} on this node: see 'tongban case list'")
+        data = caseproof.prove(db, refs, case_no, home.installed_certs())
+    finally:
+        db.close()
+    if home.root_cert_path.exists():
+        caseproof.check(data, read_root(home.root_cert_path), now())
+    write_atomic(out, data, mode=PRIVATE_MODE, what="case proof")  # personal data
+    return len(refs)
+
+
+@dataclass(frozen=True)
+class CaseEventRow:
+    origin: str
+    seq: int
+    at_ms: int
+    action: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class CheckedCase:
+    proof: caseproof.CheckedProof
+    root: x509.Certificate
+    events: list[CaseEventRow]
+
+
+def check(file: Path, root_file: Path, at: datetime | None = None) -> CheckedCase:
+    """Verify a case proof with nothing but the root; every record must be an event of the
+    case the proof names."""
+    data = read_file(file, "proof")
+    root = read_root(root_file)
+    checked = caseproof.check(data, root, now() if at is None else at)
+    events = []
+    for log in checked.logs:
+        for seq, record in log.records:
+            if record.kind != record_pb2.CASE_EVENT:
+                raise VerificationError(f"record {log.origin}#{seq} is not a case event")
+            event = parse_body(record_pb2.CaseEvent, record.body, f"case event {log.origin}#{seq}")
+            if checked.label and event.case_no != checked.label:
+                raise VerificationError(f"record {log.origin}#{seq} belongs to case "
+                                        f"{event.case_no}, not {checked.label}")
+            events.append(CaseEventRow(log.origin, seq, hlc_ms(record.hlc), event.action,
+                                       event.actor))
+    return CheckedCase(checked, root, events)

@@ -1,0 +1,60 @@
+"""Official working-day calendar notices: publishing them and reading what is in force.
+
+chinese-calendar knows the national holidays only for years already announced,
+and no regional holidays (藏历新年, 雪顿节, 肉孜节, 古尔邦节). A national or
+regional operator publishes them as a calendar notice: a record in its own log
+that flows down to every node below, where deadlines start counting with it
+(the projection keeps the latest notice per day in calendar_overrides).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from node.store import Draft, NodeStore
+from pki.errors import InputError
+from protos.tongban.v1 import record_pb2
+
+
+@dataclass(frozen=True)
+class Published:
+    year: int
+    holidays: list[str]
+    working_days: list[str]
+
+
+def _dates(values: list[str], what: str, year: int) -> list[str]:
+    out = []
+    for value in values:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as exc:
+            raise InputError(f"bad {what} date {value!r}: want YYYY-MM-DD") from exc
+        if day.year != year:
+            raise InputError(f"{what} date {value} is not in {year}")
+        out.append(day.isoformat())
+    return sorted(set(out))
+
+
+def publish(store: NodeStore, year: int, holidays: list[str], working_days: list[str]
+            ) -> Published:
+    """Write one calendar notice for ``year``; refuses empty notices and contradictions."""
+    off = _dates(holidays, "holiday", year)
+    on = _dates(working_days, "working", year)
+    if not off and not on:
+        raise InputError("nothing to publish: give --holiday and/or --workday dates")
+    both = sorted(set(off) & set(on))
+    if both:
+        raise InputError(f"{', '.join(both)} given both as holiday and as working day")
+    body = record_pb2.CalendarNotice(year=year, holidays=off, working_days=on
+                                     ).SerializeToString()
+    store.write([Draft(record_pb2.CALENDAR_NOTICE, lambda _s, _h: body)])
+    return Published(year, off, on)
+
+
+def in_force(store: NodeStore) -> list[dict]:
+    """Every overridden day in date order: day, workday (bool) and the publishing node."""
+    return [{"day": day, "workday": bool(workday), "from": origin}
+            for day, workday, origin in store.db.execute(
+                "SELECT day, workday, origin FROM calendar_overrides ORDER BY day")]

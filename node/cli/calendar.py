@@ -1,0 +1,54 @@
+"""``tongban calendar``: publish and show working-day calendar notices (node.calendar)."""
+
+from __future__ import annotations
+
+import click
+
+from node import calendar
+from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.store import NodeStore
+
+
+@click.group("calendar")
+def calendar_group() -> None:
+    """Working-day calendar notices: publish, show."""
+
+
+@calendar_group.command("publish")
+@click.option("--year", type=int, required=True)
+@click.option("--holiday", "holidays", multiple=True, help="A day off (repeat).")
+@click.option("--workday", "workdays", multiple=True,
+              help="An adjusted working weekend day (repeat).")
+@home_option
+def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...],
+            home_dir: str | None) -> None:
+    """Publish holidays and adjusted working days for every node below this one.
+
+    \b
+    Example:
+      tongban calendar publish --year 2027 --holiday 2027-02-07 --holiday 2027-02-08 \\
+          --workday 2027-02-13
+    """
+    store = NodeStore.open(resolve_home(home_dir))
+    done = calendar.publish(store, year, list(holidays), list(workdays))
+    click.echo(f"published {len(done.holidays)} holidays and {len(done.working_days)} working "
+               f"days for {year} from {store.division}; nodes below count with them after "
+               "their next sync")
+
+
+@calendar_group.command("show")
+@json_option
+@home_option
+def show(as_json: bool, home_dir: str | None) -> None:
+    """Calendar notices in force on this node (the latest notice for a day wins).
+
+    \b
+    Example:
+      tongban calendar show --json
+    """
+    rows = calendar.in_force(NodeStore.open(resolve_home(home_dir)))
+    if as_json:
+        emit_json(rows)
+        return
+    click.echo(table(["day", "", "from"], [(r["day"], "working day" if r["workday"]
+                                            else "holiday", r["from"]) for r in rows]))

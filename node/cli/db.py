@@ -1,0 +1,54 @@
+"""``tongban db``: rebuild the projections, back up the database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from node import maintenance
+from node.cli.common import home_option, resolve_home
+
+
+@click.group("db")
+def db_group() -> None:
+    """Database maintenance."""
+
+
+@db_group.command()
+@home_option
+def rebuild(home_dir: str | None) -> None:
+    """Rebuild every projection table from the log.
+
+    \b
+    Example:
+      tongban db rebuild --home /var/lib/tongban
+    """
+    with click.progressbar(length=1, label="rebuilding", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        count = maintenance.rebuild(resolve_home(home_dir), progress)
+    click.echo(f"rebuilt projections from {count} records")
+
+
+@db_group.command()
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Backup file to write (must not exist).")
+@home_option
+def backup(out: str, home_dir: str | None) -> None:
+    """Write a consistent copy of the node database while the node keeps running.
+
+    Uses SQLite's online backup, so writes during the copy are neither lost
+    nor half-copied. To restore, stop the node and put the file back as
+    node.db (then `tongban audit verify` it). The copy is mode 0600.
+
+    \b
+    Example:
+      tongban db backup --out /media/usb/540102-2026-11-21.db
+    """
+    target = Path(out)
+    division, size = maintenance.backup(resolve_home(home_dir), target)
+    click.echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")
