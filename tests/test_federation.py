@@ -10,11 +10,12 @@ from pathlib import Path
 
 import grpc
 import pytest
+from node_fixtures import tongban
 
 from node.home import Home
 from node.replica import build, identity
 from node.store import NodeStore
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 from ops.localfed import log_records as records
 from pki.division import in_subtree
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
@@ -36,7 +37,7 @@ def apply_cases(home: Path, count: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory):
-    federation = Federation(tmp_path_factory.mktemp("fed"))
+    federation = Federation(tmp_path_factory.mktemp("fed"), run=tongban)
     federation.add("000000")
     federation.add("540000", "000000")
     federation.add("540100", "540000")
@@ -127,7 +128,7 @@ def test_grandchild_may_not_push_past_its_parent(fed):
 
 
 def test_certificate_from_another_subtree_is_refused(fed, tmp_path):
-    other = Federation(tmp_path)
+    other = Federation(tmp_path, run=tongban)
     other.nodes["000000"] = fed.nodes["000000"]
     other.add("650000", "000000")
     other.add("650100", "650000")

@@ -24,7 +24,6 @@ from ops.fedcheck import (
     Writer,
     add_events,
     assert_same_log,
-    build_federation,
     copy_federation,
     records,
     set_parent_address,
@@ -37,14 +36,9 @@ from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 from sync.uplink import LinkDown
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return build_federation(tmp_path_factory.mktemp("weaklinks-template"))
-
-
 @pytest.fixture
-def fed(template, tmp_path):
-    fed = copy_federation(template, tmp_path / "fed")
+def fed(fed_template, tmp_path):
+    fed = copy_federation(fed_template, tmp_path / "fed")
     fed.start(REGION)
     yield fed
     fed.stop_all()
