@@ -15,6 +15,8 @@ from node_fixtures import tongban
 from node.home import Home
 from node.replica import build, identity
 from node.store import NodeStore
+from ops.fedcheck import add_events, set_parent_address
+from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation
 from ops.localfed import log_records as records
 from pki.division import in_subtree
@@ -74,15 +76,29 @@ def test_four_level_chain_converges_both_ways(fed):
 
 
 def test_writes_continue_while_the_county_syncs(fed):
-    county = fed.nodes["540102"].home
+    county, prefecture = fed.nodes["540102"].home, fed.nodes["540100"]
+    add_events(county, 400)  # seconds of pushing over a satellite hop
     code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
-    sync = subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once", "--home",
-                             str(county)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    written = [tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "n",
-                       home=county).stdout.split()[0] for _ in range(3)]
-    assert sync.wait(timeout=60) == 0
+    profile = profile_by_name("satellite", mean_seconds_between_drops=0)
+    with LinkEmulator(("127.0.0.1", prefecture.port), profile, seed=2) as emu:
+        set_parent_address(county, emu.address)
+        sync = subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once",
+                                 "--home", str(county)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            lines = iter(sync.stderr.readline, "")
+            assert any(line.startswith("hello 540100:") for line in lines)
+            # The exchange has begun (Hello answered); the window keeps registering cases.
+            written = [tongban("case", "apply", "--matter", code, "--applicant", ID, "--name",
+                               "n", home=county).stdout.split()[0] for _ in range(3)]
+            assert sync.poll() is None  # ... and the exchange outlived every one of them
+            assert sync.wait(timeout=60) == 0, sync.stderr.read()
+        finally:
+            set_parent_address(county, prefecture.address)
+            sync.stdout.close()
+            sync.stderr.close()
     fed.sync("540102")
-    held = records(fed.nodes["540100"].home, "540102")
+    held = records(prefecture.home, "540102")
     assert held == records(county, "540102")
     store = NodeStore.open(Home(county))
     try:
