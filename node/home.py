@@ -34,6 +34,9 @@ class Config:
     name: str
     parent_address: str = ""
     listen_address: str = "127.0.0.1:7443"
+    #: ``[link] deadline_scale``: multiplies the uplink's call deadlines (sync.pacer). Raise
+    #: it for links slower than 32 kbit/s; tests on loopback lower it. Written only when set.
+    deadline_scale: float = 1.0
     extra: dict = field(default_factory=dict)
 
     def to_toml(self) -> str:
@@ -43,7 +46,9 @@ class Config:
             "parent_address": self.parent_address,
             "listen_address": self.listen_address,
         }
-        return tomli_w.dumps({"node": node, **self.extra})
+        link = {"link": {"deadline_scale": self.deadline_scale}} if (
+            self.deadline_scale != 1.0) else {}
+        return tomli_w.dumps({"node": node, **link, **self.extra})
 
 
 @dataclass(frozen=True)
@@ -130,11 +135,18 @@ class Home:
         node = data.pop("node", None)
         if not isinstance(node, dict) or "division" not in node or "name" not in node:
             raise MalformedError(f"config {self.config_path}", "missing [node] division or name")
+        link = data.pop("link", {})
+        scale = link.get("deadline_scale", 1.0) if isinstance(link, dict) else None
+        if isinstance(scale, bool) or not isinstance(scale, int | float) or not (
+                0 < scale < float("inf")):
+            raise MalformedError(f"config {self.config_path}",
+                                 f"[link] deadline_scale got {scale!r}, want a number > 0")
         return Config(
             division=validate(str(node["division"])),
             name=str(node["name"]),
             parent_address=str(node.get("parent_address", "")),
             listen_address=str(node.get("listen_address", "127.0.0.1:7443")),
+            deadline_scale=float(scale),
             extra=data,
         )
 

@@ -44,7 +44,8 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
             "no parent address: set parent_address in tongban.toml or init --parent-address")
     # Start from the rate the last exchange measured: a cold start at the pacer's small
     # first batch would spend several round trips finding the link again.
-    pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps)
+    pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps,
+                  deadline_scale=store.config.deadline_scale)
     return Uplink(replica, identity(store.home), address, parent_division(replica),
                   pacer=pacer, progress=progress)
 

@@ -17,7 +17,7 @@ from node.catalogue_file import load_file, sample_catalogue_path
 from node.home import Home
 from node.matters import current_matter, list_matters, publish
 from node.store import Draft, NodeStore
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation, Runner, free_port, tongban
 from pki.checkpoint import parse_note
 from protos.tongban.v1 import record_pb2
 from sync import merkle
@@ -27,24 +27,35 @@ REGION, COUNTY = "540000", "540102"
 REGION_ITEM = Path(__file__).resolve().parent / "data" / "region_item.toml"
 
 
-def build_federation(root: Path, county_parent_address: str | None = None) -> Federation:
+def build_federation(root: Path, county_parent_address: str | None = None,
+                     run: Runner = tongban) -> Federation:
     """National (CA only), region and county, enrolled; catalogues loaded on both nodes."""
-    fed = Federation(root)
+    fed = Federation(root, run=run)
     fed.add("000000")
     fed.add(REGION, "000000")
     fed.add(COUNTY, REGION, parent_address=county_parent_address)
-    tongban("matter", "import", "--sample", home=fed.nodes[COUNTY].home)
-    tongban("matter", "import", str(REGION_ITEM), home=fed.nodes[REGION].home)
+    run("matter", "import", "--sample", home=fed.nodes[COUNTY].home)
+    run("matter", "import", str(REGION_ITEM), home=fed.nodes[REGION].home)
     return fed
 
 
 def copy_federation(template: Federation, root: Path) -> Federation:
-    """A fresh copy of an enrolled federation (enrolment costs seconds, copying milliseconds)."""
+    """A fresh copy of an enrolled federation (enrolment costs seconds, copying milliseconds).
+
+    Every copy listens on ports of its own (children follow their parent's new
+    address), so copies never meet a server left from another copy or test process.
+    """
     shutil.copytree(template.root, root, dirs_exist_ok=True)
-    fed = Federation(root)
+    fed = Federation(root, run=template.run)
     for division, node in template.nodes.items():
         parent = fed.nodes[node.parent.division] if node.parent else None
-        fed.nodes[division] = type(node)(division, root / division, node.port, parent)
+        copy = type(node)(division, root / division, free_port(), parent)
+        config = Home(copy.home).load_config()
+        config.listen_address = copy.address
+        if parent is not None and config.parent_address == node.parent.address:
+            config.parent_address = parent.address
+        Home(copy.home).save_config(config)
+        fed.nodes[division] = copy
     return fed
 
 

@@ -13,6 +13,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +62,10 @@ def tongban(*args: str, home: Path | None = None, check: bool = True,
     return result
 
 
+#: Runs one `tongban` command with ``tongban``'s signature and result.
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
 @dataclass
 class Node:
     division: str
@@ -79,6 +84,10 @@ class Node:
 class Federation:
     root: Path
     nodes: dict[str, Node] = field(default_factory=dict)
+    #: How enrolment and ``sync`` commands run: a subprocess each, as an operator would
+    #: (the default). Test setup passes an in-process runner of the same CLI, because
+    #: an interpreter start per command costs more than most tests themselves.
+    run: Runner = tongban
 
     def add(self, division: str, parent: str | None = None, parent_address: str | None = None
             ) -> Node:
@@ -87,16 +96,16 @@ class Federation:
         upper = self.nodes[parent] if parent else None
         address = parent_address or (upper.address if upper else "")
         port = free_port()
-        tongban("init", "--division", division, "--name", NAMES.get(division, division),
-                "--parent-address", address, "--listen", f"127.0.0.1:{port}", home=home)
+        self.run("init", "--division", division, "--name", NAMES.get(division, division),
+                 "--parent-address", address, "--listen", f"127.0.0.1:{port}", home=home)
         if upper is None:
-            tongban("pki", "init-root", home=home)
+            self.run("pki", "init-root", home=home)
         else:
-            tongban("pki", "csr", home=home)
+            self.run("pki", "csr", home=home)
             issued = self.root / f"{division}.pem"
-            tongban("pki", "issue", str(home / "node.csr"), "--out", str(issued),
-                    home=upper.home)
-            tongban("pki", "import", str(issued), home=home)
+            self.run("pki", "issue", str(home / "node.csr"), "--out", str(issued),
+                     home=upper.home)
+            self.run("pki", "import", str(issued), home=home)
         node = Node(division, home, port, upper)
         self.nodes[division] = node
         return node
@@ -133,7 +142,7 @@ class Federation:
             self.stop(division)
 
     def sync(self, division: str, check: bool = True) -> subprocess.CompletedProcess:
-        return tongban("sync", "--once", home=self.nodes[division].home, check=check)
+        return self.run("sync", "--once", home=self.nodes[division].home, check=check)
 
     def sync_up_then_down(self) -> None:
         """Leaves first up to the top, then the top down to the leaves."""

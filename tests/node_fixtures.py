@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import subprocess
 from pathlib import Path
 
 from click.testing import CliRunner, Result
@@ -20,6 +21,26 @@ def run(home: Path, *args: str, ok: bool = True, env: dict | None = None) -> Res
     if ok:
         assert result.exit_code == 0, (args, result.output, result.exception)
     return result
+
+
+def tongban(*args: str, home: Path | None = None, check: bool = True,
+            env: dict | None = None) -> subprocess.CompletedProcess:
+    """``ops.localfed.tongban`` in this process: the same CLI, arguments and result.
+
+    Setup and checks run here; a subprocess stays where the process is the
+    point (``serve``, kill -9, concurrent writers). An exception the CLI does
+    not turn into an exit code is raised, never hidden in an exit status.
+    """
+    argv = [*args, *(["--home", str(home)] if home is not None else [])]
+    result = CliRunner().invoke(cli, argv, env=env, prog_name="tongban")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    done = subprocess.CompletedProcess(["tongban", *argv], result.exit_code, result.stdout,
+                                       result.stderr)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"tongban {' '.join(args)} failed ({done.returncode}): "
+                           f"{done.stderr.strip() or done.stdout.strip()}")
+    return done
 
 
 def make_node(tmp_path: Path, division: str = "540102", sample: bool = True,

@@ -7,7 +7,7 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from audit_fixtures import COUNTIES, REGION, build, write_bundle
+from audit_fixtures import COUNTIES, REGION, ROUND1, build, write_bundle
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -56,8 +56,11 @@ def test_county_home_verifies_clean_through_the_cli(template):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["ok"] and doc["problems"] == []
-    # a county checkpoints every write; only those its parent saw are cosigned
-    assert doc["origins"][COUNTY]["unconfirmed"] > 0
+    # a county checkpoints every write (catalogue, apply, accept; apply, accept); the region
+    # cosigned the newest after each of the two rounds: 5 - 2 unconfirmed
+    assert {k: doc["origins"][COUNTY][k] for k in ("records", "checkpoints", "receipts",
+                                                   "unconfirmed")} == {
+        "records": 7, "checkpoints": 5, "receipts": 2, "unconfirmed": 3}
 
 
 def test_fixture_bundle_from_mid_log_verifies_clean(template, tmp_path):
@@ -121,7 +124,9 @@ def test_case_proof_round_trip_on_a_machine_that_knows_only_the_root(fed, tmp_pa
     doc = json.loads(checked.output)
     assert doc["case"] == case
     assert [e["action"] for e in doc["events"]] == ["apply", "accept"]
-    assert doc["logs"][0]["trusted_time"] is not None
+    # the case's two events were first cosigned by the region in round one, at size 5
+    assert [(x["origin"], x["size"], x["trusted_time"]) for x in doc["logs"]] == [
+        (COUNTY, 5, ROUND1.isoformat())]
     stranger = tmp_path / "stranger.pem"
     stranger.write_bytes(cert_pem(make_root().cert))
     assert tongban("audit", "check", str(out), "--root", str(stranger)).exit_code == 1

@@ -6,6 +6,7 @@ import gzip
 import json
 
 import pytest
+from node_fixtures import tongban
 
 from node.home import Home
 from node.replica import build
@@ -15,27 +16,20 @@ from ops.fedcheck import (
     REGION,
     add_events,
     assert_same_log,
-    build_federation,
     copy_federation,
     records,
     size,
     table_rows,
     verify_logs,
 )
-from ops.localfed import tongban
 from protos.tongban.v1 import federation_pb2
 
 TRUTH = ("records", "checkpoints", "receipts", "node_certs", "tree_nodes")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return build_federation(tmp_path_factory.mktemp("bundle-template"))
-
-
 @pytest.fixture
-def fed(template, tmp_path):
-    return copy_federation(template, tmp_path / "fed")
+def fed(fed_template, tmp_path):
+    return copy_federation(fed_template, tmp_path / "fed")
 
 
 def snapshot(home):

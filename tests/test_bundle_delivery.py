@@ -2,14 +2,13 @@
 
 import json
 
-from ops.localfed import Federation, log_records, tongban
+from node_fixtures import tongban
+
+from ops.localfed import log_records
 
 
-def test_notice_to_a_sibling_travels_by_bundles(tmp_path):
-    fed = Federation(tmp_path)
-    fed.add("000000")
-    fed.add("540000", "000000")
-    fed.add("540102", "540000")
+def test_notice_to_a_sibling_travels_by_bundles(fed_copy, tmp_path):
+    fed = fed_copy
     fed.add("540121", "540000")
     sender, receiver = fed.nodes["540102"].home, fed.nodes["540121"].home
     region = fed.nodes["540000"].home

@@ -3,15 +3,16 @@
 import json
 from datetime import date
 
+from node_fixtures import tongban
+
 from node.workdays import Calendar
-from ops.fedcheck import COUNTY, REGION, build_federation
-from ops.localfed import tongban
+from ops.fedcheck import COUNTY, REGION
 
 CLOCK = {"TONGBAN_CLOCK": "2026-12-21T10:00"}  # a Monday
 
 
-def test_regional_holiday_reaches_the_county_and_shifts_deadlines(tmp_path):
-    fed = build_federation(tmp_path)
+def test_regional_holiday_reaches_the_county_and_shifts_deadlines(fed_copy):
+    fed = fed_copy
     county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
     code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
     required = [m["name"] for m in json.loads(tongban(
@@ -39,9 +40,8 @@ def test_regional_holiday_reaches_the_county_and_shifts_deadlines(tmp_path):
     assert after > before
 
 
-def test_bad_calendar_input_is_refused(tmp_path):
-    fed = build_federation(tmp_path)
-    region = fed.nodes[REGION].home
+def test_bad_calendar_input_is_refused(fed_copy):
+    region = fed_copy.nodes[REGION].home
     wrong = tongban("calendar", "publish", "--year", "2027", "--holiday", "2026-12-22",
                     home=region, check=False)
     assert wrong.returncode == 1 and "holiday date 2026-12-22 is not in 2027" in wrong.stderr

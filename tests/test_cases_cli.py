@@ -1,12 +1,9 @@
 """Case workflow through the real CLI on a real node database."""
 
 import json
-from datetime import date
 
 import pytest
 from node_fixtures import ID_OK, dump_projections, make_node, run
-
-from node.workdays import Calendar
 
 
 @pytest.fixture(scope="module")
@@ -148,21 +145,30 @@ def test_bad_applicant_and_unknown_matter_are_refused(county):
 
 
 def test_deadlines_and_due_soon_filter(tmp_path):
-    clock = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
-    county = make_node(tmp_path, env=clock)
-    matter = _matter_with(county, lambda m: m.get("promised_limit_days", 0) >= 5)
-    limit = matter["promised_limit_days"]
-    case = _apply(county, matter, env=clock)
-    run(county, "case", "accept", case, env=clock)
-    data = _state(county, case)
-    assert data["due"] is not None
-    assert data["due"] == Calendar().add_workdays(date(2026, 11, 2), limit).isoformat()
-    listing = json.loads(run(county, "case", "list", "--json").output)
-    assert case in [c["case_no"] for c in listing]
-    overdue = json.loads(run(county, "case", "list", "--overdue", "--json").output)
-    assert (case in [c["case_no"] for c in overdue]) == (data["remaining_workdays"] < 0)
-    soon = json.loads(run(county, "case", "list", "--due-soon", "--json").output)
-    assert (case in [c["case_no"] for c in soon]) == (0 <= data["remaining_workdays"] <= 3)
+    applied = {"TONGBAN_CLOCK": "2026-11-02T10:00"}  # a Monday
+    county = make_node(tmp_path, env=applied)
+    matter = _matter_with(county, lambda m: m["impl_code"] == "540102-QR-001")
+    assert matter["promised_limit_days"] == 5
+    case = _apply(county, matter, env=applied)
+    run(county, "case", "accept", case, env=applied)
+
+    def listed(day: str, *flags: str) -> list[str]:
+        out = run(county, "case", "list", *flags, "--json", env={"TONGBAN_CLOCK": day})
+        return [c["case_no"] for c in json.loads(out.output)]
+
+    shown = json.loads(run(county, "case", "show", case, "--json", env=applied).output)
+    # Five working days after Monday 2 November: Tuesday to Friday, then Monday 9 November.
+    assert (shown["due"], shown["remaining_workdays"]) == ("2026-11-09", 5)
+    assert listed("2026-11-02T10:00") == [case]
+    assert listed("2026-11-02T10:00", "--due-soon") == []
+    assert listed("2026-11-02T10:00", "--overdue") == []
+    # Thursday: Friday and Monday are left, within the three-day warning.
+    assert listed("2026-11-05T10:00", "--due-soon") == [case]
+    assert listed("2026-11-05T10:00", "--overdue") == []
+    # Monday 9 November is the last day; Tuesday it is overdue and no longer "soon".
+    assert listed("2026-11-09T17:00", "--due-soon") == [case]
+    assert listed("2026-11-10T09:00", "--overdue") == [case]
+    assert listed("2026-11-10T09:00", "--due-soon") == []
 
 
 def test_case_numbers_are_unique_and_embed_the_division(county):

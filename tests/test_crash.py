@@ -20,17 +20,11 @@ from ops.fedcheck import (
     REGION,
     add_events,
     assert_same_log,
-    build_federation,
     copy_federation,
     verify_logs,
 )
 
 KINDS = ("child-sync", "parent-serve", "parent-import", "child-import")
-
-
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    return build_federation(tmp_path_factory.mktemp("crash-template"))
 
 
 def _popen(*args: str, home) -> subprocess.Popen:
@@ -95,11 +89,11 @@ def _run(template, tmp_path, rounds: int, seed: int) -> None:
         fed.stop_all()
 
 
-def test_kill_nine_at_a_handful_of_points(template, tmp_path):
-    _run(template, tmp_path, rounds=4, seed=11)
+def test_kill_nine_at_a_handful_of_points(fed_template, tmp_path):
+    _run(fed_template, tmp_path, rounds=4, seed=11)
 
 
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_kill_nine_at_fifty_points(template, tmp_path):
-    _run(template, tmp_path, rounds=52, seed=12)
+def test_kill_nine_at_fifty_points(fed_template, tmp_path):
+    _run(fed_template, tmp_path, rounds=52, seed=12)

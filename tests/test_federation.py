@@ -10,11 +10,14 @@ from pathlib import Path
 
 import grpc
 import pytest
+from node_fixtures import tongban
 
 from node.home import Home
 from node.replica import build, identity
 from node.store import NodeStore
-from ops.localfed import Federation, tongban
+from ops.fedcheck import add_events, set_parent_address
+from ops.linkemu import LinkEmulator, profile_by_name
+from ops.localfed import Federation
 from ops.localfed import log_records as records
 from pki.division import in_subtree
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
@@ -36,7 +39,7 @@ def apply_cases(home: Path, count: int) -> list[str]:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory):
-    federation = Federation(tmp_path_factory.mktemp("fed"))
+    federation = Federation(tmp_path_factory.mktemp("fed"), run=tongban)
     federation.add("000000")
     federation.add("540000", "000000")
     federation.add("540100", "540000")
@@ -73,15 +76,29 @@ def test_four_level_chain_converges_both_ways(fed):
 
 
 def test_writes_continue_while_the_county_syncs(fed):
-    county = fed.nodes["540102"].home
+    county, prefecture = fed.nodes["540102"].home, fed.nodes["540100"]
+    add_events(county, 400)  # seconds of pushing over a satellite hop
     code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
-    sync = subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once", "--home",
-                             str(county)], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    written = [tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "n",
-                       home=county).stdout.split()[0] for _ in range(3)]
-    assert sync.wait(timeout=60) == 0
+    profile = profile_by_name("satellite", mean_seconds_between_drops=0)
+    with LinkEmulator(("127.0.0.1", prefecture.port), profile, seed=2) as emu:
+        set_parent_address(county, emu.address)
+        sync = subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once",
+                                 "--home", str(county)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        try:
+            lines = iter(sync.stderr.readline, "")
+            assert any(line.startswith("hello 540100:") for line in lines)
+            # The exchange has begun (Hello answered); the window keeps registering cases.
+            written = [tongban("case", "apply", "--matter", code, "--applicant", ID, "--name",
+                               "n", home=county).stdout.split()[0] for _ in range(3)]
+            assert sync.poll() is None  # ... and the exchange outlived every one of them
+            assert sync.wait(timeout=60) == 0, sync.stderr.read()
+        finally:
+            set_parent_address(county, prefecture.address)
+            sync.stdout.close()
+            sync.stderr.close()
     fed.sync("540102")
-    held = records(fed.nodes["540100"].home, "540102")
+    held = records(prefecture.home, "540102")
     assert held == records(county, "540102")
     store = NodeStore.open(Home(county))
     try:
@@ -127,7 +144,7 @@ def test_grandchild_may_not_push_past_its_parent(fed):
 
 
 def test_certificate_from_another_subtree_is_refused(fed, tmp_path):
-    other = Federation(tmp_path)
+    other = Federation(tmp_path, run=tongban)
     other.nodes["000000"] = fed.nodes["000000"]
     other.add("650000", "000000")
     other.add("650100", "650000")

@@ -2,7 +2,11 @@ import os
 import stat
 import tomllib
 
+import pytest
 from node_fixtures import run
+
+from node.home import Home
+from pki.errors import MalformedError
 
 
 def test_init_creates_home_with_private_key(tmp_path):
@@ -53,3 +57,22 @@ def test_commands_without_a_home_say_how_to_fix_it(tmp_path):
     result = run(tmp_path / "missing", "case", "list", ok=False)
     assert result.exit_code == 2
     assert "run 'tongban init' or pass --home" in result.output
+
+
+def test_link_deadline_scale_is_written_only_when_set_and_checked_on_load(tmp_path):
+    home = tmp_path / "h"
+    run(home, "init", "--division", "540102", "--name", "城关区")
+    h = Home(home)
+    assert "[link]" not in h.config_path.read_text(encoding="utf-8")
+    assert h.load_config().deadline_scale == 1.0
+    config = h.load_config()
+    config.deadline_scale = 0.25
+    h.save_config(config)
+    assert tomllib.loads(h.config_path.read_text(encoding="utf-8"))["link"] == {
+        "deadline_scale": 0.25}
+    assert h.load_config().deadline_scale == 0.25
+    for bad in ("0", "-1", '"fast"', "true", "inf"):
+        h.config_path.write_text(f'[node]\ndivision = "540102"\nname = "x"\n'
+                                 f"[link]\ndeadline_scale = {bad}\n", encoding="utf-8")
+        with pytest.raises(MalformedError, match="deadline_scale got"):
+            h.load_config()

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from node_fixtures import tongban
 
 from node.home import Home
 from node.replica import build
 from node.store import NodeStore
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 from pki.certs import load_cert, serial_hex
 from pki.checkpoint import verify_checkpoint
 from pki.errors import VerificationError
@@ -20,13 +21,9 @@ ID = "540102199001010011"
 
 
 @pytest.fixture
-def chain(tmp_path: Path) -> Federation:
-    fed = Federation(tmp_path)
-    fed.add("000000")
-    fed.add("540000", "000000")
-    fed.add("540102", "540000")
-    tongban("matter", "import", "--sample", home=fed.nodes["540102"].home)
-    return fed
+def chain(fed_copy: Federation) -> Federation:
+    """National, region 540000 and county 540102 with the sample catalogue."""
+    return fed_copy
 
 
 def _apply(home: Path) -> str:

@@ -10,20 +10,19 @@ from node import link
 from node.home import Home
 from node.replica import build
 from node.store import NodeStore
-from ops.fedcheck import COUNTY, REGION, add_events, build_federation, size
+from ops.fedcheck import COUNTY, REGION, add_events, size
 from sync.uplink import LinkDown
 
 
 @pytest.fixture
-def session(tmp_path):
-    fed = build_federation(tmp_path)
+def session(fed_copy):
+    fed = fed_copy
     fed.start(REGION)
     store = NodeStore.open(Home(fed.nodes[COUNTY].home))
     uplink = link.make_uplink(store, build(store))
     yield fed, store, uplink
     uplink.close()
     store.close()
-    fed.stop_all()
 
 
 def test_later_exchanges_push_without_waiting_for_hello(session):

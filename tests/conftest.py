@@ -1,0 +1,30 @@
+"""Session-wide fixtures: one enrolled federation, built once, copied by every test.
+
+Enrolment (init, csr, issue, import for three nodes and two catalogue imports)
+runs in this process through the real CLI; each test gets a copy with its own
+ports (ops.fedcheck.copy_federation), so tests never see each other's writes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from node_fixtures import tongban
+
+from ops.fedcheck import build_federation, copy_federation
+from ops.localfed import Federation
+
+
+@pytest.fixture(scope="session")
+def fed_template(tmp_path_factory: pytest.TempPathFactory) -> Federation:
+    """National 000000 (CA only), region 540000, county 540102; catalogues on both nodes."""
+    return build_federation(tmp_path_factory.mktemp("fed-template"), run=tongban)
+
+
+@pytest.fixture
+def fed_copy(fed_template: Federation, tmp_path: Path) -> Federation:
+    """A private copy of the template, no server running; stopped again after the test."""
+    fed = copy_federation(fed_template, tmp_path / "fed")
+    yield fed
+    fed.stop_all()
