@@ -22,8 +22,7 @@ from node.home import Home
 from pki.certs import division_of, load_cert, load_certs, serial_hex
 from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
 from protos.tongban.v1 import record_pb2
-from sync import caseproof
-from sync.audit import audit_path
+from sync.audit import audit_path, caseproof
 from sync.records import hlc_ms, parse_body
 
 #: Below this many records a progress bar is only noise.

@@ -20,8 +20,8 @@ from pki.certs import cert_pem
 from sync import bundle as bundle_io
 from sync import merkle
 from sync.audit import audit_path
-from sync.audit_report import Report
-from sync.audit_tree import scan
+from sync.audit.report import Report
+from sync.audit.tree import scan
 
 COUNTY = COUNTIES[0]
 

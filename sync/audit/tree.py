@@ -22,7 +22,7 @@ from pki.errors import Error
 from pki.revocation import Revocation, parse_revocation
 from protos.tongban.v1 import record_pb2
 from sync import merkle
-from sync.audit_report import Report
+from sync.audit.report import Report
 from sync.receive import MAX_RECORD_BYTES
 
 #: (seq, stored leaf hash or None, record bytes)

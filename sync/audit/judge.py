@@ -14,8 +14,8 @@ from datetime import datetime
 from pki.checkpoint import Checkpoint, parse_note
 from pki.errors import Error
 from sync import merkle
-from sync.audit_report import ForkEvidence, Report
-from sync.audit_trust import SignedCheckpoint, Verifier
+from sync.audit.report import ForkEvidence, Report
+from sync.audit.trust import SignedCheckpoint, Verifier
 
 
 @dataclass(frozen=True)

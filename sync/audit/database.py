@@ -15,9 +15,9 @@ from cryptography import x509
 
 from pki.checkpoint import parse_note
 from pki.errors import EnvironmentProblem, MalformedError
-from sync.audit_judge import Claim, OriginInput, ReceiptRow
-from sync.audit_report import ForkEvidence, Report
-from sync.audit_tree import Row, Scan
+from sync.audit.judge import Claim, OriginInput, ReceiptRow
+from sync.audit.report import ForkEvidence, Report
+from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
 
 CHUNK = 8192

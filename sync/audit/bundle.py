@@ -20,8 +20,8 @@ from pki.certs import division_of
 from pki.errors import EnvironmentProblem, Error, MalformedError
 from pki.suite import suite_for
 from protos.tongban.v1 import federation_pb2
-from sync.audit_report import Report
-from sync.audit_trust import Verifier
+from sync.audit.report import Report
+from sync.audit.trust import Verifier
 from sync.certstore import parse_der
 
 #: Refuse to inflate past this: a bundle is a USB stick's worth, not a disk's.

@@ -43,7 +43,7 @@ from pki.certs import division_of, is_self_signed
 from pki.errors import Error, InputError, MalformedError, VerificationError
 from protos.tongban.v1 import record_pb2
 from sync import merkle
-from sync.audit_trust import Verifier
+from sync.audit.trust import Verifier
 from sync.certstore import CertStore, der, parse_der
 from sync.log import LogStore
 from sync.records import parse_record
