@@ -35,9 +35,10 @@ from pki.errors import MalformedError, VerificationError
 from pki.suite import P256
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
+from sync import merkle
 from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes, make_deliveries
-from sync.frontier import prefix_frontier, verify_standalone
+from sync.frontier import verify_standalone
 from sync.replica import Replica
 from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 
@@ -139,8 +140,8 @@ def _batches_from(replica: Replica, origin: str, start: int) -> list[federation_
         batch = make_batch(r.log, r.certs, origin, start, MAX_BATCH_BYTES)
         if batch is None:
             break
-        batch.prefix_frontier.extend(
-            prefix_frontier(start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)))
+        batch.prefix_frontier.extend(merkle.CompactRange.of_stored(
+            start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)).hashes)
         out.append(batch)
         start += len(batch.records)
     return out
