@@ -24,9 +24,9 @@ from bench.common import write_results
 from node.home import Home
 from node.link import make_uplink
 from node.matters import current_matter, list_matters
-from node.replica import build
 from node.serve import start_server
 from node.store import Draft, NodeStore
+from node.wiring import build
 from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation, tongban
 from pki.division import in_subtree

@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.common import write_results
 from node import link, linkstate
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,

@@ -18,8 +18,8 @@ import click
 from node import link
 from node.cli_common import home_option, resolve_home
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from pki import certs
 from pki.errors import EnvironmentProblem, InputError
 from sync import bundle as bundles

@@ -23,13 +23,12 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from cryptography import x509
 from google.protobuf.message import DecodeError
 
 from pki.certs import division_of
-from pki.checkpoint import make_receipt, parse_note, verify_receipt
+from pki.checkpoint import parse_note, verify_receipt
 from pki.division import in_subtree, is_ancestor
 from pki.errors import MalformedError, VerificationError
 from pki.suite import P256
@@ -115,7 +114,7 @@ def open_verified(replica: Replica, blob: bytes, what: str
     if bundle.recipient != replica.division:
         raise VerificationError(f"{what} is for {bundle.recipient or '?'}, not for this node "
                                 f"{replica.division}")
-    chain = replica.trust.verify_certificate(pool[0], pool[1:], Purpose.SIGNING)
+    chain = replica.receiver.verify_peer(pool[0], pool[1:], Purpose.SIGNING)
     if is_ancestor(bundle.sender, replica.division):
         replica.require_parent(chain)
     else:
@@ -179,7 +178,7 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
             if is_ancestor(origin, child):
                 bundle.batches.extend(
                     _batches_from(r, origin, imported.held_by_sender.get(origin, 0)))
-        wanted = r.addressed(child, imported.delivered)
+        wanted = r.host.addressed_into(child, imported.delivered)
         deliveries, _ = make_deliveries(r.log, r.db, r.certs, wanted, MAX_BUNDLE_DELIVERY_BYTES)
         bundle.deliveries.extend(deliveries)
     return bundle
@@ -226,25 +225,12 @@ def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) 
             received = r.receiver.receive(batch, child, lambda o: in_subtree(child, o))
             done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
             if received.checkpoint is not None:
-                done.receipts.append(_receipt(r, received.origin, received.checkpoint.size,
-                                              received.note))
+                receipt = r.cosign(received.origin, received.checkpoint.size, received.note)
+                done.receipts.append(federation_pb2.ReceiptEntry(
+                    origin=receipt.origin, size=receipt.size, checkpoint=received.note,
+                    receipt=receipt.note))
         say(f"{batch.origin}: holding {received.stored_size}")
     return done
-
-
-def _receipt(replica: Replica, origin: str, size: int, note: bytes
-             ) -> federation_pb2.ReceiptEntry:
-    """Our cosignature of a stored checkpoint, reusing an existing one so re-imports add nothing."""
-    r = replica
-    for held in r.log.receipts(origin, size):
-        if held.cosigner == r.division:
-            return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note,
-                                               receipt=held.note)
-    receipt = make_receipt(note, r.key, r.division, datetime.now(UTC))
-    line = receipt.to_bytes()
-    with r.receiver.transaction():
-        r.log.add_receipt(origin, size, r.division, receipt.time * 1000, line)
-    return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note, receipt=line)
 
 
 def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x509.Certificate,
@@ -252,7 +238,7 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
     r = replica
     parent = bundle.sender
     done = Imported(parent, from_child=False)
-    with r.lock, r.receiver.transaction():
+    with r.lock, r.host.transaction():
         for entry in bundle.receipts:
             done.receipts.append(_store_receipt(r, entry, parent_cert))
     if bundle.receipts:

@@ -192,9 +192,9 @@ class Uplink:
         self._deliveries_waiting = response.deliveries_waiting
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = r.require_parent(chain)
-        verified = r.trust.verify_certificate(chain[0], chain[1:], Purpose.TLS_SERVER)
-        with r.lock, r.receiver.transaction():
-            r.certs.add(verified)
+        with r.lock:
+            verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
+            r.receiver.keep_certificates(verified)
         self._parent_cert = chain[0]
         self.progress(f"hello {report.parent}: parent holds {sum(response.sizes.values())} "
                       f"records of {len(response.sizes)} origins")
@@ -280,9 +280,9 @@ class Uplink:
         r = self.replica
         receipt = verify_receipt(note, response.receipt, self._parent_cert)
         checkpoint, _ = parse_note(note)
-        with r.lock, r.receiver.transaction():
-            r.log.add_receipt(checkpoint.division, checkpoint.size, receipt.cosigner,
-                              receipt.time * 1000, response.receipt)
+        with r.lock:
+            r.receiver.keep_receipt(checkpoint.division, checkpoint.size, receipt,
+                                    response.receipt)
 
     def _pull_needed(self, parent_sizes: dict[str, int]) -> bool:
         """Whether the parent holds more of an ancestor's log than we do, or records

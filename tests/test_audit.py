@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pki_fixtures import make_root
 
 from node.cli import cli
-from node.replica import build as build_replica
 from node.store import NodeStore
+from node.wiring import build as build_replica
 from pki.certs import cert_pem
 from sync import bundle as bundle_io
 from sync import merkle

@@ -8,8 +8,8 @@ import json
 import pytest
 
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,

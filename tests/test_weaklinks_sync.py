@@ -16,8 +16,8 @@ import pytest
 
 from node import link
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,

@@ -21,12 +21,13 @@ from cryptography import x509
 from cryptography.exceptions import InvalidSignature
 
 from pki.errors import EnvironmentProblem, Error
+from pki.revocation import RevocationSet
 from sync.audit import bundle as bundle_file
 from sync.audit import database
 from sync.audit.judge import Claim, OriginInput, ReceiptRow, judge
 from sync.audit.report import Report
 from sync.audit.tree import scan
-from sync.audit.trust import Verifier
+from sync.trust import Verifier
 
 #: (records done, records in total)
 Progress = Callable[[int, int], None]
@@ -71,7 +72,7 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
     db = database.open_readonly(path)
     try:
         pool = database.certificates(db, report) + list(extra_certs)
-        verifier = Verifier(root, pool, now)
+        verifier = Verifier(root, RevocationSet(), pool)
         step = _counter(progress, database.total_records(db))
         items = []
         for origin in database.origins(db):
@@ -83,7 +84,7 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
                 verifier.revocations.add(revocation)
             items.append(database.origin_input(db, report, origin, result))
         for item in items:
-            judge(report, verifier, item)
+            judge(report, verifier, item, now)
         database.fork_rows(db, report)
     finally:
         db.close()
@@ -96,7 +97,7 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
     report = Report(str(path), "bundle")
     signed, bundle = bundle_file.read(path)
     pool = bundle_file.certificates(report, bundle)
-    verifier = Verifier(root, pool, now)
+    verifier = Verifier(root, RevocationSet(), pool)
     step = _counter(progress, sum(len(b.records) for b in bundle.batches))
     items: dict[str, OriginInput] = {}
     for origin, group in bundle_file.batches(bundle).items():
@@ -127,9 +128,9 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
         item = items.setdefault(entry.origin, OriginInput(entry.origin))
         item.claims.append(Claim(entry.size, None, entry.checkpoint))
         item.receipts.append(ReceiptRow(entry.size, entry.receipt))
-    bundle_file.check_sender(report, verifier, signed, bundle)
+    bundle_file.check_sender(report, verifier, signed, bundle, now)
     for item in items.values():
-        judge(report, verifier, item)
+        judge(report, verifier, item, now)
     _root_hint(report, root, pool)
     return report
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gzip
 import io
 import zlib
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -21,8 +22,8 @@ from pki.errors import EnvironmentProblem, Error, MalformedError
 from pki.suite import suite_for
 from protos.tongban.v1 import federation_pb2
 from sync.audit.report import Report
-from sync.audit.trust import Verifier
 from sync.certstore import parse_der
+from sync.trust import Verifier
 
 #: Refuse to inflate past this: a bundle is a USB stick's worth, not a disk's.
 MAX_BUNDLE_BYTES = 4 << 30
@@ -61,7 +62,7 @@ def certificates(report: Report, bundle: federation_pb2.Bundle) -> list[x509.Cer
 
 
 def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.SignedBundle,
-                 bundle: federation_pb2.Bundle) -> None:
+                 bundle: federation_pb2.Bundle, now: datetime) -> None:
     """The sender's signature over the Bundle bytes, and the sender's chain at now."""
     sender = bundle.sender or "-"
     try:
@@ -87,7 +88,7 @@ def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.Sign
                        f"the sender's signature over the bundle does not verify: {exc}")
         return
     try:
-        verifier.chain(cert, verifier.now)
+        verifier.chain(cert, now)
     except Error as exc:
         report.problem(sender, None, "bundle-sender", f"sender certificate: {exc}")
 
