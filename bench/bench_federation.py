@@ -31,7 +31,7 @@ from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation, tongban
 from pki.division import in_subtree
 from protos.tongban.v1 import record_pb2
-from sync.send import MAX_BATCH_BYTES, make_batch
+from sync.batches import MAX_BATCH_BYTES, make_batch
 
 CASES = 4000
 STEPS = ("review", "decide", "conclude", "deliver")

@@ -33,7 +33,7 @@ from ops.fedcheck import (
     size,
 )
 from ops.linkemu import LinkEmulator, profile_by_name
-from sync.send import make_batch
+from sync.batches import make_batch
 from sync.uplink import LinkDown
 
 EVENTS = 10_000

@@ -35,13 +35,14 @@ from pki.suite import P256
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
 from sync import merkle
+from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import verify_standalone
 from sync.replica import Replica
-from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 
 #: A county's backlog after weeks offline is megabytes; this only stops a gzip bomb.
+#: The one limit: importing and auditing a bundle decode it the same way (``unpack``).
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
@@ -77,8 +78,12 @@ def encode(bundle: federation_pb2.Bundle, replica: Replica) -> bytes:
     return gzip.compress(signed.SerializeToString(), mtime=0)
 
 
-def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
-    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
+def unpack(blob: bytes, what: str) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
+    """The signed envelope and the bundle inside, or "malformed <what>: …" for any damage.
+
+    Checks only the framing; the auditor reports a missing signature as a
+    finding, the importer (``decode``) refuses it.
+    """
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(blob)) as stream:
             raw = stream.read(MAX_BUNDLE_BYTES + 1)
@@ -94,6 +99,12 @@ def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]
         bundle.ParseFromString(signed.bundle)
     except DecodeError as exc:
         raise MalformedError(what, f"not a tongban bundle: {exc}") from exc
+    return signed, bundle
+
+
+def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
+    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
+    signed, bundle = unpack(blob, what)
     if not signed.signature or not bundle.sender:
         raise MalformedError(what, "not a tongban bundle: no signature or no sender")
     return bundle, signed.bundle, signed.signature

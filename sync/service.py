@@ -16,11 +16,11 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
 from sync.receive import Received
 from sync.replica import Replica
-from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 from sync.tls import peer_certificate
 
 _STATUS = {

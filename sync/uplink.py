@@ -25,11 +25,11 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import EnvironmentProblem, Error
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
-from sync.send import make_batch, sendable
 from sync.tls import CHANNEL_OPTIONS, Identity, target_name
 
 Progress = Callable[[str], None]

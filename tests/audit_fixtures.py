@@ -37,10 +37,10 @@ from pki.revocation import RevocationSet, revocation_body
 from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
+from sync.batches import make_batch
 from sync.certstore import CertStore, der
 from sync.log import LogStore
 from sync.receive import Receiver
-from sync.send import make_batch
 
 REGION = "540000"
 COUNTIES = ("540102", "540121")

@@ -18,10 +18,10 @@ from ops.localfed import Federation, tongban
 from ops.localfed import log_records as records
 from pki.division import in_subtree
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import make_batch
 from sync.deliver import make_deliveries, verify_delivery
 from sync.merkle import ProofError
 from sync.receive import PeerNotAllowed
-from sync.send import make_batch
 from sync.tls import CHANNEL_OPTIONS, target_name
 
 REGION_ITEM = Path(__file__).resolve().parents[1] / "ops" / "data" / "region_item.toml"

@@ -32,8 +32,8 @@ from ops.fedcheck import (
     verify_logs,
 )
 from ops.linkemu import LinkEmulator, Outage, profile_by_name
+from sync.batches import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 from sync.pacer import MIN_DEADLINE_S, TARGET_SECONDS, Pacer
-from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 from sync.uplink import LinkDown
 
 
