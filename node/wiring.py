@@ -1,4 +1,4 @@
-"""Wiring a node home into the replication layer (sync.replica.Replica, sync.tls.Identity).
+"""Wiring a node home into the replication layer (sync.replica.Replica, sync.tls.TlsIdentity).
 
 StoreHost is the node's side of the node → sync contract (sync.contract.Host).
 """
@@ -21,7 +21,7 @@ from pki.revocation import Revocation, RevocationSet
 from sync.certstore import CertStore
 from sync.receive import Receiver
 from sync.replica import Replica
-from sync.tls import Identity
+from sync.tls import TlsIdentity
 
 
 def _read_certs(path, what: str) -> list[x509.Certificate]:
@@ -32,10 +32,10 @@ def _read_certs(path, what: str) -> list[x509.Certificate]:
     return certs.load_certs(data, f"{what} {path}") if data.strip() else []
 
 
-def identity(home: Home) -> Identity:
+def identity(home: Home) -> TlsIdentity:
     chain = _read_certs(home.cert_path, "node certificate") + _read_certs(
         home.chain_path, "certificate chain")
-    return Identity(
+    return TlsIdentity(
         key_pem=home.key_path.read_bytes(),
         chain_pem=certs.certs_pem(chain),
         root_pem=home.root_cert_path.read_bytes() if home.root_cert_path.exists() else b"",

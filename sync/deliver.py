@@ -37,7 +37,7 @@ def delivered_sizes(db: sqlite3.Connection) -> dict[str, int]:
         "SELECT origin, max(seq) FROM deliveries GROUP BY origin")}
 
 
-def _held(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
+def _proven_record(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
           ) -> tuple[bytes, bytes, list[bytes]] | None:
     """Record, covering checkpoint and inclusion proof, from the log or earlier deliveries."""
     checkpoint = log.latest_checkpoint(origin)
@@ -60,7 +60,7 @@ def make_deliveries(log: LogStore, db: sqlite3.Connection, certs: CertStore,
     out: list[federation_pb2.Delivery] = []
     used = 0
     for origin, seq in wanted:
-        held = _held(log, db, origin, seq)
+        held = _proven_record(log, db, origin, seq)
         if held is None:
             continue
         record, note, proof = held

@@ -214,7 +214,7 @@ class LogStore:
 
         return get_node
 
-    def _held(self, origin: str, size: int) -> None:
+    def _require_held(self, origin: str, size: int) -> None:
         held = self.size(origin)
         if size > held:
             raise LogError(f"log of {origin}: got tree size {size}, want <= {held} "
@@ -224,7 +224,7 @@ class LogStore:
         """A stored perfect subtree hash (level 0 = leaf), for proofs built outside the store."""
         if level < 0 or idx < 0:
             raise LogError(f"log of {origin}: got tree node ({level}, {idx}), want both >= 0")
-        self._held(origin, (idx + 1) << level)
+        self._require_held(origin, (idx + 1) << level)
         return self._get_node(origin)(level, idx)
 
     def root(self, origin: str, size: int | None = None) -> bytes:
@@ -232,15 +232,15 @@ class LogStore:
         if size is None:
             size = self.size(origin)
         else:
-            self._held(origin, size)
+            self._require_held(origin, size)
         return merkle.root(size, self._get_node(origin))
 
     def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
-        self._held(origin, size)
+        self._require_held(origin, size)
         return merkle.inclusion_proof(index, size, self._get_node(origin))
 
     def consistency_proof(self, origin: str, size1: int, size2: int) -> list[bytes]:
-        self._held(origin, size2)
+        self._require_held(origin, size2)
         return merkle.consistency_proof(size1, size2, self._get_node(origin))
 
     # --- checkpoints and receipts ---------------------------------------------------------------

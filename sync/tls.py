@@ -42,7 +42,7 @@ SERVER_OPTIONS = [
 
 
 @dataclass(frozen=True)
-class Identity:
+class TlsIdentity:
     """A node's TLS material: key, own certificate and issuers, and the trusted root."""
 
     key_pem: bytes

@@ -30,7 +30,7 @@ from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
-from sync.tls import CHANNEL_OPTIONS, Identity, target_name
+from sync.tls import CHANNEL_OPTIONS, TlsIdentity, target_name
 
 Progress = Callable[[str], None]
 
@@ -99,7 +99,7 @@ def _translate(exc: grpc.RpcError, address: str) -> Error:
 
 
 class Uplink:
-    def __init__(self, replica: Replica, identity: Identity, address: str,
+    def __init__(self, replica: Replica, identity: TlsIdentity, address: str,
                  parent_division: str, pacer: Pacer | None = None,
                  progress: Progress | None = None) -> None:
         self.replica = replica

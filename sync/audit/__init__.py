@@ -30,7 +30,7 @@ from sync.audit.tree import scan
 from sync.trust import Verifier
 
 #: (records done, records in total)
-Progress = Callable[[int, int], None]
+AuditProgress = Callable[[int, int], None]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -38,7 +38,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def audit_path(path: Path, root: x509.Certificate, now: datetime,
                extra_certs: Iterable[x509.Certificate] = (),
-               progress: Progress | None = None) -> Report:
+               progress: AuditProgress | None = None) -> Report:
     """Audit a node database or a bundle file, told apart by their first bytes."""
     try:
         with open(path, "rb") as fh:
@@ -52,7 +52,7 @@ def audit_path(path: Path, root: x509.Certificate, now: datetime,
     raise EnvironmentProblem(f"{path} is neither a node database (SQLite) nor a bundle (gzip)")
 
 
-def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:
+def _counter(progress: AuditProgress | None, total: int) -> Callable[[int], None] | None:
     if progress is None:
         return None
     done = 0
@@ -67,7 +67,7 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | N
 
 def audit_database(path: Path, root: x509.Certificate, now: datetime,
                    extra_certs: Iterable[x509.Certificate] = (),
-                   progress: Progress | None = None) -> Report:
+                   progress: AuditProgress | None = None) -> Report:
     report = Report(str(path), "database")
     db = database.open_readonly(path)
     try:
@@ -93,7 +93,7 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
 
 
 def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
-                      progress: Progress | None = None) -> Report:
+                      progress: AuditProgress | None = None) -> Report:
     report = Report(str(path), "bundle")
     signed, bundle = bundle_file.read(path)
     pool = bundle_file.certificates(report, bundle)

@@ -42,7 +42,7 @@ class OriginInput:
     held: int | None = None  # records held from seq 0 (databases); None for bundles
 
 
-def _text(note: bytes) -> str:
+def _note_text(note: bytes) -> str:
     return note.decode("utf-8", "replace")
 
 
@@ -209,7 +209,7 @@ def _forks(report: Report, origin: str, parsed: dict[bytes, Checkpoint],
 
 
 def _fork(report: Report, origin: str, size: int, a: bytes, b: bytes, source: str) -> None:
-    report.forks.append(ForkEvidence(origin, size, (_text(a), _text(b)), source))
+    report.forks.append(ForkEvidence(origin, size, (_note_text(a), _note_text(b)), source))
     report.problem(origin, size, "fork",
                    f"two signed checkpoints of {origin} are not consistent at size {size} "
                    f"(forked history; both notes are printed as evidence)")
