@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass, field
 from node import linkstate
 from node.store import NodeStore
 from pki.division import in_subtree
+from sync.batches import sendable
 from sync.records import hlc_ms, parse_record
-from sync.send import sendable
 
 
 @dataclass

@@ -8,9 +8,9 @@ import click
 
 from node import link, status
 from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
-from node.replica import build
 from node.serve import serve as run_server
 from node.store import NodeStore
+from node.wiring import build
 
 
 def _stderr(line: str) -> None:
