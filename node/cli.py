@@ -21,9 +21,11 @@ from node.cli_calendar import calendar_group
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
 from node.cli_fed import serve, status_cmd, sync
+from node.cli_licence import licence_group
 from node.cli_matter import matter_group
 from node.cli_notice import notice_group
 from node.cli_pki import pki_group
+from node.cli_seal import seal_group
 from node.db import connect
 from node.home import Config
 from node.store import NodeStore, migrate
@@ -154,6 +156,8 @@ cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
 cli.add_command(bundle_group)
+cli.add_command(seal_group)
+cli.add_command(licence_group)
 
 
 def main() -> None:

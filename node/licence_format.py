@@ -29,11 +29,12 @@ from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
 import base45
-import segno
 import cbor2
+import segno
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -113,7 +114,7 @@ def decode_claims(payload: bytes) -> Claims:
         raw = cbor2.loads(payload)
     except (cbor2.CBORDecodeError, ValueError) as exc:
         raise MalformedError("licence claims", f"not CBOR ({exc})") from exc
-    if not isinstance(raw, dict) or set(raw) != set(_KEYS.values()):
+    if not isinstance(raw, Mapping) or set(raw) != set(_KEYS.values()):
         raise MalformedError("licence claims", "want a map with exactly the keys 1.."
                              f"{len(_KEYS)}")
     values = {name: raw[index] for name, index in _KEYS.items()}
@@ -179,7 +180,7 @@ def parse_sealed(data: bytes) -> Sealed:
         if obj.tag != COSE_SIGN1_TAG:
             raise MalformedError("sealed licence", f"CBOR tag {obj.tag}, want 18 (COSE_Sign1)")
         obj = obj.value
-    if not (isinstance(obj, list) and len(obj) == 4 and isinstance(obj[0], bytes)
+    if not (isinstance(obj, list | tuple) and len(obj) == 4 and isinstance(obj[0], bytes)
             and isinstance(obj[2], bytes) and isinstance(obj[3], bytes)):
         raise MalformedError("sealed licence", "want COSE_Sign1 [protected, unprotected, "
                              "payload, signature]")
@@ -188,7 +189,7 @@ def parse_sealed(data: bytes) -> Sealed:
         header = cbor2.loads(protected)
     except (cbor2.CBORDecodeError, ValueError) as exc:
         raise MalformedError("sealed licence", "protected header is not CBOR") from exc
-    if not isinstance(header, dict) or header.get(_ALG) != ES256 \
+    if not isinstance(header, Mapping) or header.get(_ALG) != ES256 \
             or not isinstance(header.get(_KID), bytes):
         raise MalformedError("sealed licence", "protected header must name ES256 and a kid")
     if len(signature) != _SIGNATURE_BYTES:

@@ -1,4 +1,4 @@
-"""The seal certificate profile (电子印章): an implementing body's signing key, certified by its node.
+"""The seal certificate profile (电子印章): a body's signing key, certified by its node.
 
 A licence is sealed by the body that decides the matter (its 实施主体), not by
 the node, so each body gets its own key and certificate. The node's CA key
@@ -131,7 +131,7 @@ def seal_identity(cert: x509.Certificate) -> SealIdentity:
 
 def check_seal_issuer(seal: x509.Certificate, issuer_cert: x509.Certificate,
                       at: datetime) -> SealIdentity:
-    """The seal's identity, if ``issuer_cert`` (a node certificate) issued it and it holds at ``at``.
+    """The seal's identity, if node certificate ``issuer_cert`` issued it and it holds at ``at``.
 
     The issuer's own chain is the caller's to check (pki.verify, purpose ISSUING).
     """
