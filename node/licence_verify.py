@@ -27,10 +27,18 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from cryptography import x509
 
-from node.licence_format import Claims, issuing_node, parse_sealed, seal_kid
+from node.licence_format import (
+    QR_PREFIX,
+    Claims,
+    from_qr_text,
+    issuing_node,
+    parse_sealed,
+    seal_kid,
+)
 from node.licences import EXPORT_FORMAT, node_chain, revocation
 from node.store import NodeStore
 from pki.certs import division_of, load_cert, serial_hex
@@ -285,3 +293,14 @@ def verify_held(store: NodeStore, licence_id: str, now: datetime, today: date) -
     claims = verify_sealed(body.sealed, seal, trust, now)
     return _judge(claims, trust, seal, node_status(store.db, claims), today, "log",
                   f"{origin}#{seq} in this node's copy of the log")
+
+
+def cite(store: NodeStore, value: str, now: datetime, today: date) -> Verdict:
+    """A licence cited by an applicant (免证办): export file, QR payload, or a number held here."""
+    if value.startswith(QR_PREFIX):
+        return verify_qr(store, from_qr_text(value), now, today)
+    path = Path(value)
+    if path.is_file():
+        root = load_cert(store.home.root_cert_path.read_bytes(), str(store.home.root_cert_path))
+        return verify_file(path.read_bytes(), root, now, today, store)
+    return verify_held(store, value, now, today)
