@@ -65,7 +65,7 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
             case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
             matter_version=matter.version, applicant_id=checked.id,
             applicant_name=applicant_name, channel=channel, materials=materials,
-            limit_days=matter.promised_limit_days,
+            limit_days=matter.promised_limit_days, licences=cited,
         ).SerializeToString()
 
     store.write([Draft(record_pb2.CASE_EVENT, body)])

@@ -17,9 +17,10 @@ sealed as a COSE_Sign1 (RFC 9052 §4.2, tag 18) with ES256: protected header
 DER, as the EU Digital COVID Certificate does. The signature is over the
 RFC 9052 Sig_structure ["Signature1", protected, h'', payload]; its 64-byte
 r‖s form converts to DER for ``openssl dgst`` (see `licence export --openssl`).
-COSE_Sign1 is encoded here with cbor2 and cryptography rather than pycose,
-whose last release is from 2023; the tests check interoperability with
-pycose.
+COSE_Sign1 is encoded here with cbor2 and cryptography rather than pycose:
+pycose's last release is from 2023 and it cannot decode messages with
+cbor2 6 (which returns arrays as tuples). The signature is checked by the
+real openssl binary in the tests.
 
 QR payload: "TB1:" + base45(zlib(COSE_Sign1)), the DCC layout (RFC 9285
 base45 fits the QR alphanumeric mode).

@@ -125,4 +125,15 @@ def revoke(store: NodeStore, uscc: str, reason: str) -> Seal:
     body = revocation_body(int(seal.serial_hex, 16), reason,
                            datetime.fromtimestamp(wall_ms() / 1000, UTC))
     store.write([Draft(record_pb2.CERT_REVOKED, lambda _s, _h: body)])
+    _retire_files(store.home, uscc, seal.serial_hex)
     return Seal(seal.uscc, seal.name, seal.serial_hex, seal.not_after_ms, True)
+
+
+def _retire_files(home: Home, uscc: str, serial: str) -> None:
+    """Move a revoked seal's key aside (seals/revoked/), so the body can get a new seal."""
+    key_path = seal_key_path(home, uscc)
+    retired = key_path.parent / "revoked"
+    retired.mkdir(mode=0o700, exist_ok=True)
+    for path in (key_path, key_path.with_suffix(".crt")):
+        if path.exists():
+            path.rename(retired / f"{uscc}-{serial}{path.suffix}")

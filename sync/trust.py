@@ -42,7 +42,8 @@ class Trust:
             raise VerificationError(
                 f"checkpoint names {checkpoint.origin}, but the batch is for {origin_for(origin)}"
             )
-        candidates = [c for c in pool if division_of(c) == origin]
+        # The national node signs with the root itself, which batches never carry.
+        candidates = [c for c in [*pool, self.root] if division_of(c) == origin]
         if not candidates:
             raise VerificationError(f"no certificate for {origin} came with its checkpoint")
         return checkpoint, self.verify_certificate(signing_certificate(note, candidates), pool)
