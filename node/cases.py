@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
-from node import workflow
+from node import licence_verify, licences, workflow
+from node.clock import wall_ms
 from node.ids import check_applicant
 from node.matters import current_matter
 from node.projection import iter_cases, load_calendar, load_case
@@ -30,6 +31,7 @@ class CaseError(InputError):
 class Outcome:
     case: workflow.CaseState
     warnings: list[str] = field(default_factory=list)
+    next_steps: list[str] = field(default_factory=list)
 
 
 def case_number(division: str, seq: int, hlc: int) -> str:
@@ -38,9 +40,13 @@ def case_number(division: str, seq: int, hlc: int) -> str:
 
 
 def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
-          channel: str, materials: list[str], actor: str) -> Outcome:
+          channel: str, materials: list[str], actor: str,
+          licences: tuple[str, ...] = ()) -> Outcome:
+    """Register an application; ``licences`` (numbers, files or QR payloads) replace papers."""
     checked = check_applicant(applicant)
     matter = current_matter(store.db, matter_code)
+    cited = [_cite(store, matter, checked.id, value) for value in licences]
+    materials = [*materials, *(c.material for c in cited if c.material not in materials)]
     if channel not in workflow.CHANNELS:
         raise CaseError(f"bad channel {channel!r}: want one of {', '.join(workflow.CHANNELS)}")
     known = {m.name for m in matter.materials}
@@ -58,11 +64,33 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
             case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
             matter_version=matter.version, applicant_id=checked.id,
             applicant_name=applicant_name, channel=channel, materials=materials,
-            limit_days=matter.promised_limit_days,
+            limit_days=matter.promised_limit_days, licences=cited,
         ).SerializeToString()
 
     store.write([Draft(record_pb2.CASE_EVENT, body)])
     return Outcome(_require(store, numbers[0]), list(checked.warnings))
+
+
+def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
+          value: str) -> record_pb2.CitedLicence:
+    """Verify a cited licence offline and name the material it counts as (免证办)."""
+    now_ms = wall_ms()
+    verdict = licence_verify.cite(store, value, datetime.fromtimestamp(now_ms / 1000, UTC),
+                                  date_of_ms(now_ms))
+    claims = verdict.claims
+    if not verdict.ok:
+        raise CaseError(f"licence {claims.licence_id} is {verdict.detail}")
+    if claims.holder_id != applicant_id:
+        raise CaseError(f"licence {claims.licence_id} is held by {claims.holder_name}, not the "
+                        f"applicant {applicant_id}")
+    for material in matter.materials:
+        if material.licence_type == claims.type_code:
+            return record_pb2.CitedLicence(
+                licence_id=claims.licence_id, material=material.name,
+                type_code=claims.type_code, issuer=claims.node,
+                checked_by=verdict.checked_by, status_as_of_ms=verdict.status_as_of_ms or 0)
+    raise CaseError(f"licence {claims.licence_id} is a {claims.type_name} ({claims.type_code}); "
+                    f"no material of matter {matter.impl_code} is satisfied by that type")
 
 
 def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
@@ -74,7 +102,10 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
     event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor, **arguments)
     data = event.SerializeToString()
     store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
-    return Outcome(_require(store, case_no))
+    outcome = Outcome(_require(store, case_no))
+    if action == "conclude":
+        outcome.next_steps = [step for step in [licences.offer(store, case_no)] if step]
+    return outcome
 
 
 def _check_acceptance(store: NodeStore, case: workflow.CaseState, missing: str | None,

@@ -35,8 +35,14 @@ drop an element; ``version`` is not a file element, the publisher assigns it::
     online_depth = 3                   # 1 信息发布 … 4 全程网办
     scope = "县内通办"                 # one of SCOPES
     materials = [
-      { name = "户口簿", required = true, deferrable = false },
+      { name = "户口簿", required = true, deferrable = false, licence_type = "GA0001" },
     ]
+    result = { licence_type = "GA0001", valid_years = 0 }   # or "无"; default "无"
+
+``result`` names the licence type a concluded, approved case produces
+(node.licence_types; valid_years 0 = 长期), or "无" for no licence. A
+material's optional ``licence_type`` lets an applicant cite a licence of that
+type instead of handing in paper (免证办).
 
 Code rules. 基本编码 (base_code) is 6–20 capital letters and digits: the national
 basic catalogue uses 12-digit codes, several provinces a type prefix such as XK
@@ -59,6 +65,7 @@ from pathlib import Path
 from typing import Any
 
 from node.ids import ApplicantError, check_uscc
+from node.licence_types import UnknownLicenceType, licence_type
 from pki.errors import EnvironmentProblem, InputError, MalformedError
 from protos.tongban.v1 import record_pb2
 
@@ -108,9 +115,12 @@ _KNOWN_KEYS = frozenset(
         "handling_form",
         "online_depth",
         "scope",
+        "result",
     }
 )
-_REQUIRED_KEYS = _KNOWN_KEYS - {"fees"}
+_REQUIRED_KEYS = _KNOWN_KEYS - {"fees", "result"}
+NO_LICENCE = "无"
+_MATERIAL_KEYS = frozenset({"name", "required", "deferrable"})
 
 #: Builds the error for one element of the item being parsed.
 _Fail = Callable[[str, str], "CatalogueError"]
@@ -185,6 +195,7 @@ def parse_matter(item: dict, *, version: int = 1) -> record_pb2.Matter:
         handling_form=handling_form,
         online_depth=depth,
         scope=scope,
+        result=_result(item, fail),
         **texts,
     )
 
@@ -305,8 +316,10 @@ def _materials(item: dict, fail: _Fail) -> list[record_pb2.Material]:
     names: set[str] = set()
     for index, entry in enumerate(entries, start=1):
         where = f"materials[{index}]"
-        if not isinstance(entry, dict) or set(entry) != {"name", "required", "deferrable"}:
-            raise fail(where, "must have exactly the keys name, required, deferrable")
+        if not isinstance(entry, dict) or not _MATERIAL_KEYS <= set(entry) <= {
+                *_MATERIAL_KEYS, "licence_type"}:
+            raise fail(where, "must have the keys name, required, deferrable and optionally "
+                       "licence_type")
         name = entry["name"]
         if not isinstance(name, str) or not name.strip():
             raise fail(where, "name is empty")
@@ -323,8 +336,32 @@ def _materials(item: dict, fail: _Fail) -> list[record_pb2.Material]:
                 f"{name!r} is deferrable (容缺) but not required: only a required material "
                 "can be supplied after acceptance",
             )
-        out.append(record_pb2.Material(name=name, required=required, deferrable=deferrable))
+        cited = entry.get("licence_type", "")
+        if cited:
+            try:
+                licence_type(cited)
+            except UnknownLicenceType as exc:
+                raise fail(where, f"{name!r}: {exc}") from exc
+        out.append(record_pb2.Material(name=name, required=required, deferrable=deferrable,
+                                       licence_type=cited))
     return out
+
+
+def _result(item: dict, fail: _Fail) -> record_pb2.LicenceResult | None:
+    """The licence a case of this item produces, or None ("无")."""
+    value = item.get("result", NO_LICENCE)
+    if value == NO_LICENCE:
+        return None
+    if not isinstance(value, dict) or set(value) != {"licence_type", "valid_years"}:
+        raise fail("result", f'must be "{NO_LICENCE}" or {{licence_type, valid_years}}')
+    years = value["valid_years"]
+    if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 100:
+        raise fail("result", f"valid_years {years!r}: want 0 (长期) to 100")
+    try:
+        kind = licence_type(value["licence_type"])
+    except UnknownLicenceType as exc:
+        raise fail("result", str(exc)) from exc
+    return record_pb2.LicenceResult(type_code=kind.code, type_name=kind.name, valid_years=years)
 
 
 def _steps(item: dict, fail: _Fail) -> list[str]:

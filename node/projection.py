@@ -18,7 +18,7 @@ from datetime import date
 
 from google.protobuf.json_format import MessageToDict
 
-from node import workflow
+from node import licence_projection, workflow
 from node.workdays import Calendar
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
@@ -27,7 +27,7 @@ from sync.records import hlc_ms, parse_body
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 2
+SCHEMA = 3
 
 PROJECTION_TABLES = (
     "matters",
@@ -39,6 +39,7 @@ PROJECTION_TABLES = (
     "notices",
     "projection_errors",
     "addressed",
+    *licence_projection.TABLES,
 )
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
@@ -88,6 +89,7 @@ def create_tables(db: sqlite3.Connection) -> None:
     for statement in script.split(";"):
         if statement.strip():
             db.execute(statement)
+    licence_projection.create_tables(db)
 
 
 _INDEXES = (
@@ -181,6 +183,8 @@ class Projector:
             Kind.CERT_REVOKED: self._cert_revoked,
             Kind.CERT_ISSUED: self._cert_issued,
             Kind.POLICY_NOTICE: self._policy_notice,
+            **{kind: lambda record, project=project: project(self.db, record)
+               for kind, project in licence_projection.HANDLERS.items()},
         }
 
     def apply(self, record: record_pb2.Record) -> None:

@@ -110,7 +110,7 @@ def test_limits_of_zero_are_an_immediate_item():
         ({"promised_limit_days": True}, "promised_limit_days must be a whole number"),
         ({"fees": ""}, "fees is empty"),
         ({"materials": []}, "materials must be a non-empty list"),
-        ({"materials": [{"name": "x", "required": True}]}, "materials[1] must have exactly"),
+        ({"materials": [{"name": "x", "required": True}]}, "materials[1] must have the keys"),
         (
             {"materials": [{"name": " ", "required": True, "deferrable": False}]},
             "materials[1] name is empty",

@@ -22,9 +22,11 @@ from node.cli.case import case_group
 from node.cli.db import db_group
 from node.cli.fed import serve, status_cmd, sync
 from node.cli.init import init
+from node.cli.licence import licence_group
 from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
+from node.cli.seal import seal_group
 from pki.errors import Error
 
 
@@ -65,6 +67,8 @@ cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
 cli.add_command(bundle_group)
+cli.add_command(seal_group)
+cli.add_command(licence_group)
 
 
 def main() -> None:

@@ -39,6 +39,8 @@ def _print_outcome(outcome: cases.Outcome) -> None:
         click.echo(f"warning: {warning}", err=True)
     case = outcome.case
     click.echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
+    for step in outcome.next_steps:
+        click.echo(f"next: {step}")
 
 
 @case_group.command()
@@ -48,20 +50,26 @@ def _print_outcome(outcome: cases.Outcome) -> None:
 @click.option("--channel", type=click.Choice(workflow.CHANNELS), default="window",
               show_default=True)
 @click.option("--material", "materials", multiple=True, help="Material handed in (repeat).")
+@click.option("--licence", "licences", multiple=True,
+              help="免证办: a licence number held here, a licence file or a QR payload, in "
+                   "place of the paper material it satisfies (repeat).")
 @actor_option
 @home_option
-def apply(matter_code, applicant, applicant_name, channel, materials, actor, home_dir) -> None:
+def apply(matter_code, applicant, applicant_name, channel, materials, licences, actor,
+          home_dir) -> None:
     """Register an application (申请); prints the new case number.
 
     \b
     Example:
       tongban case apply --matter 540102-GG-001 \\
         --applicant 540102199001011233 --name 扎西 --material 居民身份证
+      tongban case apply --matter 540102-GF-002 --applicant 540102199001010011 \\
+        --name 扎西 --material 居民身份证 --licence licence.json
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
         applicant_name=applicant_name, channel=channel, materials=list(materials),
-        actor=actor,
+        actor=actor, licences=licences,
     )
     _print_outcome(outcome)
 

@@ -24,37 +24,47 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprotos/tongban/v1/record.proto\x12\ntongban.v1\"s\n\x06Record\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x1e\n\x04kind\x18\x04 \x01(\x0e\x32\x10.tongban.v1.Kind\x12\x11\n\trecipient\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\">\n\x08Material\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08required\x18\x02 \x01(\x08\x12\x12\n\ndeferrable\x18\x03 \x01(\x08\"\x8a\x03\n\x06Matter\x12\x11\n\tbase_code\x18\x01 \x01(\t\x12\x11\n\timpl_code\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\r\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\r\n\x05level\x18\x06 \x01(\t\x12\x11\n\tbody_name\x18\x07 \x01(\t\x12\x11\n\tbody_uscc\x18\x08 \x01(\t\x12\x13\n\x0blegal_basis\x18\t \x01(\t\x12\x12\n\nconditions\x18\n \x01(\t\x12\x16\n\x0eservice_object\x18\x0b \x01(\t\x12\x18\n\x10legal_limit_days\x18\x0c \x01(\r\x12\x1b\n\x13promised_limit_days\x18\r \x01(\r\x12\x0c\n\x04\x66\x65\x65s\x18\x0e \x01(\t\x12\'\n\tmaterials\x18\x0f \x03(\x0b\x32\x14.tongban.v1.Material\x12\r\n\x05steps\x18\x10 \x03(\t\x12\x15\n\rhandling_form\x18\x11 \x01(\t\x12\x14\n\x0conline_depth\x18\x12 \x01(\r\x12\r\n\x05scope\x18\x13 \x01(\t\"C\n\rMatterRetired\x12\x11\n\timpl_code\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xcb\x02\n\tCaseEvent\x12\x0f\n\x07\x63\x61se_no\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x13\n\x0bmatter_code\x18\x04 \x01(\t\x12\x16\n\x0ematter_version\x18\x05 \x01(\r\x12\x14\n\x0c\x61pplicant_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61pplicant_name\x18\x07 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\x11\n\tmaterials\x18\t \x03(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x10\n\x08\x64ue_days\x18\x0b \x01(\r\x12\r\n\x05score\x18\x0c \x01(\r\x12\x0f\n\x07\x63omment\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x0f\n\x07\x61pprove\x18\x0f \x01(\x08\x12\x12\n\nlimit_days\x18\x10 \x01(\r\x12\x18\n\x10missing_material\x18\x11 \x01(\t\"\x92\x01\n\x07Licence\x12\x12\n\nlicence_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63\x61se_no\x18\x02 \x01(\t\x12\x11\n\tholder_id\x18\x03 \x01(\t\x12\x13\n\x0bholder_name\x18\x04 \x01(\t\x12\x13\n\x0bmatter_code\x18\x05 \x01(\t\x12\r\n\x05title\x18\x06 \x01(\t\x12\x16\n\x0evalid_until_ms\x18\x07 \x01(\x04\"4\n\x0eLicenceRevoked\x12\x12\n\nlicence_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"%\n\nCertIssued\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\"H\n\x0b\x43\x65rtRevoked\x12\x12\n\nserial_hex\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x15\n\rrevoked_at_ms\x18\x03 \x01(\x04\"F\n\x0e\x43\x61lendarNotice\x12\x0c\n\x04year\x18\x01 \x01(\r\x12\x10\n\x08holidays\x18\x02 \x03(\t\x12\x14\n\x0cworking_days\x18\x03 \x03(\t\"+\n\x0cPolicyNotice\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\")\n\nKeyRotated\x12\x1b\n\x13new_certificate_der\x18\x01 \x01(\x0c*\xf6\x01\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MATTER_PUBLISHED\x10\x01\x12\x12\n\x0eMATTER_RETIRED\x10\x02\x12\x0e\n\nCASE_EVENT\x10\x03\x12\x12\n\x0eLICENCE_ISSUED\x10\x04\x12\x13\n\x0fLICENCE_REVOKED\x10\x05\x12\x0f\n\x0b\x43\x45RT_ISSUED\x10\x06\x12\x10\n\x0c\x43\x45RT_REVOKED\x10\x07\x12\x13\n\x0f\x43\x41LENDAR_NOTICE\x10\x08\x12\x11\n\rPOLICY_NOTICE\x10\t\x12\x19\n\x15MATTER_CHANGE_REQUEST\x10\n\x12\x0f\n\x0bKEY_ROTATED\x10\x0b\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eprotos/tongban/v1/record.proto\x12\ntongban.v1\"s\n\x06Record\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x0b\n\x03hlc\x18\x03 \x01(\x04\x12\x1e\n\x04kind\x18\x04 \x01(\x0e\x32\x10.tongban.v1.Kind\x12\x11\n\trecipient\x18\x05 \x01(\t\x12\x0c\n\x04\x62ody\x18\x06 \x01(\x0c\"T\n\x08Material\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x10\n\x08required\x18\x02 \x01(\x08\x12\x12\n\ndeferrable\x18\x03 \x01(\x08\x12\x14\n\x0clicence_type\x18\x04 \x01(\t\"J\n\rLicenceResult\x12\x11\n\ttype_code\x18\x01 \x01(\t\x12\x11\n\ttype_name\x18\x02 \x01(\t\x12\x13\n\x0bvalid_years\x18\x03 \x01(\r\"\xb5\x03\n\x06Matter\x12\x11\n\tbase_code\x18\x01 \x01(\t\x12\x11\n\timpl_code\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\r\x12\x0c\n\x04name\x18\x04 \x01(\t\x12\x0c\n\x04type\x18\x05 \x01(\t\x12\r\n\x05level\x18\x06 \x01(\t\x12\x11\n\tbody_name\x18\x07 \x01(\t\x12\x11\n\tbody_uscc\x18\x08 \x01(\t\x12\x13\n\x0blegal_basis\x18\t \x01(\t\x12\x12\n\nconditions\x18\n \x01(\t\x12\x16\n\x0eservice_object\x18\x0b \x01(\t\x12\x18\n\x10legal_limit_days\x18\x0c \x01(\r\x12\x1b\n\x13promised_limit_days\x18\r \x01(\r\x12\x0c\n\x04\x66\x65\x65s\x18\x0e \x01(\t\x12\'\n\tmaterials\x18\x0f \x03(\x0b\x32\x14.tongban.v1.Material\x12\r\n\x05steps\x18\x10 \x03(\t\x12\x15\n\rhandling_form\x18\x11 \x01(\t\x12\x14\n\x0conline_depth\x18\x12 \x01(\r\x12\r\n\x05scope\x18\x13 \x01(\t\x12)\n\x06result\x18\x14 \x01(\x0b\x32\x19.tongban.v1.LicenceResult\"C\n\rMatterRetired\x12\x11\n\timpl_code\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\r\x12\x0e\n\x06reason\x18\x03 \x01(\t\"\xf7\x02\n\tCaseEvent\x12\x0f\n\x07\x63\x61se_no\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\r\n\x05\x61\x63tor\x18\x03 \x01(\t\x12\x13\n\x0bmatter_code\x18\x04 \x01(\t\x12\x16\n\x0ematter_version\x18\x05 \x01(\r\x12\x14\n\x0c\x61pplicant_id\x18\x06 \x01(\t\x12\x16\n\x0e\x61pplicant_name\x18\x07 \x01(\t\x12\x0f\n\x07\x63hannel\x18\x08 \x01(\t\x12\x11\n\tmaterials\x18\t \x03(\t\x12\x0e\n\x06reason\x18\n \x01(\t\x12\x10\n\x08\x64ue_days\x18\x0b \x01(\r\x12\r\n\x05score\x18\x0c \x01(\r\x12\x0f\n\x07\x63omment\x18\r \x01(\t\x12\x0e\n\x06method\x18\x0e \x01(\t\x12\x0f\n\x07\x61pprove\x18\x0f \x01(\x08\x12\x12\n\nlimit_days\x18\x10 \x01(\r\x12\x18\n\x10missing_material\x18\x11 \x01(\t\x12*\n\x08licences\x18\x12 \x03(\x0b\x32\x18.tongban.v1.CitedLicence\"\x84\x01\n\x0c\x43itedLicence\x12\x12\n\nlicence_id\x18\x01 \x01(\t\x12\x10\n\x08material\x18\x02 \x01(\t\x12\x11\n\ttype_code\x18\x03 \x01(\t\x12\x0e\n\x06issuer\x18\x04 \x01(\t\x12\x12\n\nchecked_by\x18\x05 \x01(\t\x12\x17\n\x0fstatus_as_of_ms\x18\x06 \x01(\x04\"Q\n\x07Licence\x12\x12\n\nlicence_id\x18\x01 \x01(\t\x12\x0e\n\x06sealed\x18\x08 \x01(\x0c\x12\x1c\n\x14seal_certificate_der\x18\t \x01(\x0cJ\x04\x08\x02\x10\x08\"K\n\x0eLicenceRevoked\x12\x12\n\nlicence_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x15\n\rrevoked_at_ms\x18\x03 \x01(\x04\"^\n\nSealIssued\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\x12\x11\n\tbody_uscc\x18\x02 \x01(\t\x12\x11\n\tbody_name\x18\x03 \x01(\t\x12\x11\n\timage_png\x18\x04 \x01(\x0c\"Y\n\rLicenceStatus\x12\x14\n\x0c\x63\x65rtificates\x18\x01 \x03(\x0c\x12\x32\n\x0brevocations\x18\x02 \x03(\x0b\x32\x1d.tongban.v1.RelayedRevocation\"\x7f\n\x11RelayedRevocation\x12\x0e\n\x06issuer\x18\x01 \x01(\t\x12\x0b\n\x03seq\x18\x02 \x01(\x04\x12\x12\n\nlicence_id\x18\x03 \x01(\t\x12\x12\n\nserial_hex\x18\x04 \x01(\t\x12\x15\n\rrevoked_at_ms\x18\x05 \x01(\x04\x12\x0e\n\x06reason\x18\x06 \x01(\t\"%\n\nCertIssued\x12\x17\n\x0f\x63\x65rtificate_der\x18\x01 \x01(\x0c\"H\n\x0b\x43\x65rtRevoked\x12\x12\n\nserial_hex\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x15\n\rrevoked_at_ms\x18\x03 \x01(\x04\"F\n\x0e\x43\x61lendarNotice\x12\x0c\n\x04year\x18\x01 \x01(\r\x12\x10\n\x08holidays\x18\x02 \x03(\t\x12\x14\n\x0cworking_days\x18\x03 \x03(\t\"+\n\x0cPolicyNotice\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04text\x18\x02 \x01(\t\")\n\nKeyRotated\x12\x1b\n\x13new_certificate_der\x18\x01 \x01(\x0c*\x9b\x02\n\x04Kind\x12\x14\n\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MATTER_PUBLISHED\x10\x01\x12\x12\n\x0eMATTER_RETIRED\x10\x02\x12\x0e\n\nCASE_EVENT\x10\x03\x12\x12\n\x0eLICENCE_ISSUED\x10\x04\x12\x13\n\x0fLICENCE_REVOKED\x10\x05\x12\x0f\n\x0b\x43\x45RT_ISSUED\x10\x06\x12\x10\n\x0c\x43\x45RT_REVOKED\x10\x07\x12\x13\n\x0f\x43\x41LENDAR_NOTICE\x10\x08\x12\x11\n\rPOLICY_NOTICE\x10\t\x12\x19\n\x15MATTER_CHANGE_REQUEST\x10\n\x12\x0f\n\x0bKEY_ROTATED\x10\x0b\x12\x0f\n\x0bSEAL_ISSUED\x10\x0c\x12\x12\n\x0eLICENCE_STATUS\x10\rb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'protos.tongban.v1.record_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_KIND']._serialized_start=1504
-  _globals['_KIND']._serialized_end=1750
+  _globals['_KIND']._serialized_start=2097
+  _globals['_KIND']._serialized_end=2380
   _globals['_RECORD']._serialized_start=46
   _globals['_RECORD']._serialized_end=161
   _globals['_MATERIAL']._serialized_start=163
-  _globals['_MATERIAL']._serialized_end=225
-  _globals['_MATTER']._serialized_start=228
-  _globals['_MATTER']._serialized_end=622
-  _globals['_MATTERRETIRED']._serialized_start=624
-  _globals['_MATTERRETIRED']._serialized_end=691
-  _globals['_CASEEVENT']._serialized_start=694
-  _globals['_CASEEVENT']._serialized_end=1025
-  _globals['_LICENCE']._serialized_start=1028
-  _globals['_LICENCE']._serialized_end=1174
-  _globals['_LICENCEREVOKED']._serialized_start=1176
-  _globals['_LICENCEREVOKED']._serialized_end=1228
-  _globals['_CERTISSUED']._serialized_start=1230
-  _globals['_CERTISSUED']._serialized_end=1267
-  _globals['_CERTREVOKED']._serialized_start=1269
-  _globals['_CERTREVOKED']._serialized_end=1341
-  _globals['_CALENDARNOTICE']._serialized_start=1343
-  _globals['_CALENDARNOTICE']._serialized_end=1413
-  _globals['_POLICYNOTICE']._serialized_start=1415
-  _globals['_POLICYNOTICE']._serialized_end=1458
-  _globals['_KEYROTATED']._serialized_start=1460
-  _globals['_KEYROTATED']._serialized_end=1501
+  _globals['_MATERIAL']._serialized_end=247
+  _globals['_LICENCERESULT']._serialized_start=249
+  _globals['_LICENCERESULT']._serialized_end=323
+  _globals['_MATTER']._serialized_start=326
+  _globals['_MATTER']._serialized_end=763
+  _globals['_MATTERRETIRED']._serialized_start=765
+  _globals['_MATTERRETIRED']._serialized_end=832
+  _globals['_CASEEVENT']._serialized_start=835
+  _globals['_CASEEVENT']._serialized_end=1210
+  _globals['_CITEDLICENCE']._serialized_start=1213
+  _globals['_CITEDLICENCE']._serialized_end=1345
+  _globals['_LICENCE']._serialized_start=1347
+  _globals['_LICENCE']._serialized_end=1428
+  _globals['_LICENCEREVOKED']._serialized_start=1430
+  _globals['_LICENCEREVOKED']._serialized_end=1505
+  _globals['_SEALISSUED']._serialized_start=1507
+  _globals['_SEALISSUED']._serialized_end=1601
+  _globals['_LICENCESTATUS']._serialized_start=1603
+  _globals['_LICENCESTATUS']._serialized_end=1692
+  _globals['_RELAYEDREVOCATION']._serialized_start=1694
+  _globals['_RELAYEDREVOCATION']._serialized_end=1821
+  _globals['_CERTISSUED']._serialized_start=1823
+  _globals['_CERTISSUED']._serialized_end=1860
+  _globals['_CERTREVOKED']._serialized_start=1862
+  _globals['_CERTREVOKED']._serialized_end=1934
+  _globals['_CALENDARNOTICE']._serialized_start=1936
+  _globals['_CALENDARNOTICE']._serialized_end=2006
+  _globals['_POLICYNOTICE']._serialized_start=2008
+  _globals['_POLICYNOTICE']._serialized_end=2051
+  _globals['_KEYROTATED']._serialized_start=2053
+  _globals['_KEYROTATED']._serialized_end=2094
 # @@protoc_insertion_point(module_scope)

@@ -21,6 +21,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     POLICY_NOTICE: _ClassVar[Kind]
     MATTER_CHANGE_REQUEST: _ClassVar[Kind]
     KEY_ROTATED: _ClassVar[Kind]
+    SEAL_ISSUED: _ClassVar[Kind]
+    LICENCE_STATUS: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 MATTER_PUBLISHED: Kind
 MATTER_RETIRED: Kind
@@ -33,6 +35,8 @@ CALENDAR_NOTICE: Kind
 POLICY_NOTICE: Kind
 MATTER_CHANGE_REQUEST: Kind
 KEY_ROTATED: Kind
+SEAL_ISSUED: Kind
+LICENCE_STATUS: Kind
 
 class Record(_message.Message):
     __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
@@ -51,17 +55,29 @@ class Record(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., hlc: _Optional[int] = ..., kind: _Optional[_Union[Kind, str]] = ..., recipient: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("name", "required", "deferrable")
+    __slots__ = ("name", "required", "deferrable", "licence_type")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     DEFERRABLE_FIELD_NUMBER: _ClassVar[int]
+    LICENCE_TYPE_FIELD_NUMBER: _ClassVar[int]
     name: str
     required: bool
     deferrable: bool
-    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ...) -> None: ...
+    licence_type: str
+    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ..., licence_type: _Optional[str] = ...) -> None: ...
+
+class LicenceResult(_message.Message):
+    __slots__ = ("type_code", "type_name", "valid_years")
+    TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
+    TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    VALID_YEARS_FIELD_NUMBER: _ClassVar[int]
+    type_code: str
+    type_name: str
+    valid_years: int
+    def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., valid_years: _Optional[int] = ...) -> None: ...
 
 class Matter(_message.Message):
-    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope")
+    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope", "result")
     BASE_CODE_FIELD_NUMBER: _ClassVar[int]
     IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -81,6 +97,7 @@ class Matter(_message.Message):
     HANDLING_FORM_FIELD_NUMBER: _ClassVar[int]
     ONLINE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
+    RESULT_FIELD_NUMBER: _ClassVar[int]
     base_code: str
     impl_code: str
     version: int
@@ -100,7 +117,8 @@ class Matter(_message.Message):
     handling_form: str
     online_depth: int
     scope: str
-    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ...) -> None: ...
+    result: LicenceResult
+    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ..., result: _Optional[_Union[LicenceResult, _Mapping]] = ...) -> None: ...
 
 class MatterRetired(_message.Message):
     __slots__ = ("impl_code", "version", "reason")
@@ -113,7 +131,7 @@ class MatterRetired(_message.Message):
     def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material")
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences")
     CASE_NO_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -131,6 +149,7 @@ class CaseEvent(_message.Message):
     APPROVE_FIELD_NUMBER: _ClassVar[int]
     LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
     MISSING_MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    LICENCES_FIELD_NUMBER: _ClassVar[int]
     case_no: str
     action: str
     actor: str
@@ -148,33 +167,80 @@ class CaseEvent(_message.Message):
     approve: bool
     limit_days: int
     missing_material: str
-    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ...) -> None: ...
+    licences: _containers.RepeatedCompositeFieldContainer[CitedLicence]
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ...) -> None: ...
+
+class CitedLicence(_message.Message):
+    __slots__ = ("licence_id", "material", "type_code", "issuer", "checked_by", "status_as_of_ms")
+    LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    MATERIAL_FIELD_NUMBER: _ClassVar[int]
+    TYPE_CODE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    CHECKED_BY_FIELD_NUMBER: _ClassVar[int]
+    STATUS_AS_OF_MS_FIELD_NUMBER: _ClassVar[int]
+    licence_id: str
+    material: str
+    type_code: str
+    issuer: str
+    checked_by: str
+    status_as_of_ms: int
+    def __init__(self, licence_id: _Optional[str] = ..., material: _Optional[str] = ..., type_code: _Optional[str] = ..., issuer: _Optional[str] = ..., checked_by: _Optional[str] = ..., status_as_of_ms: _Optional[int] = ...) -> None: ...
 
 class Licence(_message.Message):
-    __slots__ = ("licence_id", "case_no", "holder_id", "holder_name", "matter_code", "title", "valid_until_ms")
+    __slots__ = ("licence_id", "sealed", "seal_certificate_der")
     LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
-    CASE_NO_FIELD_NUMBER: _ClassVar[int]
-    HOLDER_ID_FIELD_NUMBER: _ClassVar[int]
-    HOLDER_NAME_FIELD_NUMBER: _ClassVar[int]
-    MATTER_CODE_FIELD_NUMBER: _ClassVar[int]
-    TITLE_FIELD_NUMBER: _ClassVar[int]
-    VALID_UNTIL_MS_FIELD_NUMBER: _ClassVar[int]
+    SEALED_FIELD_NUMBER: _ClassVar[int]
+    SEAL_CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
     licence_id: str
-    case_no: str
-    holder_id: str
-    holder_name: str
-    matter_code: str
-    title: str
-    valid_until_ms: int
-    def __init__(self, licence_id: _Optional[str] = ..., case_no: _Optional[str] = ..., holder_id: _Optional[str] = ..., holder_name: _Optional[str] = ..., matter_code: _Optional[str] = ..., title: _Optional[str] = ..., valid_until_ms: _Optional[int] = ...) -> None: ...
+    sealed: bytes
+    seal_certificate_der: bytes
+    def __init__(self, licence_id: _Optional[str] = ..., sealed: _Optional[bytes] = ..., seal_certificate_der: _Optional[bytes] = ...) -> None: ...
 
 class LicenceRevoked(_message.Message):
-    __slots__ = ("licence_id", "reason")
+    __slots__ = ("licence_id", "reason", "revoked_at_ms")
     LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     licence_id: str
     reason: str
-    def __init__(self, licence_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    revoked_at_ms: int
+    def __init__(self, licence_id: _Optional[str] = ..., reason: _Optional[str] = ..., revoked_at_ms: _Optional[int] = ...) -> None: ...
+
+class SealIssued(_message.Message):
+    __slots__ = ("certificate_der", "body_uscc", "body_name", "image_png")
+    CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
+    BODY_USCC_FIELD_NUMBER: _ClassVar[int]
+    BODY_NAME_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PNG_FIELD_NUMBER: _ClassVar[int]
+    certificate_der: bytes
+    body_uscc: str
+    body_name: str
+    image_png: bytes
+    def __init__(self, certificate_der: _Optional[bytes] = ..., body_uscc: _Optional[str] = ..., body_name: _Optional[str] = ..., image_png: _Optional[bytes] = ...) -> None: ...
+
+class LicenceStatus(_message.Message):
+    __slots__ = ("certificates", "revocations")
+    CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
+    REVOCATIONS_FIELD_NUMBER: _ClassVar[int]
+    certificates: _containers.RepeatedScalarFieldContainer[bytes]
+    revocations: _containers.RepeatedCompositeFieldContainer[RelayedRevocation]
+    def __init__(self, certificates: _Optional[_Iterable[bytes]] = ..., revocations: _Optional[_Iterable[_Union[RelayedRevocation, _Mapping]]] = ...) -> None: ...
+
+class RelayedRevocation(_message.Message):
+    __slots__ = ("issuer", "seq", "licence_id", "serial_hex", "revoked_at_ms", "reason")
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    LICENCE_ID_FIELD_NUMBER: _ClassVar[int]
+    SERIAL_HEX_FIELD_NUMBER: _ClassVar[int]
+    REVOKED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    issuer: str
+    seq: int
+    licence_id: str
+    serial_hex: str
+    revoked_at_ms: int
+    reason: str
+    def __init__(self, issuer: _Optional[str] = ..., seq: _Optional[int] = ..., licence_id: _Optional[str] = ..., serial_hex: _Optional[str] = ..., revoked_at_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CertIssued(_message.Message):
     __slots__ = ("certificate_der",)

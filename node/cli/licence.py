@@ -1,0 +1,209 @@
+"""``tongban licence``: electronic licences (电子证照): issue, list, show, revoke, export, verify.
+
+Exit codes of ``licence verify``: 0 valid, 1 invalid, revoked or expired,
+2 could not run (no root, unreadable file, nothing to verify against).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+
+from node import licence_export, licence_verify, licences
+from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import today as local_today
+from node.home import Home
+from node.licence_format import from_qr_text
+from node.store import NodeStore
+from pki.certs import load_cert
+from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
+
+
+class LicenceNotValid(VerificationError):
+    """A genuine licence that is revoked, expired or not yet valid (exit 1)."""
+
+
+@click.group("licence")
+def licence_group() -> None:
+    """Licences (电子证照): issue, list, show, revoke, export, verify, relay."""
+
+
+def _open(home_dir: str | None) -> NodeStore:
+    return NodeStore.open(resolve_home(home_dir))
+
+
+@licence_group.command("issue")
+@click.argument("case_no")
+@home_option
+def issue(case_no: str, home_dir: str | None) -> None:
+    """Issue the licence of an approved, concluded case, sealed by its implementing body.
+
+    \b
+    Example:
+      tongban licence issue 540102-2026-0000003
+    """
+    claims = licences.issue(_open(home_dir), case_no)
+    until = claims.valid_to or "长期"
+    click.echo(f"{claims.licence_id} {claims.type_name} for {claims.holder_name}, "
+               f"valid {claims.valid_from} to {until}")
+
+
+@licence_group.command("list")
+@click.option("--holder", help="Holder's ID number or USCC.")
+@click.option("--type", "type_code", help="Licence type code, e.g. GA0001.")
+@json_option
+@home_option
+def list_(holder: str | None, type_code: str | None, as_json: bool, home_dir: str | None
+          ) -> None:
+    """The licence directory (电子证照目录) of what this node holds.
+
+    \b
+    Example:
+      tongban licence list --holder 540102199001010011
+    """
+    found = licences.list_licences(_open(home_dir).db, holder, type_code)
+    if as_json:
+        emit_json(found)
+        return
+    click.echo(table(["licence", "type", "holder", "issued", "valid to", "status"],
+                     [(i["licence_id"], i["type_name"], i["holder_name"], i["issue_date"],
+                       i["valid_to"] or "长期", "revoked" if i["revoked"] else "")
+                      for i in found]))
+
+
+@licence_group.command("show")
+@click.argument("licence_id")
+@json_option
+@home_option
+def show(licence_id: str, as_json: bool, home_dir: str | None) -> None:
+    """Show one licence.
+
+    \b
+    Example:
+      tongban licence show 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K
+    """
+    item = licences.show(_open(home_dir).db, licence_id)
+    if as_json:
+        emit_json(item)
+        return
+    for key, value in item.items():
+        if value not in (None, ""):
+            click.echo(f"{key:12} {value}")
+
+
+@licence_group.command("revoke")
+@click.argument("licence_id")
+@click.option("--reason", required=True)
+@home_option
+def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
+    """Revoke a licence this node issued; the revocation reaches every node.
+
+    \b
+    Example:
+      tongban licence revoke 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+        --reason 户口已迁出
+    """
+    licences.revoke(_open(home_dir), licence_id, reason)
+    click.echo(f"revoked {licence_id}: goes up with the next sync, and down to every node "
+               "with the national relay")
+
+
+@licence_group.command("export")
+@click.argument("licence_id")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Licence file to write (JSON, needs only the root to verify).")
+@click.option("--qr", "qr_png", type=click.Path(dir_okay=False, path_type=Path),
+              help="QR code image (PNG) of the paper-copy payload.")
+@click.option("--qr-text", is_flag=True, help="Print the QR payload text.")
+@click.option("--openssl", "openssl_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for checking the seal with OpenSSL alone.")
+@home_option
+def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool,
+           openssl_dir: Path | None, home_dir: str | None) -> None:
+    """Export a licence as a file, a QR code, or OpenSSL check files.
+
+    \b
+    Example:
+      tongban licence export 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+        --out licence.json --qr licence.png
+    """
+    if not (out or qr_png or qr_text or openssl_dir):
+        raise InputError("say what to export: --out FILE, --qr PNG, --qr-text or --openssl DIR")
+    for line in licence_export.export(_open(home_dir), licence_id, out, qr_png, qr_text,
+                                      openssl_dir):
+        click.echo(line)
+
+
+def _root(path: Path) -> object:
+    try:
+        return load_cert(path.read_bytes(), f"root certificate {path}")
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read root certificate {path}: {exc.strerror}") from exc
+    except Error as exc:
+        raise EnvironmentProblem(exc.diagnostics()) from exc
+
+
+@licence_group.command("verify")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--qr-text", "qr", help="The QR payload (TB1:…) instead of a file.")
+@click.option("--root", "root_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="National root certificate, for a machine that holds no node.")
+@json_option
+@home_option
+def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: bool,
+           home_dir: str | None) -> None:
+    """Verify a licence file (with only the root) or a QR payload (on any node).
+
+    Exit 0 valid; 1 invalid, revoked or expired; 2 could not run.
+
+    \b
+    Example:
+      tongban licence verify licence.json --root root.pem
+      tongban licence verify --qr-text 'TB1:…' --home /var/lib/tongban
+    """
+    if (file is None) == (qr is None):
+        raise EnvironmentProblem("give a licence FILE or --qr-text, one of the two")
+    now, today = datetime.now(UTC), local_today()
+    store = None
+    if root_file is None or qr is not None or home_dir:
+        home = resolve_home(home_dir)
+        if not Home(home.path).exists():
+            raise EnvironmentProblem(f"no node at {home.path}: pass --root ROOT.pem to verify a "
+                                     "file without a node (a QR payload needs a node)")
+        store = NodeStore.open(home)
+    if qr is not None:
+        verdict = licence_verify.verify_qr(store, from_qr_text(qr), now, today)
+    else:
+        try:
+            data = file.read_bytes()
+        except OSError as exc:
+            raise EnvironmentProblem(f"cannot read {file}: {exc.strerror}") from exc
+        root = _root(root_file) if root_file else _root(store.home.root_cert_path)
+        verdict = licence_verify.verify_file(data, root, now, today, store)
+    report = licence_export.describe(verdict)
+    if as_json:
+        emit_json(report)
+    else:
+        for key, value in report.items():
+            click.echo(f"{key:14} {value}")
+    if not verdict.ok:
+        raise LicenceNotValid(f"licence {verdict.claims.licence_id} is {verdict.detail}")
+
+
+@licence_group.command("relay")
+@home_option
+def relay(home_dir: str | None) -> None:
+    """At the national node: relay new licence revocations and seals to every node.
+
+    Run it on a timer (e.g. hourly); it writes nothing when nothing is new.
+
+    \b
+    Example:
+      tongban licence relay --home /srv/tongban-000000
+    """
+    result = licences.relay(_open(home_dir))
+    click.echo(f"relayed {result.revocations} revocations and {result.certificates} "
+               f"certificates in {result.records} records")
+

@@ -1,0 +1,257 @@
+"""Licences end to end: seal, issue, export, verify offline, QR at other nodes, revoke, 免证办.
+
+A real seven-node federation (national, Tibet with Lhasa and two counties,
+Xinjiang with one county) built and synced with the real `tongban` commands
+and servers; refusals are checked through the real verification code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.x509.oid import NameOID
+
+from node.home import Home
+from node.licence_format import from_qr_text, parse_sealed, qr_text, seal
+from node.licence_verify import EXPIRED, REVOKED, node_trust, verify_qr, verify_sealed
+from node.seals import seal_key_path, signing_seal
+from node.store import NodeStore
+from ops.localfed import Federation, tongban
+from pki.errors import VerificationError
+from pki.keys import generate_key, load_private_key
+
+DATA = Path(__file__).parent / "data"
+OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
+HOLDER = "540102199001010011"
+BODY = "11540102015712342L"        # 拉萨市公安局城关分局 in the sample catalogue
+BODY_540121 = "11540121MB0A00010G"
+MATTER = "540102-QR-001"
+MATERIALS = ["居民户口簿", "居民身份证",
+             "落户依据材料（劳动合同、录取通知书、不动产权证书或亲属关系证明）"]
+
+
+def cli(*args: str, home: Path | None = None, cwd: Path | None = None
+        ) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "node.cli", *args]
+    if home is not None:
+        command += ["--home", str(home)]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=60)
+
+
+def issue_licence(home: Path, applicant: str = HOLDER) -> str:
+    out = tongban("case", "apply", "--matter", MATTER, "--applicant", applicant, "--name", "扎西",
+                  *[a for m in MATERIALS for a in ("--material", m)], home=home).stdout
+    case_no = out.split()[0]
+    for action in (["accept"], ["review"], ["decide", "--approve"]):
+        tongban("case", *action[:1], case_no, *action[1:], home=home)
+    concluded = tongban("case", "conclude", case_no, home=home).stdout
+    assert f"next: this case produces a 居民户口簿 (GA0001): tongban licence issue {case_no}" \
+        in concluded
+    issued = tongban("licence", "issue", case_no, home=home).stdout
+    return issued.split()[0]
+
+
+@pytest.fixture(scope="module")
+def fed(tmp_path_factory):
+    fed = Federation(tmp_path_factory.mktemp("licfed"))
+    for code, parent in [("000000", None), ("540000", "000000"), ("540100", "540000"),
+                         ("540102", "540100"), ("540121", "540100"), ("650000", "000000"),
+                         ("650102", "650000")]:
+        fed.add(code, parent)
+    county = fed.nodes["540102"].home
+    tongban("matter", "import", "--sample", home=county)
+    tongban("matter", "import", str(DATA / "licence_650102.toml"), home=fed.nodes["650102"].home)
+    tongban("seal", "create", "--body-uscc", BODY, "--name", "拉萨市公安局城关分局", home=county)
+    for code in ("000000", "540000", "540100", "650000"):
+        fed.start(code)
+    yield fed
+    fed.stop_all()
+
+
+def propagate(fed: Federation) -> None:
+    """Everything up to the national node, the relay, and everything back down."""
+    for code in ("540102", "540121", "540100", "540000", "650102", "650000"):
+        fed.sync(code)
+    tongban("licence", "relay", home=fed.nodes["000000"].home)
+    for code in ("540000", "650000", "540100", "650102", "540102", "540121"):
+        fed.sync(code)
+
+
+def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    tongban("licence", "export", licence, "--out", str(fresh / "licence.json"), home=county)
+    shutil.copy(county / "root.crt", fresh / "root.pem")
+    assert (fresh / "licence.json").stat().st_mode & 0o777 == 0o600
+    result = cli("licence", "verify", "licence.json", "--root", "root.pem", "--json", cwd=fresh)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["status"] == "valid" and report["holder"] == f"扎西 {HOLDER}"
+    assert report["in_log"].startswith("540102#") and report["checked_by"] == "file"
+    assert "holds no revocation information" in report["status_source"]
+    # One changed byte anywhere in the licence is refused, naming what it is.
+    doc = json.loads((fresh / "licence.json").read_text())
+    sealed = parse_sealed(__import__("base64").b64decode(doc["sealed"]))
+    forged = sealed.payload.replace("扎西".encode(), "多吉".encode())
+    doc["sealed"] = __import__("base64").b64encode(
+        __import__("cbor2").dumps(__import__("cbor2").CBORTag(
+            18, [sealed.protected, {}, forged, sealed.signature]))).decode()
+    (fresh / "tampered.json").write_text(json.dumps(doc))
+    bad = cli("licence", "verify", "tampered.json", "--root", "root.pem", cwd=fresh)
+    assert bad.returncode == 1
+    assert bad.stderr.strip().startswith("error: the licence in the file is not the one in "
+                                         "540102's log record")
+    assert "tampered field" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    missing = cli("licence", "verify", "licence.json", "--root", "nothing.pem", cwd=fresh)
+    assert missing.returncode == 2
+
+
+@pytest.mark.skipif(not Path(OPENSSL).exists(), reason="needs the openssl binary")
+def test_seal_checks_with_openssl_alone(fed, tmp_path):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    out = tmp_path / "ossl"
+    tongban("licence", "export", licence, "--openssl", str(out), home=county)
+    chain = subprocess.run([OPENSSL, "verify", "-CAfile", "root.pem", "-untrusted", "chain.pem",
+                            "seal.pem"], cwd=out, capture_output=True, text=True)
+    sig = subprocess.run([OPENSSL, "dgst", "-sha256", "-verify", "seal-pubkey.pem",
+                          "-signature", "licence.sig", "licence.tbs"], cwd=out,
+                         capture_output=True, text=True)
+    assert (chain.returncode, chain.stdout.strip()) == (0, "seal.pem: OK")
+    assert (sig.returncode, sig.stdout.strip()) == (0, "Verified OK")
+    tbs = bytearray((out / "licence.tbs").read_bytes())
+    tbs[-5] ^= 1
+    (out / "licence.tbs").write_bytes(bytes(tbs))
+    sig = subprocess.run([OPENSSL, "dgst", "-sha256", "-verify", "seal-pubkey.pem",
+                          "-signature", "licence.sig", "licence.tbs"], cwd=out,
+                         capture_output=True, text=True)
+    assert sig.returncode == 1 and "Verification failure" in sig.stdout + sig.stderr
+
+
+def test_qr_elsewhere_revocation_and_mutual_recognition_across_regions(fed, tmp_path):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    qr = tongban("licence", "export", licence, "--qr-text", home=county).stdout.strip()
+    assert len(qr) < 600
+    tongban("licence", "export", licence, "--out", str(tmp_path / "licence.json"), home=county)
+    # Before the relay a Xinjiang county knows neither the seal nor its node.
+    unknown = cli("licence", "verify", "--qr-text", qr, home=fed.nodes["650102"].home)
+    assert unknown.returncode == 1 and "unknown seal" in unknown.stderr
+    propagate(fed)
+    for code in ("540121", "650102"):
+        result = cli("licence", "verify", "--qr-text", qr, "--json", home=fed.nodes[code].home)
+        assert result.returncode == 0, (code, result.stderr)
+        report = json.loads(result.stdout)
+        assert report["status"] == "valid" and report["checked_by"] == "qr"
+        assert report["status_source"].startswith("national relay")
+    # 免证办 at 650102: the household register is not handed in on paper.
+    xinjiang = fed.nodes["650102"].home
+    applied = tongban("case", "apply", "--matter", "650102-GF-001", "--applicant", HOLDER,
+                      "--name", "扎西", "--material", "居民身份证", "--licence",
+                      str(tmp_path / "licence.json"), home=xinjiang).stdout
+    case_no = applied.split()[0]
+    shown = json.loads(tongban("case", "show", case_no, "--history", "--json",
+                               home=xinjiang).stdout)
+    assert "居民户口簿" in shown["materials"]
+    (cited,) = shown["history"][0]["details"]["licences"]
+    assert f'licence_id: "{licence}"' in cited and 'checked_by: "file"' in cited
+    assert tongban("case", "accept", case_no, home=xinjiang).returncode == 0
+    other = cli("case", "apply", "--matter", "650102-GF-001", "--applicant",
+                "540102199001010038", "--name", "次仁", "--material", "居民身份证",
+                "--licence", qr, home=xinjiang)
+    assert other.returncode == 1
+    assert other.stderr.strip() == (f"error: licence {licence} is held by 扎西, not the "
+                                    "applicant 540102199001010038")
+    # Revoke at the county; the revocation reaches the other region through the relay.
+    tongban("licence", "revoke", licence, "--reason", "户口已迁出", home=county)
+    propagate(fed)
+    result = cli("licence", "verify", "--qr-text", qr, home=xinjiang)
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith(f"error: licence {licence} is revoked at ")
+    assert "户口已迁出" in result.stderr
+    refused = cli("case", "apply", "--matter", "650102-GF-001", "--applicant", HOLDER,
+                  "--name", "扎西", "--material", "居民身份证", "--licence", qr, home=xinjiang)
+    assert refused.returncode == 1 and "is revoked at" in refused.stderr
+
+
+def _claims(store: NodeStore, licence: str):
+    qr = tongban("licence", "export", licence, "--qr-text", home=store.home.path).stdout.strip()
+    return parse_sealed(from_qr_text(qr)).claims(), qr
+
+
+def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
+    store = NodeStore.open(Home(fed.nodes["540102"].home))
+    licence = issue_licence(store.home.path)
+    claims, _ = _claims(store, licence)
+    trust = node_trust(store)
+    now = datetime.now(UTC)
+    key, cert = signing_seal(store, BODY)
+    assert verify_sealed(seal(claims, key, cert), cert, trust, now) == claims
+    # Forged seal: same subject and issuer name, signed by a key that is not 540102's.
+    forger = generate_key()
+    node_cert = x509.load_pem_x509_certificate((store.home.cert_path).read_bytes())
+    fake = (x509.CertificateBuilder().subject_name(cert.subject)
+            .issuer_name(node_cert.subject).public_key(forger.public_key())
+            .serial_number(7).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=9)))
+    for extension in cert.extensions:
+        fake = fake.add_extension(extension.value, extension.critical)
+    fake = fake.sign(forger, hashes.SHA256())
+    with pytest.raises(VerificationError, match=r"^forged seal: the certificate of seal "
+                       rf"{BODY} .* was not issued by node 540102$"):
+        verify_sealed(seal(claims, forger, fake), fake, trust, now)
+    # Seal from another division: 540121's body seal on a licence that says 540102.
+    other = NodeStore.open(Home(fed.nodes["540121"].home))
+    tongban("seal", "create", "--body-uscc", BODY_540121, "--name", "林周县公安局",
+            home=other.home.path)
+    other_key, other_cert = signing_seal(other, BODY_540121)
+    trust.certificates.append(x509.load_pem_x509_certificate(other.home.cert_path.read_bytes()))
+    with pytest.raises(VerificationError, match=r"^seal from another division: licence .* of "
+                       r"540102 is sealed with the seal of 林周县公安局"):
+        verify_sealed(seal(claims, other_key, other_cert), other_cert, trust, now)
+    refused = cli("seal", "create", "--body-uscc", BODY, "--name", "城关分局",
+                  home=other.home.path)
+    assert refused.returncode == 1 and "subtree violation: issuer 540121" in refused.stderr
+    # Expired: a genuine seal over a licence whose validity has ended.
+    old = replace(claims, valid_from="2020-01-01", valid_to="2021-12-31")
+    verdict = verify_qr(store, seal(old, key, cert), now, date.today())
+    assert (verdict.status, verdict.detail) == (EXPIRED, "expired: valid to 2021-12-31")
+    assert cli("licence", "verify", "--qr-text", qr_text(seal(old, key, cert)),
+               home=store.home.path).stderr.strip() == \
+        f"error: licence {licence} is expired: valid to 2021-12-31"
+    # A revoked seal takes its licences with it.
+    assert seal_key_path(store.home, BODY).stat().st_mode & 0o777 == 0o600
+    assert load_private_key(seal_key_path(store.home, BODY))
+    tongban("seal", "revoke", "--body-uscc", BODY, "--reason", "keyCompromise",
+            home=store.home.path)
+    verdict = verify_qr(NodeStore.open(store.home), seal(claims, key, cert), now, date.today())
+    assert verdict.status == REVOKED and "its seal" in verdict.detail
+    tongban("seal", "create", "--body-uscc", BODY, "--name", "拉萨市公安局城关分局",
+            home=store.home.path)
+    assert NameOID.SERIAL_NUMBER
+
+
+def test_only_the_issuing_node_revokes(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    fed.sync("540102")
+    lhasa = fed.nodes["540100"].home
+    shown = json.loads(tongban("licence", "show", licence, "--json", home=lhasa).stdout)
+    assert shown["origin"] == "540102"
+    refused = cli("licence", "revoke", licence, "--reason", "x", home=lhasa)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (f"error: licence {licence} belongs to 540102; 540100 may "
+                                      "not revoke it")
