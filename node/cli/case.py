@@ -63,8 +63,6 @@ def apply(matter_code, applicant, applicant_name, channel, materials, licences, 
     Example:
       tongban case apply --matter 540102-GG-001 \\
         --applicant 540102199001011233 --name 扎西 --material 居民身份证
-      tongban case apply --matter 540102-GF-002 --applicant 540102199001010011 \\
-        --name 扎西 --material 居民身份证 --licence licence.json
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
