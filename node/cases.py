@@ -69,6 +69,10 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
 def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
     """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
     case = _require(store, case_no)
+    if action == "evaluate":
+        raise CaseError(
+            "an evaluation is the applicant's, not the clerk's: record it with "
+            f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
     if action == "accept":
         _check_acceptance(store, case, arguments.get("missing_material"),
                           arguments.get("materials") or [])

@@ -20,10 +20,14 @@ from node.cli_bundle import bundle_group
 from node.cli_calendar import calendar_group
 from node.cli_case import case_group
 from node.cli_common import home_option, resolve_home
+from node.cli_evaluation import evaluation_group
 from node.cli_fed import serve, status_cmd, sync
 from node.cli_matter import matter_group
 from node.cli_notice import notice_group
 from node.cli_pki import pki_group
+from node.cli_report import report_cmd
+from node.cli_stats import stats_cmd
+from node.cli_supervise import supervise_group
 from node.db import connect
 from node.home import Config
 from node.store import NodeStore, migrate
@@ -154,6 +158,10 @@ cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
 cli.add_command(bundle_group)
+cli.add_command(supervise_group)
+cli.add_command(stats_cmd)
+cli.add_command(evaluation_group)
+cli.add_command(report_cmd)
 
 
 def main() -> None:
