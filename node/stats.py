@@ -179,7 +179,7 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
                              date_of_ms(span[1]) + timedelta(days=3 * 366))
     scope: dict[str, bool] = {}
 
-    def in_scope(origin: str) -> bool:
+    def counted_here(origin: str) -> bool:
         if origin not in scope:
             scope[origin] = in_scope(me, origin, subtree)
         return scope[origin]
@@ -197,7 +197,7 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
         " USING (case_no) WHERE c.created_ms >= ? AND c.created_ms < ?", (low, high))
     for (case_no, origin, matter, matter_version, channel, state, created, accepted, limit,
          paused, concluded, supplemented) in rows:
-        if not in_scope(origin):
+        if not counted_here(origin):
             continue
         targets = [total]
         if by is not None:
