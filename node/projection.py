@@ -19,6 +19,7 @@ from datetime import date
 from google.protobuf.json_format import MessageToDict
 
 from node import licence_projection, workflow
+from node.oversight_authority import case_owner, oversight_author_problem
 from node.workdays import Calendar
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
@@ -40,7 +41,19 @@ PROJECTION_TABLES = (
     "projection_errors",
     "addressed",
     *licence_projection.TABLES,
+    "supervision_notices",
+    "supervision_replies",
+    "evaluations",
+    "evaluation_follow_ups",
 )
+
+#: The 差评 closed loop of 国办发〔2019〕51号, in order: 回访核实, 整改, 反馈.
+FOLLOW_UP_STEPS = ("verify", "rectify", "feedback")
+
+
+class AuthorityError(InputError):
+    """A record whose author may not say it (node.oversight_authority)."""
+
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
 _CASE_LIST_FIELDS = {"materials"}
@@ -83,6 +96,23 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS notices (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,
             at_ms INTEGER NOT NULL, title TEXT, text TEXT, PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS supervision_notices (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
+            owner TEXT NOT NULL, at_ms INTEGER NOT NULL, text TEXT NOT NULL,
+            due_days INTEGER NOT NULL, PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS supervision_replies (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, notice_origin TEXT NOT NULL,
+            notice_seq INTEGER NOT NULL, case_no TEXT NOT NULL, at_ms INTEGER NOT NULL,
+            text TEXT NOT NULL, PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS evaluations (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
+            level INTEGER NOT NULL, evaluator_kind TEXT NOT NULL, channel TEXT NOT NULL,
+            evaluator TEXT NOT NULL, entered_by TEXT, comment TEXT, anonymous INTEGER NOT NULL,
+            at_ms INTEGER NOT NULL, PRIMARY KEY (case_no, evaluator));
+        CREATE TABLE IF NOT EXISTS evaluation_follow_ups (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, evaluation_origin TEXT NOT NULL,
+            evaluation_seq INTEGER NOT NULL, case_no TEXT NOT NULL, step TEXT NOT NULL,
+            text TEXT NOT NULL, actor TEXT, at_ms INTEGER NOT NULL, PRIMARY KEY (origin, seq));
         """
     )
     # executescript would COMMIT the caller's transaction (rebuild runs inside one).
@@ -95,6 +125,9 @@ def create_tables(db: sqlite3.Connection) -> None:
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS cases_state ON cases(state)",
     "CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no)",
+    # statistics read only these two actions of every case (node.stats)
+    "CREATE INDEX IF NOT EXISTS case_events_milestones ON case_events(case_no, action, at_ms)"
+    " WHERE action IN ('conclude', 'request-supplement')",
 )
 
 
@@ -185,6 +218,10 @@ class Projector:
             Kind.POLICY_NOTICE: self._policy_notice,
             **{kind: lambda record, project=project: project(self.db, record)
                for kind, project in licence_projection.HANDLERS.items()},
+            Kind.SUPERVISION_NOTICE: self._supervision_notice,
+            Kind.SUPERVISION_REPLY: self._supervision_reply,
+            Kind.EVALUATION: self._evaluation,
+            Kind.EVALUATION_FOLLOW_UP: self._evaluation_follow_up,
         }
 
     def apply(self, record: record_pb2.Record) -> None:
@@ -243,6 +280,8 @@ class Projector:
         )
         self._cases[event.case_no] = (after, record.origin)
         self._dirty.add(event.case_no)
+        if event.action == "evaluate":
+            self._legacy_evaluation(record, event, after)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
                              event.actor, str(after.state)))
 
@@ -296,3 +335,72 @@ class Projector:
         self.db.execute("INSERT OR IGNORE INTO notices VALUES (?,?,?,?,?,?)",
                         (record.origin, record.seq, record.recipient, hlc_ms(record.hlc),
                          body.title, body.text))
+
+    def _legacy_evaluation(self, record: record_pb2.Record, event: record_pb2.CaseEvent,
+                           case: workflow.CaseState) -> None:
+        """A score typed in by the clerk as a case event, before evaluator records existed:
+        counted, and shown for what it is (evaluator kind "clerk")."""
+        actor = event.actor or "(unknown)"
+        self._insert_evaluation(record, event.case_no, event.score, "clerk", "window",
+                                f"clerk:{actor}", actor, event.comment, False)
+
+    def _insert_evaluation(self, record: record_pb2.Record, case_no: str, level: int,
+                           kind: str, channel: str, evaluator: str, entered_by: str,
+                           comment: str, anonymous: bool) -> None:
+        taken = self.db.execute("SELECT origin, seq FROM evaluations WHERE case_no = ? AND "
+                                "evaluator = ?", (case_no, evaluator)).fetchone()
+        if taken is not None:
+            raise workflow.WorkflowError(
+                f"case {case_no} was already evaluated by {evaluator} ({taken[0]}#{taken[1]}); "
+                "one evaluation per case per evaluator")
+        self.db.execute("INSERT INTO evaluations VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, case_no, level, kind, channel, evaluator,
+                         entered_by or None, comment or None, int(anonymous),
+                         hlc_ms(record.hlc)))
+
+    def _case_now(self, case_no: str) -> workflow.CaseState | None:
+        cached = self._cases.get(case_no)
+        return cached[0] if cached else load_case(self.db, case_no)
+
+    def _authorise(self, record: record_pb2.Record, case_no: str,
+                   answered_origin: str = "") -> None:
+        problem = oversight_author_problem(record.kind, record.origin, record.recipient,
+                                           case_no, answered_origin)
+        if problem is not None:
+            raise AuthorityError(problem)
+
+    def _supervision_notice(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.SupervisionNotice, record.body, "督办 notice body")
+        self._authorise(record, body.case_no)
+        if not body.text.strip() or body.due_days < 1:
+            raise InputError(f"督办 notice about case {body.case_no} needs a text and "
+                             "due_days >= 1")
+        self.db.execute("INSERT OR IGNORE INTO supervision_notices VALUES (?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, body.case_no, case_owner(body.case_no),
+                         hlc_ms(record.hlc), body.text, body.due_days))
+
+    def _supervision_reply(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.SupervisionReply, record.body, "督办 reply body")
+        self._authorise(record, body.case_no, body.notice_origin)
+        self.db.execute("INSERT OR IGNORE INTO supervision_replies VALUES (?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, body.notice_origin, body.notice_seq,
+                         body.case_no, hlc_ms(record.hlc), body.text))
+
+    def _evaluation(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.Evaluation, record.body, "evaluation body")
+        self._authorise(record, body.case_no)
+        workflow.check_evaluation(self._case_now(body.case_no), body)
+        self._insert_evaluation(record, body.case_no, body.level, body.evaluator_kind,
+                                body.channel, body.evaluator.strip(), body.entered_by.strip(),
+                                body.comment.strip(), body.anonymous)
+
+    def _evaluation_follow_up(self, record: record_pb2.Record) -> None:
+        body = parse_body(record_pb2.EvaluationFollowUp, record.body, "follow-up body")
+        self._authorise(record, body.case_no)
+        if body.step not in FOLLOW_UP_STEPS:
+            raise InputError(f"follow-up step {body.step!r} for case {body.case_no}: want "
+                             f"{', '.join(FOLLOW_UP_STEPS)}")
+        self.db.execute("INSERT OR IGNORE INTO evaluation_follow_ups VALUES (?,?,?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, body.evaluation_origin, body.evaluation_seq,
+                         body.case_no, body.step, body.text, body.actor or None,
+                         hlc_ms(record.hlc)))

@@ -86,6 +86,11 @@ class Calendar:
                 overrides.append((day, working))
         return cls(overrides)
 
+    @property
+    def has_overrides(self) -> bool:
+        """True once any calendar notice has set a date."""
+        return bool(self._overrides)
+
     def is_workday(self, d: date) -> bool:
         if d in self._overrides:
             return self._overrides[d]

@@ -469,3 +469,49 @@ def _merge(have: list[str], more: list[str]) -> list[str]:
         if name not in out:
             out.append(name)
     return out
+
+
+#: 好差评 levels as 国办发〔2019〕51号 names them, best first; the number is what is stored.
+EVALUATION_LEVELS: dict[int, str] = {5: "非常满意", 4: "满意", 3: "基本满意", 2: "不满意",
+                                     1: "非常不满意"}
+#: 差评: the two levels that open a follow-up (回访核实, 整改, 反馈).
+POOR_LEVELS = frozenset({1, 2})
+#: Who gave an evaluation, and through what: the applicant through a channel, or staff
+#: typing in a paper card the applicant filled in (never the clerk's own opinion).
+EVALUATOR_CHANNELS: dict[str, tuple[str, ...]] = {
+    "applicant": ("self-service", "online", "mobile", "sms"),
+    "paper-card": ("window",),
+}
+#: A service can be evaluated once it has an outcome: concluded, delivered, or refused
+#: (a refused applicant is the one most likely to have something to say).
+_EVALUABLE = frozenset({State.CONCLUDED, State.DELIVERED, State.REJECTED})
+
+
+def check_evaluation(case: CaseState | None, evaluation: record_pb2.Evaluation) -> None:
+    """Refuse an evaluation that the case's state or the evaluator fields do not allow.
+
+    One evaluation per case per evaluator is kept by the projection's key, not here:
+    this is a pure check of one record against the case it is about.
+    """
+    where = f"evaluation of case {evaluation.case_no}"
+    if case is None:
+        raise WorkflowError(f"{where}: no such case")
+    if case.state not in _EVALUABLE:
+        raise IllegalTransition(
+            f"{where}: case is {LABELS[case.state]} ({case.state}); an evaluation needs "
+            "an outcome (办结, 送达 or 不予受理)")
+    if evaluation.level not in EVALUATION_LEVELS:
+        raise WorkflowError(
+            f"{where}: level {evaluation.level}: want 1 (非常不满意) to 5 (非常满意)")
+    channels = EVALUATOR_CHANNELS.get(evaluation.evaluator_kind)
+    if channels is None:
+        raise WorkflowError(f"{where}: evaluator kind {evaluation.evaluator_kind!r}: want "
+                            f"{' or '.join(EVALUATOR_CHANNELS)}")
+    if evaluation.channel not in channels:
+        raise WorkflowError(f"{where}: channel {evaluation.channel!r} for "
+                            f"{evaluation.evaluator_kind}: want {', '.join(channels)}")
+    if not evaluation.evaluator.strip():
+        raise WorkflowError(f"{where}: the evaluator (ID or credit code) is empty")
+    if (evaluation.evaluator_kind == "paper-card") != bool(evaluation.entered_by.strip()):
+        raise WorkflowError(f"{where}: a paper card names the staff who entered it, and only "
+                            "a paper card does")

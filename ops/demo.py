@@ -52,9 +52,9 @@ def county_work(home: Path, early: dict, later: dict) -> None:
     full = case(home, "apply", "--matter", residence, "--applicant", idno, "--name", name,
                 *flags(required), env=early)
     for step in (["accept"], ["review"], ["decide", "--approve"], ["conclude"],
-                 ["deliver", "--method", "窗口领取"],
-                 ["evaluate", "--score", "5", "--comment", "办事快"]):
+                 ["deliver", "--method", "窗口领取"]):
         case(home, step[0], full, *step[1:], env=later)
+    evaluate(home, full, "非常满意", "mobile", "办事快", later)
 
     migration = materials(home, "540102-QR-001")
     owed = next(m["name"] for m in migration if m.get("required") and m.get("deferrable"))
@@ -78,6 +78,22 @@ def county_work(home: Path, early: dict, later: dict) -> None:
     case(home, "supply", special, *flags(allowance[1:]), env=early)
     case(home, "accept", special, env=early)
     case(home, "suspend", special, "--reason", "入户调查核实家庭收入", env=later)
+
+    quick = case(home, "apply", "--matter", "540102-GG-004", "--applicant", APPLICANTS[1][0],
+                 "--name", APPLICANTS[1][1],
+                 *flags([m["name"] for m in materials(home, "540102-GG-004")
+                         if m.get("required")]), "--channel", "online", env=early)
+    for step in (["accept"], ["review"], ["decide", "--approve"], ["conclude"]):
+        case(home, step[0], quick, *step[1:], env=later)
+    evaluate(home, quick, "不满意", "paper-card", "等待时间长", later, "--entered-by", "窗口03")
+
+
+def evaluate(home: Path, case_no: str, level: str, via: str, comment: str, env: dict,
+             *extra: str) -> None:
+    """好差评 as the applicant gives it (a channel, or a paper card typed in by staff)."""
+    out = tongban("evaluation", "add", case_no, "--level", level, "--via", via,
+                  "--comment", comment, *extra, home=home, env=env).stdout.strip()
+    print(f"   tongban evaluation add {case_no} --level {level} … → {out}")
 
 
 def main() -> int:
@@ -129,6 +145,13 @@ def main() -> int:
         say("城关区: link status")
         print(tongban("status", home=fed.nodes["540102"].home).stdout)
 
+        say("region: 督办 about an overdue case, the county's reply; then the offline report")
+        supervise(fed)
+
+        say("national node: statistics of the whole federation")
+        print(tongban("stats", "--subtree", "--by", "county", home=fed.nodes["000000"].home,
+                      env=LATER).stdout)
+
         say("checks")
         ok = (check_national_holds_counties(fed) and check_counties_got_region_item(fed)
               and check_audit(fed))
@@ -138,6 +161,28 @@ def main() -> int:
         return 0 if ok else 1
     finally:
         fed.stop_all()
+
+
+def supervise(fed: Federation) -> None:
+    region = fed.nodes["540000"].home
+    red = json.loads(tongban("supervise", "list", "--subtree", "--light", "red", "--json",
+                             home=region, env=LATER).stdout)
+    print(tongban("supervise", "list", "--subtree", "--by", "county", home=region,
+                  env=LATER).stdout)
+    if red:
+        target, owner = red[0]["case_no"], red[0]["owner"]
+        out = tongban("supervise", "notice", target, "--text", "请说明超期原因并限期办结",
+                      "--due", "3", home=region, env=LATER).stdout.strip()
+        print(f"   {out}")
+        for division in ("540100", owner):
+            fed.sync(division)
+        answer = tongban("supervise", "reply", out.split()[1], "--text",
+                         "已联系申请人，材料本周补齐", home=fed.nodes[owner].home, env=LATER)
+        print(f"   {answer.stdout.strip()}")
+        fed.sync_up_then_down()
+    report = ROOT / "report.html"
+    print("   " + tongban("report", "--out", str(report.absolute()), "--subtree", home=region,
+                         env=LATER).stdout.strip())
 
 
 def check_national_holds_counties(fed: Federation) -> bool:

@@ -43,15 +43,18 @@ def test_full_path_to_delivery_and_evaluation(county):
     case = _apply(county, matter)
     assert _state(county, case)["state"] == "applied"
     for action, *extra in [("accept",), ("review",), ("decide", "--approve"), ("conclude",),
-                           ("deliver", "--method", "窗口领取"), ("evaluate", "--score", "5")]:
+                           ("deliver", "--method", "窗口领取")]:
         run(county, "case", action, case, *extra, "--actor", "窗口02")
+    run(county, "evaluation", "add", case, "--level", "非常满意", "--via", "mobile")
     data = _state(county, case)
     assert data["state"] == "delivered"
-    assert data["score"] == 5
     history = json.loads(run(county, "case", "show", case, "--history", "--json").output)
     assert [e["action"] for e in history["history"]] == [
-        "apply", "accept", "review", "decide", "conclude", "deliver", "evaluate"]
-    assert [e["actor"] for e in history["history"]] == ["窗口01"] + ["窗口02"] * 6
+        "apply", "accept", "review", "decide", "conclude", "deliver"]
+    assert [e["actor"] for e in history["history"]] == ["窗口01"] + ["窗口02"] * 5
+    (given,) = json.loads(run(county, "evaluation", "list", "--json").output)
+    assert (given["case_no"], given["level"], given["evaluator_kind"], given["channel"],
+            given["evaluator"]) == (case, 5, "applicant", "mobile", ID_OK)
 
 
 def test_rejection_is_terminal(county):
@@ -125,10 +128,12 @@ def test_special_procedure_and_withdrawal(county):
 def test_evaluation_only_after_conclusion(county):
     matter = _matter_with(county, lambda m: True)
     case = _apply(county, matter)
+    result = run(county, "evaluation", "add", case, "--level", "4", "--via", "online", ok=False)
+    assert result.exit_code == 1 and "an evaluation needs an outcome" in result.output
+    result = run(county, "evaluation", "add", case, "--level", "9", "--via", "online", ok=False)
+    assert result.exit_code == 1 and "bad level '9'" in result.output
     result = run(county, "case", "evaluate", case, "--score", "4", ok=False)
-    assert result.exit_code == 1 and "'evaluate' is not allowed" in result.output
-    result = run(county, "case", "evaluate", case, "--score", "9", ok=False)
-    assert result.exit_code == 2
+    assert result.exit_code == 1 and "tongban evaluation add" in result.output
 
 
 def test_bad_applicant_and_unknown_matter_are_refused(county):

@@ -20,13 +20,17 @@ from node.cli.bundle import bundle_group
 from node.cli.calendar import calendar_group
 from node.cli.case import case_group
 from node.cli.db import db_group
+from node.cli.evaluation import evaluation_group
 from node.cli.fed import serve, status_cmd, sync
 from node.cli.init import init
 from node.cli.licence import licence_group
 from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
+from node.cli.report import report_cmd
 from node.cli.seal import seal_group
+from node.cli.stats import stats_cmd
+from node.cli.supervise import supervise_group
 from pki.errors import Error
 
 
@@ -69,6 +73,10 @@ cli.add_command(audit_group)
 cli.add_command(bundle_group)
 cli.add_command(seal_group)
 cli.add_command(licence_group)
+cli.add_command(supervise_group)
+cli.add_command(stats_cmd)
+cli.add_command(evaluation_group)
+cli.add_command(report_cmd)
 
 
 def main() -> None:

@@ -23,6 +23,10 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KEY_ROTATED: _ClassVar[Kind]
     SEAL_ISSUED: _ClassVar[Kind]
     LICENCE_STATUS: _ClassVar[Kind]
+    SUPERVISION_NOTICE: _ClassVar[Kind]
+    SUPERVISION_REPLY: _ClassVar[Kind]
+    EVALUATION: _ClassVar[Kind]
+    EVALUATION_FOLLOW_UP: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 MATTER_PUBLISHED: Kind
 MATTER_RETIRED: Kind
@@ -37,6 +41,10 @@ MATTER_CHANGE_REQUEST: Kind
 KEY_ROTATED: Kind
 SEAL_ISSUED: Kind
 LICENCE_STATUS: Kind
+SUPERVISION_NOTICE: Kind
+SUPERVISION_REPLY: Kind
+EVALUATION: Kind
+EVALUATION_FOLLOW_UP: Kind
 
 class Record(_message.Message):
     __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
@@ -281,3 +289,61 @@ class KeyRotated(_message.Message):
     NEW_CERTIFICATE_DER_FIELD_NUMBER: _ClassVar[int]
     new_certificate_der: bytes
     def __init__(self, new_certificate_der: _Optional[bytes] = ...) -> None: ...
+
+class SupervisionNotice(_message.Message):
+    __slots__ = ("case_no", "text", "due_days")
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    DUE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    case_no: str
+    text: str
+    due_days: int
+    def __init__(self, case_no: _Optional[str] = ..., text: _Optional[str] = ..., due_days: _Optional[int] = ...) -> None: ...
+
+class SupervisionReply(_message.Message):
+    __slots__ = ("notice_origin", "notice_seq", "case_no", "text")
+    NOTICE_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    notice_origin: str
+    notice_seq: int
+    case_no: str
+    text: str
+    def __init__(self, notice_origin: _Optional[str] = ..., notice_seq: _Optional[int] = ..., case_no: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
+
+class Evaluation(_message.Message):
+    __slots__ = ("case_no", "level", "evaluator_kind", "channel", "evaluator", "entered_by", "comment", "anonymous")
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    EVALUATOR_KIND_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    EVALUATOR_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_BY_FIELD_NUMBER: _ClassVar[int]
+    COMMENT_FIELD_NUMBER: _ClassVar[int]
+    ANONYMOUS_FIELD_NUMBER: _ClassVar[int]
+    case_no: str
+    level: int
+    evaluator_kind: str
+    channel: str
+    evaluator: str
+    entered_by: str
+    comment: str
+    anonymous: bool
+    def __init__(self, case_no: _Optional[str] = ..., level: _Optional[int] = ..., evaluator_kind: _Optional[str] = ..., channel: _Optional[str] = ..., evaluator: _Optional[str] = ..., entered_by: _Optional[str] = ..., comment: _Optional[str] = ..., anonymous: _Optional[bool] = ...) -> None: ...
+
+class EvaluationFollowUp(_message.Message):
+    __slots__ = ("evaluation_origin", "evaluation_seq", "case_no", "step", "text", "actor")
+    EVALUATION_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    EVALUATION_SEQ_FIELD_NUMBER: _ClassVar[int]
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    evaluation_origin: str
+    evaluation_seq: int
+    case_no: str
+    step: str
+    text: str
+    actor: str
+    def __init__(self, evaluation_origin: _Optional[str] = ..., evaluation_seq: _Optional[int] = ..., case_no: _Optional[str] = ..., step: _Optional[str] = ..., text: _Optional[str] = ..., actor: _Optional[str] = ...) -> None: ...
