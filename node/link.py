@@ -3,7 +3,7 @@
 The loop retries with tenacity's capped exponential backoff with jitter; its
 sleeps wait on the stop event, so SIGTERM ends the node between batches rather
 than after a five-minute backoff. Every attempt is recorded (node.linkstate)
-and reported to ``on_state``, which is how gRPC health and the watchdog learn
+and reported to ``on_attempt``, which is how gRPC health and the watchdog learn
 whether the uplink works. A link that stays down logs one warning, not one
 per retry: identical lines collapse (node.logs.Collapse) and the retry delay
 goes to the debug level.
@@ -30,7 +30,8 @@ from sync.uplink import ExchangeReport, LinkDown, LinkRefused, Uplink
 
 log = logging.getLogger("tongban.link")
 
-StateHook = Callable[[str], None]
+#: told of every attempt: the recorded link state and, when it completed, the report
+AttemptHook = Callable[[linkstate.LinkState, ExchangeReport | None], None]
 
 
 def parent_division(replica: Replica) -> str:
@@ -93,26 +94,29 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
     return state
 
 
-def exchange_once(store: NodeStore, uplink: Uplink, on_state: StateHook | None = None
+def exchange_once(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | None = None
                   ) -> ExchangeReport:
     try:
         report = uplink.exchange()
     except Error as exc:
         state = record_attempt(store, uplink, None, exc)
-        if on_state:
-            on_state(state.state)
+        if on_attempt:
+            on_attempt(state, None)
         raise
-    record_attempt(store, uplink, report, None)
-    if on_state:
-        on_state("up")
+    state = record_attempt(store, uplink, report, None)
+    if on_attempt:
+        on_attempt(state, report)
     return report
 
 
-def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
-                on_state: StateHook | None = None) -> None:
-    """Exchange with the parent until ``stop`` is set; never gives up on a broken link."""
+def run_forever(store: NodeStore, uplink: Uplink, stop: threading.Event,
+                on_attempt: AttemptHook | None = None,
+                before_exchange: Callable[[], None] | None = None) -> None:
+    """Exchange with the parent until ``stop`` is set; never gives up on a broken link.
+
+    ``before_exchange`` runs before every attempt (serve swaps in a reloaded certificate).
+    """
     config = store.config
-    uplink = make_uplink(store, replica)
     uplink.should_stop = stop.is_set
     retrying = Retrying(
         retry=retry_if_exception_type((LinkDown, LinkRefused)),
@@ -128,7 +132,9 @@ def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
                 with attempt:
                     if stop.is_set():
                         break
-                    resume = _exchange(store, uplink, on_state)
+                    if before_exchange:
+                        before_exchange()
+                    resume = _exchange(store, uplink, on_attempt)
         except Error as exc:
             log.error("exchange failed: %s", exc.diagnostics())
         if not resume:
@@ -143,7 +149,7 @@ def _before_retry(retry_state) -> None:
     log.debug("retrying in %.0fs", retry_state.next_action.sleep)
 
 
-def _exchange(store: NodeStore, uplink: Uplink, on_state: StateHook | None) -> bool:
+def _exchange(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | None) -> bool:
     """One exchange; True when the link dropped after making progress.
 
     Progress means the link works: resume at once with the backoff reset,
@@ -151,7 +157,7 @@ def _exchange(store: NodeStore, uplink: Uplink, on_state: StateHook | None) -> b
     the five-minute cap.
     """
     try:
-        report = exchange_once(store, uplink, on_state)
+        report = exchange_once(store, uplink, on_attempt)
     except LinkDown as exc:
         done = exc.report
         moved = sum(done.pushed.values()) + sum(done.pulled.values()) if done else 0

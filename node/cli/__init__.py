@@ -19,13 +19,34 @@ from node.cli.audit import audit_group
 from node.cli.bundle import bundle_group
 from node.cli.calendar import calendar_group
 from node.cli.case import case_group
+from node.cli.config import config_group
 from node.cli.db import db_group
+from node.cli.doctor import doctor
 from node.cli.fed import serve, status_cmd, sync
 from node.cli.init import init
 from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
 from pki.errors import Error
+
+
+def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().params["verbose"] = True
+
+
+#: ``-v`` after the subcommand too (``tongban sync --once -v``): every command gets it
+VERBOSE_AFTER = click.Option(["--verbose", "-v"], is_flag=True, expose_value=False,
+                             is_eager=True, callback=_verbose,
+                             help="Show the full trace on errors.")
+
+
+def _add_verbose(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_verbose(sub)
+    else:
+        command.params.append(VERBOSE_AFTER)
 
 
 class TongbanGroup(click.Group):
@@ -50,6 +71,10 @@ def cli(verbose: bool) -> None:
       tongban init --division 540102 --name 城关区
       tongban matter import catalogue.toml
       tongban case list --due-soon
+
+    \b
+    Shell completion (bash; zsh and fish alike with zsh_source, fish_source):
+      eval "$(_TONGBAN_COMPLETE=bash_source tongban)"
     """
 
 
@@ -65,6 +90,10 @@ cli.add_command(case_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
 cli.add_command(bundle_group)
+cli.add_command(doctor)
+cli.add_command(config_group)
+for _command in cli.commands.values():
+    _add_verbose(_command)
 
 
 def main() -> None:
