@@ -143,3 +143,22 @@ def test_systemd_unit_rates_2_5_or_lower():
                  "ProtectHome=yes", "CapabilityBoundingSet=\n", "RestrictAddressFamilies=",
                  "SystemCallFilter=@system-service", "ExecReload="):
         assert line in text
+
+
+def test_case_apply_quiet_prints_only_the_number_and_writes_report_json(home):
+    runner = CliRunner()
+    at = ["--home", str(home.path)]
+    assert runner.invoke(cli, ["matter", "import", "--sample", *at]).exit_code == 0
+    code = json.loads(runner.invoke(cli, ["matter", "list", "--json", *at]).output)[0]["code"]
+    applied = runner.invoke(cli, ["case", "apply", "--matter", code, "--applicant",
+                                  "540102199001010011", "--name", "扎西", "--quiet", *at])
+    assert applied.exit_code == 0, applied.output
+    number = applied.output.strip()
+    assert re.fullmatch(r"540102-\d{4}-\d{7}", number), applied.output
+    asked = runner.invoke(cli, ["case", "request-supplement", number, "--material", "户口簿",
+                                "--json", *at])
+    assert json.loads(asked.output) == {"case_no": number, "state": "supplement",
+                                        "warnings": []}
+    backup = runner.invoke(cli, ["db", "backup", "--out", str(home.path.parent / "b.db"),
+                                 "--json", *at])
+    assert json.loads(backup.output)["division"] == "540102"
