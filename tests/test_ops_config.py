@@ -7,6 +7,7 @@ import json
 import logging
 import re
 import shutil
+import tomllib
 import subprocess
 from pathlib import Path
 
@@ -162,3 +163,8 @@ def test_case_apply_quiet_prints_only_the_number_and_writes_report_json(home):
     backup = runner.invoke(cli, ["db", "backup", "--out", str(home.path.parent / "b.db"),
                                  "--json", *at])
     assert json.loads(backup.output)["division"] == "540102"
+
+
+def test_the_annotated_example_config_loads():
+    example = UNIT.parents[1] / "tongban.example.toml"
+    assert config_schema.problems(tomllib.loads(example.read_text(encoding="utf-8"))) == []
