@@ -7,8 +7,8 @@ import json
 import logging
 import re
 import shutil
-import tomllib
 import subprocess
+import tomllib
 from pathlib import Path
 
 import pytest
