@@ -74,7 +74,7 @@ def ingest_rate(county: NodeStore, parent: NodeStore) -> tuple[int, float]:
 
 def wire_bytes(county: NodeStore, parent_home: Path) -> tuple[int, int, int]:
     parent = NodeStore.open(Home(parent_home))
-    server, port = start_server(parent, build(parent), "127.0.0.1:0")
+    server, port, _health = start_server(parent, build(parent), "127.0.0.1:0")
     try:
         with LinkEmulator(("127.0.0.1", port), profile_by_name("perfect")) as link:
             county.config.parent_address = link.address

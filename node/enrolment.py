@@ -17,6 +17,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding
 
 from node.clock import now
 from node.db import connect
@@ -111,12 +112,24 @@ def file_issuer(cert_file: Path, key_file: Path, chain_file: Path | None) -> Iss
     return Issuer(CertChain(cert, issuers), load_private_key(key_file))
 
 
-def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS
-          ) -> x509.Certificate:
+@dataclass(frozen=True)
+class Issued:
+    cert: x509.Certificate
+    #: the issuer's own certificate ends first, so this one ends before the days asked for
+    cut_short: bool
+
+
+def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
+          record_in: Home | None = None) -> Issued:
     """Certify a child's request and write the bundle the child installs.
 
     Refuses an issuer whose own chain does not verify for issuing, and a
-    division outside the issuer's subtree (pki.certs.issue).
+    division outside the issuer's subtree (pki.certs.issue). With ``record_in``
+    (the issuing node's home) the certificate is also written to its log as
+    CERT_ISSUED, so the subtree view lists the child before it ever syncs (a
+    home with keys but no database, a bare CA folder, has no log to record in).
+    The national node does not record: receivers cannot yet verify a checkpoint
+    of 000000, whose certificate is the root (sync.trust).
     """
     request = certs.load_csr(read_file(request_file, "certificate request"), str(request_file))
     at = now()
@@ -126,7 +139,16 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS
     bundle = [cert, *chain.all()]
     verify_chain(cert, bundle[1:-1], chain.root, at)
     write_atomic(out, certs.certs_pem(bundle), what="certificate bundle")
-    return cert
+    if (record_in is not None and record_in.db_path.exists()
+            and chain.cert.issuer != chain.cert.subject):
+        der = cert.public_bytes(Encoding.DER)
+        body = record_pb2.CertIssued(certificate_der=der).SerializeToString()
+        store = NodeStore.open(record_in)
+        try:
+            store.write([Draft(record_pb2.CERT_ISSUED, lambda _s, _h: body)])
+        finally:
+            store.close()
+    return Issued(cert, certs.cut_short(cert, at, days))
 
 
 def install(home: Home, bundle_file: Path) -> x509.Certificate:

@@ -11,44 +11,23 @@ from __future__ import annotations
 
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-import tomli_w
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from node import config_schema
+from node.config_schema import Config
 from pki import certs
-from pki.division import validate
 from pki.errors import EnvironmentProblem, MalformedError
 from pki.files import read_file, write_atomic
 from pki.keys import load_private_key
 
+__all__ = ["CertChain", "Config", "Home", "load_chain_file"]
+
 DEFAULT_HOME = "tongban-home"
 HOME_ENV = "TONGBAN_HOME"
-
-
-@dataclass
-class Config:
-    division: str
-    name: str
-    parent_address: str = ""
-    listen_address: str = "127.0.0.1:7443"
-    #: ``[link] deadline_scale``: multiplies the uplink's call deadlines (sync.pacer). Raise
-    #: it for links slower than 32 kbit/s; tests on loopback lower it. Written only when set.
-    deadline_scale: float = 1.0
-    extra: dict = field(default_factory=dict)
-
-    def to_toml(self) -> str:
-        node = {
-            "division": self.division,
-            "name": self.name,
-            "parent_address": self.parent_address,
-            "listen_address": self.listen_address,
-        }
-        link = {"link": {"deadline_scale": self.deadline_scale}} if (
-            self.deadline_scale != 1.0) else {}
-        return tomli_w.dumps({"node": node, **link, **self.extra})
 
 
 @dataclass(frozen=True)
@@ -132,23 +111,10 @@ class Home:
             data = tomllib.loads(self.config_path.read_text(encoding="utf-8"))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise MalformedError(f"config {self.config_path}", str(exc)) from exc
-        node = data.pop("node", None)
-        if not isinstance(node, dict) or "division" not in node or "name" not in node:
-            raise MalformedError(f"config {self.config_path}", "missing [node] division or name")
-        link = data.pop("link", {})
-        scale = link.get("deadline_scale", 1.0) if isinstance(link, dict) else None
-        if isinstance(scale, bool) or not isinstance(scale, int | float) or not (
-                0 < scale < float("inf")):
-            raise MalformedError(f"config {self.config_path}",
-                                 f"[link] deadline_scale got {scale!r}, want a number > 0")
-        return Config(
-            division=validate(str(node["division"])),
-            name=str(node["name"]),
-            parent_address=str(node.get("parent_address", "")),
-            listen_address=str(node.get("listen_address", "127.0.0.1:7443")),
-            deadline_scale=float(scale),
-            extra=data,
-        )
+        found = config_schema.problems(data)
+        if found:
+            raise MalformedError(f"config {self.config_path}", "; ".join(found))
+        return config_schema.build(data)
 
     def save_config(self, config: Config) -> None:
         write_atomic(self.config_path, config.to_toml().encode("utf-8"), what="config")

@@ -2,11 +2,16 @@
 
 The loop retries with tenacity's capped exponential backoff with jitter; its
 sleeps wait on the stop event, so SIGTERM ends the node between batches rather
-than after a five-minute backoff.
+than after a five-minute backoff. Every attempt is recorded (node.linkstate)
+and reported to ``on_attempt``, which is how gRPC health and the watchdog learn
+whether the uplink works. A link that stays down logs one warning, not one
+per retry: identical lines collapse (node.logs.Collapse) and the retry delay
+goes to the debug level.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -23,8 +28,10 @@ from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.uplink import ExchangeReport, LinkDown, LinkRefused, Uplink
 
-IDLE_SECONDS = 10.0
-MAX_BACKOFF_SECONDS = 300.0
+log = logging.getLogger("tongban.link")
+
+#: told of every attempt: the recorded link state and, when it completed, the report
+AttemptHook = Callable[[linkstate.LinkState, ExchangeReport | None], None]
 
 
 def parent_division(replica: Replica) -> str:
@@ -38,20 +45,21 @@ def parent_division(replica: Replica) -> str:
 
 def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], None] | None = None
                 ) -> Uplink:
-    address = store.config.parent_address
-    if not address:
+    config = store.config
+    if not config.parent_address:
         raise EnvironmentProblem(
             "no parent address: set parent_address in tongban.toml or init --parent-address")
     # Start from the rate the last exchange measured: a cold start at the pacer's small
     # first batch would spend several round trips finding the link again.
     pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps,
-                  deadline_scale=store.config.deadline_scale)
-    return Uplink(replica, identity(store.home), address, parent_division(replica),
-                  pacer=pacer, progress=progress)
+                  deadline_scale=config.deadline_scale, max_batch_bytes=config.max_batch_bytes)
+    return Uplink(replica, identity(store.home), config.parent_address, parent_division(replica),
+                  pacer=pacer, progress=progress,
+                  keepalive_ms=int(config.keepalive_seconds * 1000))
 
 
 def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | None,
-                   error: Error | None) -> None:
+                   error: Error | None) -> linkstate.LinkState:
     state = linkstate.load(store.db)
     now = int(time.time() * 1000)
     state.parent = uplink.parent_division
@@ -61,37 +69,60 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
         state.state = "up"
         state.last_success_ms = now
         state.last_error = ""
+        state.failures = 0
         state.throughput_bps = uplink.pacer.throughput
         state.bytes_sent = report.bytes_sent
         state.bytes_received = report.bytes_received
+        state.wire_bytes_sent = report.wire_bytes_sent
+        state.wire_bytes_received = report.wire_bytes_received
+        state.exchange_seconds = report.seconds
+        if report.receipts:
+            (newest,) = store.db.execute("SELECT max(time_ms) FROM receipts WHERE cosigner = ?",
+                                         (uplink.parent_division,)).fetchone()
+            if newest is not None:
+                state.clock_offset_ms = newest - now
+        payload = report.bytes_sent + report.bytes_received
+        if payload:
+            ratio = (report.wire_bytes_sent + report.wire_bytes_received) / payload
+            state.wire_bps = uplink.pacer.throughput * ratio
     else:
         state.state = "refused" if isinstance(error, LinkRefused) else "down"
         state.last_error = error.diagnostics() if error else ""
+        state.failures += 1
     with uplink.replica.lock, store.transaction():
         linkstate.save(store.db, state)
+    return state
 
 
-def exchange_once(store: NodeStore, uplink: Uplink) -> ExchangeReport:
+def exchange_once(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | None = None
+                  ) -> ExchangeReport:
     try:
         report = uplink.exchange()
     except Error as exc:
-        record_attempt(store, uplink, None, exc)
+        state = record_attempt(store, uplink, None, exc)
+        if on_attempt:
+            on_attempt(state, None)
         raise
-    record_attempt(store, uplink, report, None)
+    state = record_attempt(store, uplink, report, None)
+    if on_attempt:
+        on_attempt(state, report)
     return report
 
 
-def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
-                log: Callable[[str], None]) -> None:
-    """Exchange with the parent until ``stop`` is set; never gives up on a broken link."""
-    uplink = make_uplink(store, replica)
+def run_forever(store: NodeStore, uplink: Uplink, stop: threading.Event,
+                on_attempt: AttemptHook | None = None,
+                before_exchange: Callable[[], None] | None = None) -> None:
+    """Exchange with the parent until ``stop`` is set; never gives up on a broken link.
+
+    ``before_exchange`` runs before every attempt (serve swaps in a reloaded certificate).
+    """
+    config = store.config
     uplink.should_stop = stop.is_set
     retrying = Retrying(
         retry=retry_if_exception_type((LinkDown, LinkRefused)),
-        wait=wait_exponential_jitter(initial=1, max=MAX_BACKOFF_SECONDS),
+        wait=wait_exponential_jitter(initial=1, max=config.max_backoff_seconds),
         sleep=stop.wait,
-        before_sleep=lambda rs: log(f"link down ({rs.outcome.exception()}); retrying in "
-                                    f"{rs.next_action.sleep:.0f}s"),
+        before_sleep=_before_retry,
         reraise=True,
     )
     while not stop.is_set():
@@ -101,15 +132,24 @@ def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
                 with attempt:
                     if stop.is_set():
                         break
-                    resume = _exchange(store, uplink, log)
+                    if before_exchange:
+                        before_exchange()
+                    resume = _exchange(store, uplink, on_attempt)
         except Error as exc:
-            log(f"exchange failed: {exc.diagnostics()}")
+            log.error("exchange failed: %s", exc.diagnostics())
         if not resume:
-            stop.wait(IDLE_SECONDS)
+            stop.wait(config.interval_seconds)
     uplink.close()
 
 
-def _exchange(store: NodeStore, uplink: Uplink, log: Callable[[str], None]) -> bool:
+def _before_retry(retry_state) -> None:
+    error = retry_state.outcome.exception()
+    kind = "refused" if isinstance(error, LinkRefused) else "down"
+    log.warning("link %s: %s", kind, error)
+    log.debug("retrying in %.0fs", retry_state.next_action.sleep)
+
+
+def _exchange(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | None) -> bool:
     """One exchange; True when the link dropped after making progress.
 
     Progress means the link works: resume at once with the backoff reset,
@@ -117,15 +157,16 @@ def _exchange(store: NodeStore, uplink: Uplink, log: Callable[[str], None]) -> b
     the five-minute cap.
     """
     try:
-        report = exchange_once(store, uplink)
+        report = exchange_once(store, uplink, on_attempt)
     except LinkDown as exc:
         done = exc.report
         moved = sum(done.pushed.values()) + sum(done.pulled.values()) if done else 0
         if not moved:
             raise
-        log(f"link dropped after moving {moved} records; resuming")
+        log.info("link dropped after moving %d records; resuming", moved)
         return True
     if report.pushed or report.pulled:
-        log(f"synced: pushed {sum(report.pushed.values())}, pulled "
-            f"{sum(report.pulled.values())} records")
+        log.info("synced with %s: pushed %d, pulled %d records, %d wire bytes in %.1fs",
+                 report.parent, sum(report.pushed.values()), sum(report.pulled.values()),
+                 report.wire_bytes_sent + report.wire_bytes_received, report.seconds)
     return False

@@ -14,6 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
+from node.clock import wall_ms
 from node.db import connect
 from node.home import Config, Home
 from node.store import NodeStore, migrate
@@ -59,10 +60,21 @@ def backup(home: Home, target: Path) -> tuple[str, int]:
     copy = sqlite3.connect(target)
     try:
         store.db.backup(copy)
+        # After the copy: the backup's own table does not claim itself; doctor and the
+        # metrics read the age of the newest backup from here.
+        with store.transaction():
+            migrate_backups(store.db)
+            store.db.execute("INSERT INTO backups VALUES (?, ?, ?)",
+                             (wall_ms(), str(target), target.stat().st_size))
     finally:
         copy.close()
         store.close()
     return store.division, home.db_path.stat().st_size
+
+
+def migrate_backups(db: sqlite3.Connection) -> None:
+    db.execute("CREATE TABLE IF NOT EXISTS backups (at_ms INTEGER NOT NULL, path TEXT NOT NULL,"
+               " bytes INTEGER NOT NULL)")
 
 
 def rebuild(home: Home, progress: Callable[[int, int], None] | None = None) -> int:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 
 from node import linkstate
+from node.certwatch import expiry_message
 from node.store import NodeStore
 from pki.division import in_subtree
 from sync.batches import sendable
@@ -38,6 +40,8 @@ class Status:
     newest_receipt_ms: int | None
     outbox: list[OriginLag] = field(default_factory=list)
     subtree: list[SubtreeNode] = field(default_factory=list)
+    #: this node's certificate close to or past its end (30 days: warning, 7: critical)
+    cert_warnings: list[str] = field(default_factory=list)
 
     @property
     def waiting_records(self) -> int:
@@ -77,4 +81,10 @@ def collect(store: NodeStore) -> Status:
             mine = log.latest_receipt(origin, me)
             status.subtree.append(SubtreeNode(origin, held, sendable(log, origin),
                                               mine.time_ms if mine else None))
+    if store.home.cert_path.exists():
+        cert = store.home.cert_chain().cert
+        left = (cert.not_valid_after_utc - datetime.now(UTC)).total_seconds() / 86400
+        found = expiry_message(left, me)
+        if found:
+            status.cert_warnings.append(found[1])
     return status

@@ -143,6 +143,10 @@ class NodeStore:
             self._signer = CheckpointSigner(self.home.signing_key(), self.division)
         return self._signer
 
+    def forget_signer(self) -> None:
+        """After a new certificate is installed: the next checkpoint loads the matching key."""
+        self._signer = None
+
     def _sign_checkpoint(self) -> None:
         origin = self.division
         size = self.log.size(origin)

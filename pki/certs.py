@@ -57,6 +57,10 @@ class SubtreeViolation(VerificationError):
         self.subject = subject
 
 
+#: how far before the issuing moment a certificate's validity starts (clock skew allowance)
+BACKDATE = timedelta(hours=1)
+
+
 def ca_path_length(code: str) -> int | None:
     """How many CA certificates may sit below ``code``'s; None when it cannot be a CA."""
     depth = _DEPTH[division.level(code)]
@@ -212,11 +216,19 @@ def issue(
     if not p256:
         raise InputError(f"certificate request key is {type(public).__name__}: want ECDSA P-256")
     not_after = min(now + timedelta(days=days), issuer_cert.not_valid_after_utc)
+    # Backdated a little so a child whose clock is slow can use it at once, but never
+    # before the issuer's own start: nothing it signs may predate it.
+    not_before = max(now - BACKDATE, issuer_cert.not_valid_before_utc)
     builder = _builder(
         subject, public, issuer_cert.subject, issuer_cert.public_key(),
-        now, not_after, path_length if want_ca else None, want_ca,
+        not_before, not_after, path_length if want_ca else None, want_ca,
     )
     return builder.sign(issuer_key, hashes.SHA256())
+
+
+def cut_short(cert: x509.Certificate, issued_at: datetime, days: int) -> bool:
+    """Whether the issuer's own expiry ended ``cert`` before the ``days`` asked for."""
+    return cert.not_valid_after_utc < issued_at + timedelta(days=days) - timedelta(seconds=1)
 
 
 def is_ca_cert(cert: x509.Certificate) -> bool:

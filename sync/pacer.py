@@ -28,6 +28,8 @@ class Pacer:
     #: multiplies every deadline: above 1 for links slower than the design's 32 kbit/s; the
     #: weak-link tests lower it so a blackhole is noticed in seconds, by the same rule
     deadline_scale: float = 1.0
+    #: the largest batch the operator allows ([link] max_batch_bytes), at most MAX_BATCH_BYTES
+    max_batch_bytes: int = MAX_BATCH_BYTES
 
     def observe(self, nbytes: int, seconds: float) -> None:
         """Fold in one measured call; small ones are all round trip and say nothing of rate."""
@@ -39,9 +41,9 @@ class Pacer:
 
     def batch_bytes(self) -> int:
         if self.throughput == 0:
-            return START_BYTES
+            return min(START_BYTES, self.max_batch_bytes)
         want = int(self.throughput * TARGET_SECONDS)
-        return max(MIN_BATCH_BYTES, min(MAX_BATCH_BYTES, want))
+        return max(MIN_BATCH_BYTES, min(self.max_batch_bytes, MAX_BATCH_BYTES, want))
 
     def link_seconds(self, nbytes: int) -> float:
         """Expected time for ``nbytes`` to cross the link; 0 while nothing is measured."""

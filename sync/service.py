@@ -7,7 +7,9 @@ FAILED_PRECONDITION (a fork), OUT_OF_RANGE (a batch that skips records).
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Callable
 
 import grpc
 
@@ -31,6 +33,20 @@ _STATUS = {
 }
 
 
+log = logging.getLogger("tongban.children")
+
+#: told of every child's Hello: its division and the sizes it holds of its subtree's logs
+ContactHook = Callable[[str, dict[str, int]], None]
+
+
+def _who(context: grpc.ServicerContext) -> str:
+    """The peer's division for a log line, or its address when it has no usable certificate."""
+    try:
+        return division_of(peer_certificate(context))
+    except Error:
+        return context.peer()
+
+
 def _abort(context: grpc.ServicerContext, exc: Error) -> None:
     status = _STATUS.get(getattr(exc, "status", ""))
     if status is None:
@@ -41,8 +57,9 @@ def _abort(context: grpc.ServicerContext, exc: Error) -> None:
 
 
 class FederationService(federation_pb2_grpc.FederationServicer):
-    def __init__(self, replica: Replica) -> None:
+    def __init__(self, replica: Replica, on_contact: ContactHook | None = None) -> None:
         self.replica = replica
+        self.on_contact = on_contact
 
     def Hello(self, request, context):
         r = self.replica
@@ -57,7 +74,10 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 sizes = r.log.sizes()
                 waiting = bool(r.host.addressed_into(division_of(peer),
                                                      dict(request.delivered)))
+                if self.on_contact:
+                    self.on_contact(division_of(peer), dict(request.sizes))
         except Error as exc:
+            log.warning("hello from %s refused: %s", _who(context), exc.diagnostics())
             _abort(context, exc)
         return federation_pb2.HelloResponse(
             division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
@@ -70,8 +90,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             with r.lock:
                 received = r.receiver.receive(request.batch, peer,
                                               lambda origin: in_subtree(peer, origin))
-                return self._ack(received)
+                acked = self._ack(received)
+            log.info("child %s: accepted %d records of %s, holding %d", peer,
+                     received.new_records, received.origin, received.stored_size)
+            return acked
         except Error as exc:
+            log.warning("child %s: refused batch of %s from %d: %s", _who(context),
+                        request.batch.origin, request.batch.first_seq, exc.diagnostics())
             _abort(context, exc)
 
     def _ack(self, received: Received) -> federation_pb2.PushResponse:

@@ -14,6 +14,7 @@ early it answers OUT_OF_RANGE and the uplink resends from the parent's size.
 from __future__ import annotations
 
 import time
+import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
-from sync.tls import CHANNEL_OPTIONS, TlsIdentity, target_name
+from sync.tls import CHANNEL_OPTIONS, KEEPALIVE_TIME_MS, TlsIdentity, target_name
 
 Progress = Callable[[str], None]
 
@@ -60,6 +61,9 @@ class ExchangeReport:
     pulled: dict[str, int] = field(default_factory=dict)
     bytes_sent: int = 0
     bytes_received: int = 0
+    #: the same messages gzip-compressed as gRPC sends them: what the link really carried
+    wire_bytes_sent: int = 0
+    wire_bytes_received: int = 0
     #: payload bytes of every PushLogs call started, answered or not: minus the payload the
     #: parent stored, this is what a drop cost
     payload_attempted: int = 0
@@ -86,6 +90,13 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.OUT_OF_RANGE}
 
 
+def wire_size(message) -> int:
+    """Bytes ``message`` takes on the wire under the channel's gzip (zlib's default level,
+    as gRPC core uses): throughput in payload bytes would overstate a thin link several
+    times over, since records compress well."""
+    return len(zlib.compress(message.SerializeToString()))
+
+
 def _translate(exc: grpc.RpcError, address: str) -> Error:
     code = exc.code() if hasattr(exc, "code") else None
     detail = exc.details() if hasattr(exc, "details") else str(exc)
@@ -101,13 +112,14 @@ def _translate(exc: grpc.RpcError, address: str) -> Error:
 class Uplink:
     def __init__(self, replica: Replica, identity: TlsIdentity, address: str,
                  parent_division: str, pacer: Pacer | None = None,
-                 progress: Progress | None = None) -> None:
+                 progress: Progress | None = None, keepalive_ms: int = KEEPALIVE_TIME_MS) -> None:
         self.replica = replica
         self.address = address
         self.parent_division = parent_division
         self.identity = identity
         self.pacer = pacer or Pacer()
         self.progress = progress or (lambda _line: None)
+        self.keepalive_ms = keepalive_ms
         #: checked between batches, so a stopping node never abandons a batch half-sent
         self.should_stop: Callable[[], bool] = lambda: False
         self._open: grpc.Channel | None = None
@@ -123,7 +135,8 @@ class Uplink:
         pays it once per connection, not once per exchange.
         """
         if self._open is None:
-            options = [*CHANNEL_OPTIONS,
+            options = [*(o for o in CHANNEL_OPTIONS if o[0] != "grpc.keepalive_time_ms"),
+                       ("grpc.keepalive_time_ms", self.keepalive_ms),
                        ("grpc.ssl_target_name_override", target_name(self.parent_division))]
             self._open = grpc.secure_channel(
                 self.address, self.identity.channel_credentials(), options=options,
@@ -243,6 +256,7 @@ class Uplink:
             self.pacer.observe(call.payload, now - max(call.started, last_done))
             last_done = now
             report.bytes_sent += call.batch.ByteSize()
+            report.wire_bytes_sent += wire_size(call.batch)
             report.pushed[origin] = report.pushed.get(origin, 0) + max(
                 0, response.stored_size - held_above)
             held_above = max(held_above, response.stored_size)
@@ -308,6 +322,7 @@ class Uplink:
             nbytes = sum(len(x) for b in response.batches for x in b.records)
             self.pacer.observe(nbytes, time.monotonic() - started)
             report.bytes_received += response.ByteSize()
+            report.wire_bytes_received += wire_size(response)
             for batch in response.batches:
                 with r.lock:
                     received = r.receiver.receive(

@@ -19,7 +19,9 @@ from node.cli.audit import audit_group
 from node.cli.bundle import bundle_group
 from node.cli.calendar import calendar_group
 from node.cli.case import case_group
+from node.cli.config import config_group
 from node.cli.db import db_group
+from node.cli.doctor import doctor
 from node.cli.evaluation import evaluation_group
 from node.cli.fed import serve, status_cmd, sync
 from node.cli.init import init
@@ -32,6 +34,25 @@ from node.cli.seal import seal_group
 from node.cli.stats import stats_cmd
 from node.cli.supervise import supervise_group
 from pki.errors import Error
+
+
+def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.find_root().params["verbose"] = True
+
+
+#: ``-v`` after the subcommand too (``tongban sync --once -v``): every command gets it
+VERBOSE_AFTER = click.Option(["--verbose", "-v"], is_flag=True, expose_value=False,
+                             is_eager=True, callback=_verbose,
+                             help="Show the full trace on errors.")
+
+
+def _add_verbose(command: click.Command) -> None:
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _add_verbose(sub)
+    else:
+        command.params.append(VERBOSE_AFTER)
 
 
 class TongbanGroup(click.Group):
@@ -56,6 +77,10 @@ def cli(verbose: bool) -> None:
       tongban init --division 540102 --name 城关区
       tongban matter import catalogue.toml
       tongban case list --due-soon
+
+    \b
+    Shell completion (bash; zsh and fish alike with zsh_source, fish_source):
+      eval "$(_TONGBAN_COMPLETE=bash_source tongban)"
     """
 
 
@@ -77,6 +102,10 @@ cli.add_command(supervise_group)
 cli.add_command(stats_cmd)
 cli.add_command(evaluation_group)
 cli.add_command(report_cmd)
+cli.add_command(doctor)
+cli.add_command(config_group)
+for _command in cli.commands.values():
+    _add_verbose(_command)
 
 
 def main() -> None:

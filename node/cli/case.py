@@ -34,13 +34,24 @@ def _open(home_dir: str | None) -> NodeStore:
     return NodeStore.open(resolve_home(home_dir))
 
 
-def _print_outcome(outcome: cases.Outcome) -> None:
+def _print_outcome(outcome: cases.Outcome, as_json: bool = False, quiet: bool = False) -> None:
+    case = outcome.case
+    if as_json:
+        emit_json({"case_no": case.case_no, "state": str(case.state),
+                   "warnings": list(outcome.warnings)})
+        return
     for warning in outcome.warnings:
         click.echo(f"warning: {warning}", err=True)
-    case = outcome.case
+    if quiet:
+        click.echo(case.case_no)
+        return
     click.echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
     for step in outcome.next_steps:
         click.echo(f"next: {step}")
+
+
+quiet_option = click.option("--quiet", "-q", is_flag=True,
+                            help="Print only the case number (for scripts).")
 
 
 @case_group.command()
@@ -54,10 +65,12 @@ def _print_outcome(outcome: cases.Outcome) -> None:
               help="免证办: a licence number held here, a licence file or a QR payload, in "
                    "place of the paper material it satisfies (repeat).")
 @actor_option
+@quiet_option
+@json_option
 @home_option
-def apply(matter_code, applicant, applicant_name, channel, materials, licences, actor,
-          home_dir) -> None:
-    """Register an application (申请); prints the new case number.
+def apply(matter_code, applicant, applicant_name, channel, materials, licences, actor, quiet,
+          as_json, home_dir) -> None:
+    """Register an application (申请); prints the new case number (alone with --quiet).
 
     \b
     Example:
@@ -69,20 +82,22 @@ def apply(matter_code, applicant, applicant_name, channel, materials, licences, 
         applicant_name=applicant_name, channel=channel, materials=list(materials),
         actor=actor, licences=licences,
     )
-    _print_outcome(outcome)
+    _print_outcome(outcome, as_json, quiet)
 
 
 def _action_command(action: str, summary: str, example: str, *options):
     """One CLI command per workflow action; the options become CaseEvent fields."""
 
-    def command(case_no: str, actor: str, home_dir: str | None, **arguments) -> None:
+    def command(case_no: str, actor: str, as_json: bool, home_dir: str | None,
+                **arguments) -> None:
         fields = {k: v for k, v in arguments.items() if v not in (None, (), "")}
         if "materials" in fields:
             fields["materials"] = list(fields["materials"])
-        _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor, **fields))
+        _print_outcome(cases.act(_open(home_dir), case_no, action, actor=actor, **fields),
+                       as_json)
 
     command.__doc__ = f"{summary}\n\n\b\nExample:\n  {example}"  # click's \b: keep lines
-    command = home_option(actor_option(command))
+    command = home_option(json_option(actor_option(command)))
     for option in reversed(options):
         command = option(command)
     command = click.argument("case_no")(command)

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from node import maintenance
-from node.cli.common import home_option, resolve_home
+from node.cli.common import emit_json, home_option, json_option, resolve_home
 
 
 @click.group("db")
@@ -37,8 +37,9 @@ def rebuild(home_dir: str | None) -> None:
 @db_group.command()
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Backup file to write (must not exist).")
+@json_option
 @home_option
-def backup(out: str, home_dir: str | None) -> None:
+def backup(out: str, as_json: bool, home_dir: str | None) -> None:
     """Write a consistent copy of the node database while the node keeps running.
 
     Uses SQLite's online backup, so writes during the copy are neither lost
@@ -51,4 +52,7 @@ def backup(out: str, home_dir: str | None) -> None:
     """
     target = Path(out)
     division, size = maintenance.backup(resolve_home(home_dir), target)
+    if as_json:
+        emit_json({"division": division, "out": str(target), "live_bytes": size})
+        return
     click.echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")

@@ -95,14 +95,20 @@ def issue(csr_file: str, out: str, ca_cert: str | None, ca_key: str | None,
     """
     if (ca_cert is None) != (ca_key is None):
         raise InputError("--ca-cert and --ca-key go together (or neither, to use --home)")
+    home = None
     if ca_cert is not None and ca_key is not None:
         issuer = enrolment.file_issuer(Path(ca_cert), Path(ca_key),
                                        Path(chain_file) if chain_file else None)
     else:
-        issuer = enrolment.home_issuer(resolve_home(home_dir))
-    cert = enrolment.issue(Path(csr_file), Path(out), issuer, days)
+        home = resolve_home(home_dir)
+        issuer = enrolment.home_issuer(home)
+    issued = enrolment.issue(Path(csr_file), Path(out), issuer, days, record_in=home)
+    cert = issued.cert
     click.echo(f"issued {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
                f"valid until {cert.not_valid_after_utc:%Y-%m-%d}: {out}")
+    if issued.cut_short:
+        click.echo(f"warning: cut short to the issuer's own expiry; {days} days were asked for "
+                   "(renew the issuer's certificate, then re-issue)", err=True)
 
 
 @pki_group.command("import")
