@@ -43,6 +43,10 @@ def _not_blank(value: str) -> str | None:
     return None if value.strip() else "must not be empty"
 
 
+def _working_days(value: int) -> str | None:
+    return None if 0 <= value <= 3650 else "want working days, 0 to 3650"
+
+
 @dataclass(frozen=True)
 class Setting:
     section: str
@@ -110,6 +114,19 @@ SETTINGS: tuple[Setting, ...] = (
             "HOST:PORT for HTTP /healthz and /readyz; empty is off.", _optional_address),
     Setting("ops", "backup_max_age_hours", float, 48.0,
             "doctor warns when the newest `db backup` is older than this.", positive=True),
+    Setting("supervision", "acceptance_days", int, 5,
+            "Working days an application may wait for 受理 or 不予受理 before it is red "
+            "(行政许可法: 5).", _working_days),
+    Setting("supervision", "supplement_answer_days", int, 10,
+            "Working days a 补正 notice may stay unanswered before it is red.", _working_days),
+    Setting("evaluation", "verify", int, 1,
+            "Working days from a 差评 to its 回访核实 (国办发〔2019〕51号; provinces set "
+            "their own).",
+            _working_days),
+    Setting("evaluation", "rectify", int, 15,
+            "Working days from a 差评 to its 整改.", _working_days),
+    Setting("evaluation", "feedback", int, 15,
+            "Working days from a 差评 to its 反馈.", _working_days),
     Setting("log", "level", str, "info", "Lowest level `serve` logs.",
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "text", "text (one line, ISO time, level) or json (one "
@@ -136,6 +153,11 @@ class Config:
     metrics_address: str = ""
     health_address: str = ""
     backup_max_age_hours: float = 48.0
+    supervision_acceptance_days: int = 5
+    supervision_supplement_answer_days: int = 10
+    evaluation_verify: int = 1
+    evaluation_rectify: int = 15
+    evaluation_feedback: int = 15
     log_level: str = "info"
     log_format: str = "text"
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from node import workflow
+from node.config_schema import Config
 from node.lights import Clock, clock
 from node.oversight_authority import case_owner
 from node.projection import FOLLOW_UP_STEPS, load_calendar, load_case
@@ -49,15 +50,9 @@ class FollowUpLimits:
     feedback: int = 15
 
     @classmethod
-    def from_config(cls, extra: dict) -> FollowUpLimits:
-        values = extra.get("evaluation", {})
-        known = set(cls.__dataclass_fields__)
-        if not isinstance(values, dict) or set(values) - known:
-            raise InputError(f"tongban.toml [evaluation]: known keys are {', '.join(known)}")
-        for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InputError(f"tongban.toml [evaluation] {key} = {value!r}: want working days")
-        return cls(**values)
+    def from_config(cls, config: Config) -> FollowUpLimits:
+        return cls(verify=config.evaluation_verify, rectify=config.evaluation_rectify,
+                   feedback=config.evaluation_feedback)
 
 
 def parse_level(text: str) -> int:
@@ -115,7 +110,7 @@ class Loop:
 def loops(store: NodeStore, *, subtree: bool = True) -> list[Loop]:
     """Every 差评 in scope with its follow-up steps, oldest first."""
     calendar = load_calendar(store.db)
-    limits = FollowUpLimits.from_config(store.config.extra)
+    limits = FollowUpLimits.from_config(store.config)
     poor = ", ".join(str(level) for level in workflow.POOR_LEVELS)
     found: dict[str, Loop] = {}
     for origin, seq, case_no, level, at_ms, comment in store.db.execute(

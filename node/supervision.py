@@ -30,6 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from node import evaluation, workflow
+from node.config_schema import Config
 from node.lights import GREEN, RANK, RED, YELLOW, Clock, clock, light_of
 from node.oversight_authority import case_owner
 from node.projection import load_calendar, load_case, row_to_case
@@ -56,19 +57,9 @@ class Limits:
     supplement_answer_days: int = 10
 
     @classmethod
-    def from_config(cls, extra: dict) -> Limits:
-        return cls(**_limits_section(extra, "supervision", cls))
-
-
-def _limits_section(extra: dict, section: str, kind: type) -> dict[str, int]:
-    values = extra.get(section, {})
-    known = {f for f in kind.__dataclass_fields__}
-    if not isinstance(values, dict) or set(values) - known:
-        raise InputError(f"tongban.toml [{section}]: known keys are {', '.join(sorted(known))}")
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InputError(f"tongban.toml [{section}] {key} = {value!r}: want working days")
-    return values
+    def from_config(cls, config: Config) -> Limits:
+        return cls(acceptance_days=config.supervision_acceptance_days,
+                   supplement_answer_days=config.supervision_supplement_answer_days)
 
 
 #: state → (clock name, Limits field): the node waits for someone while a case is in it.
@@ -158,7 +149,7 @@ def notices(store: NodeStore, *, subtree: bool = True) -> list[Notice]:
 def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[CaseLight]:
     """Every case with a running clock, unanswered 督办 or open 差评 step, worst first."""
     calendar = load_calendar(store.db)
-    limits = Limits.from_config(store.config.extra)
+    limits = Limits.from_config(store.config)
     bodies = dict(store.db.execute("SELECT impl_code || '#' || version, json_extract(data,"
                                    " '$.body_name') FROM matters"))
     found: dict[str, CaseLight] = {}

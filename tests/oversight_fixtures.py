@@ -11,6 +11,9 @@ out by hand from the dates written here (working days per chinese-calendar;
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from node_fixtures import ID_OK, run
@@ -26,6 +29,20 @@ QR003 = "540102-QR-003"   # limit 0: 即办件
 
 def at(day: str, hour: str = "10:00") -> dict:
     return {"TONGBAN_CLOCK": f"{day}T{hour}"}
+
+
+@contextmanager
+def pinned(day: str) -> Iterator[None]:
+    """$TONGBAN_CLOCK for commands that run as subprocesses and take no env of their own."""
+    saved = os.environ.get("TONGBAN_CLOCK")
+    os.environ["TONGBAN_CLOCK"] = at(day)["TONGBAN_CLOCK"]
+    try:
+        yield
+    finally:
+        if saved is None:
+            del os.environ["TONGBAN_CLOCK"]
+        else:
+            os.environ["TONGBAN_CLOCK"] = saved
 
 
 def required(home: Path, code: str) -> list[str]:
@@ -56,10 +73,13 @@ def conclude(home: Path, case_no: str, day: str) -> None:
 
 def build(root: Path) -> tuple[Federation, dict[str, str]]:
     fed = Federation(root)
-    fed.add("000000")
-    fed.add(REGION, "000000")
-    fed.add(COUNTY_A, REGION)
-    fed.add(COUNTY_B, REGION)
+    # Enrolment writes records too (CERT_ISSUED at each issuer), so it runs on the same
+    # pinned calendar as the cases: no log may hold a time later than the writes below.
+    with pinned("2026-03-01"):
+        fed.add("000000")
+        fed.add(REGION, "000000")
+        fed.add(COUNTY_A, REGION)
+        fed.add(COUNTY_B, REGION)
     a, b = fed.nodes[COUNTY_A].home, fed.nodes[COUNTY_B].home
     for home in (a, b):
         tongban("matter", "import", "--sample", home=home, env=at("2026-03-01"))

@@ -77,6 +77,8 @@ def normalised(text: str, fed) -> str:
     text = re.sub(r"serial [0-9a-f]+", "serial SERIAL", text)
     text = re.sub(r"\d{4}-\d\d-\d\d \d\d:\d\d", "TIME", text)
     text = re.sub(r"throughput( +)[0-9.]+ kbit/s", r"throughput\1RATE kbit/s", text)
+    text = re.sub(r"\([0-9.]+ kbit/s before gzip\)", "(RATE kbit/s before gzip)", text)
+    text = re.sub(r"parent clock( +)[-+]?\d+s", r"parent clock\1Ns", text)
     return re.sub(r"since last receipt \d+s", "since last receipt Ns", text)
 
 
@@ -98,7 +100,9 @@ def test_status_of_a_county_and_of_its_region(synced):
         "node 540102 城关区\n"
         "link to 540000 at 127.0.0.1:PORT: up\n"
         "  last success     TIME\n"
-        "  throughput       RATE kbit/s (payload)\n"
+        "  last attempt     TIME\n"
+        "  throughput       RATE kbit/s on the wire (RATE kbit/s before gzip)\n"
+        "  parent clock     Ns from ours\n"
         "  newest receipt   size 25 at TIME\n"
         "  since last receipt Ns\n"
         "  waiting          0 records, 0 bytes\n")
@@ -116,16 +120,16 @@ def test_audit_verify_of_a_county_and_of_its_region(synced):
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540102/node.db (database)\n"
-        "  origin 540000: 1 records, 1 checkpoints (newest size 1), 0 receipts,"
+        "  origin 540000: 2 records, 1 checkpoints (newest size 2), 0 receipts,"
         " 1 unconfirmed (judged at now)\n"
         "  origin 540102: 25 records, 1 checkpoints (newest size 25), 1 receipts\n"
-        "verified: 2 origins, 26 records, 0 problems, 0 forks\n")
+        "verified: 2 origins, 27 records, 0 problems, 0 forks\n")
     out = tongban("audit", "verify", str(region / "node.db"), "--root",
                   str(county / "root.crt")).stdout
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540000/node.db (database)\n"
-        "  origin 540000: 1 records, 1 checkpoints (newest size 1), 0 receipts,"
-        " 1 unconfirmed (judged at now)\n"
+        "  origin 540000: 2 records, 2 checkpoints (newest size 2), 0 receipts,"
+        " 2 unconfirmed (judged at now)\n"
         "  origin 540102: 25 records, 1 checkpoints (newest size 25), 1 receipts\n"
-        "verified: 2 origins, 26 records, 0 problems, 0 forks\n")
+        "verified: 2 origins, 27 records, 0 problems, 0 forks\n")

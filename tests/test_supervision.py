@@ -62,15 +62,17 @@ def test_acceptance_limit_is_configurable(fed):
     fed, c = fed
     home = Home(fed.nodes[COUNTY_B].home)
     config = home.load_config()
-    config.extra["supervision"] = {"acceptance_days": 2}
+    config.supervision_acceptance_days = 2
     home.save_config(config)
     items = lights(home.path)
     # applied 11-16, limit 2: due 11-18, today.
     assert clocks_of(items, c["c9"]) == ("yellow", {"受理": ("2026-11-18", 0, "yellow")})
-    config.extra["supervision"] = {"acceptance_days": "five"}
-    home.save_config(config)
+    text = home.config_path.read_text(encoding="utf-8")
+    home.config_path.write_text(text.replace("acceptance_days = 2", 'acceptance_days = "five"'),
+                                encoding="utf-8")
     result = run(home.path, "supervise", "list", ok=False, env=TODAY)
-    assert result.exit_code == 1 and "acceptance_days" in result.output
+    assert result.exit_code != 0
+    assert "[supervision] acceptance_days got 'five', want int" in result.output
 
 
 def test_subtree_lists_and_counts_at_the_region_after_sync(fed):
