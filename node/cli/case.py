@@ -9,6 +9,7 @@ import click
 
 from node import cases, workflow
 from node.cli.common import (
+    echo,
     emit_json,
     format_ms,
     home_option,
@@ -36,9 +37,9 @@ def _open(home_dir: str | None) -> NodeStore:
 
 def _print_outcome(outcome: cases.Outcome) -> None:
     for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     case = outcome.case
-    click.echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
+    echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
 
 
 @case_group.command()
@@ -162,9 +163,9 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
                 "reason", "due", "remaining_workdays", "score", "allowed_actions"):
         value = data.get(key)
         if value not in (None, [], ""):
-            click.echo(f"{key:20} {value}")
+            echo(f"{key:20} {value}")
     if events:
-        click.echo(table(["time", "action", "actor", "state", "details"],
+        echo(table(["time", "action", "actor", "state", "details"],
                          [(format_ms(e["at_ms"]), e["action"], e["actor"], e["state"],
                            " ".join(f"{k}={v}" for k, v in e["details"].items()))
                           for e in events]))
@@ -198,5 +199,5 @@ def list_(state, due_soon, overdue, as_json, home_dir) -> None:
         rows.append((v.case.case_no, workflow.LABELS[v.case.state], v.case.applicant_name,
                      v.case.matter_code, v.due or "-",
                      "-" if v.remaining is None else v.remaining, flag))
-    click.echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
-    click.echo(f"{len(views)} cases")
+    echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
+    echo(f"{len(views)} cases")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from node import maintenance
-from node.cli.common import home_option, resolve_home
+from node.cli.common import echo, home_option, resolve_home
 
 
 @click.group("db")
@@ -31,7 +31,7 @@ def rebuild(home_dir: str | None) -> None:
             bar.update(done - bar.pos)
 
         count = maintenance.rebuild(resolve_home(home_dir), progress)
-    click.echo(f"rebuilt projections from {count} records")
+    echo(f"rebuilt projections from {count} records")
 
 
 @db_group.command()
@@ -51,4 +51,4 @@ def backup(out: str, home_dir: str | None) -> None:
     """
     target = Path(out)
     division, size = maintenance.backup(resolve_home(home_dir), target)
-    click.echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")
+    echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")

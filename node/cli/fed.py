@@ -7,14 +7,22 @@ import time
 import click
 
 from node import link, status
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.replica import build
 from node.serve import serve as run_server
 from node.store import NodeStore
 
 
 def _stderr(line: str) -> None:
-    click.echo(line, err=True)
+    echo(line, err=True)
 
 
 @click.command()
@@ -57,7 +65,7 @@ def sync(once: bool, home_dir: str | None) -> None:
         report = link.exchange_once(store, uplink)
     finally:
         uplink.close()
-    click.echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
+    echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
                f"{sum(report.pushed.values())} records, pulled {sum(report.pulled.values())}, "
                f"{report.delivered} addressed to this subtree, "
                f"{report.receipts} receipts, {report.bytes_sent} bytes sent")
@@ -79,27 +87,27 @@ def status_cmd(as_json: bool, home_dir: str | None) -> None:
         return
     lk = info.link
     now = int(time.time() * 1000)
-    click.echo(f"node {info.division} {info.name}")
+    echo(f"node {info.division} {info.name}")
     if lk.parent or lk.address:
-        click.echo(f"link to {lk.parent or '?'} at {lk.address}: {lk.state}")
-        click.echo(f"  last success     {format_ms(lk.last_success_ms)}")
+        echo(f"link to {lk.parent or '?'} at {lk.address}: {lk.state}")
+        echo(f"  last success     {format_ms(lk.last_success_ms)}")
         if lk.last_error:
-            click.echo(f"  last error       {lk.last_error}")
-        click.echo(f"  throughput       {lk.throughput_bps * 8 / 1000:.1f} kbit/s (payload)")
-        click.echo(f"  newest receipt   size {info.newest_receipt_size or 0} at "
+            echo(f"  last error       {lk.last_error}")
+        echo(f"  throughput       {lk.throughput_bps * 8 / 1000:.1f} kbit/s (payload)")
+        echo(f"  newest receipt   size {info.newest_receipt_size or 0} at "
                    f"{format_ms(info.newest_receipt_ms)}")
         since = (f"{(now - info.newest_receipt_ms) / 1000:.0f}s"
                  if info.newest_receipt_ms else "never")
-        click.echo(f"  since last receipt {since}")
+        echo(f"  since last receipt {since}")
         oldest = min((o.oldest_waiting_ms for o in info.outbox if o.oldest_waiting_ms),
                      default=None)
         lag = f", oldest waiting {(now - oldest) / 1000:.0f}s" if oldest else ""
-        click.echo(f"  waiting          {info.waiting_records} records, "
+        echo(f"  waiting          {info.waiting_records} records, "
                    f"{info.waiting_bytes} bytes{lag}")
     else:
-        click.echo("no parent link (top of the federation, or not configured)")
+        echo("no parent link (top of the federation, or not configured)")
     if info.subtree:
-        click.echo(table(["node", "records", "checkpoint", "last seen"],
+        echo(table(["node", "records", "checkpoint", "last seen"],
                          [(n.origin, n.records, n.checkpoint_size, format_ms(n.last_seen_ms))
                           for n in info.subtree]))
 
