@@ -67,6 +67,9 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
 
 def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
     """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
+    for key, value in arguments.items():
+        if isinstance(value, int) and not 0 <= value <= workflow.MAX_LIMIT_DAYS:
+            raise CaseError(f"bad {key} {value}: want 0-{workflow.MAX_LIMIT_DAYS}")
     case = _require(store, case_no)
     if action == "accept":
         _check_acceptance(store, case, arguments.get("missing_material"),

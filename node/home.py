@@ -10,6 +10,7 @@ and the replication wiring all see the same files the same way.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,12 +21,29 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from pki import certs
 from pki.division import validate
-from pki.errors import EnvironmentProblem, MalformedError
+from pki.errors import EnvironmentProblem, InputError, MalformedError
 from pki.files import read_file, write_atomic
 from pki.keys import load_private_key
 
 DEFAULT_HOME = "tongban-home"
 HOME_ENV = "TONGBAN_HOME"
+
+
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
+
+
+def parse_address(text: str, what: str = "address") -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port), or an InputError naming ``what``.
+
+    Checked when a home is made, so that a typo surfaces at ``init`` rather than
+    as a link that never comes up.
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep or not _HOST.match(host) or not port.isascii() or not port.isdigit() or not (
+            0 < int(port) < 65536):
+        raise InputError(f"bad {what} {text!r}: want HOST:PORT with a port 1-65535, "
+                         "e.g. 10.1.0.5:7443")
+    return host, int(port)
 
 
 @dataclass

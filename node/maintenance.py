@@ -17,9 +17,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from node.db import check_integrity, connect
-from node.home import Config, Home
+from node.home import Config, Home, parse_address
 from node.store import NodeStore, migrate
-from pki.division import validate
+from node.text import check_text
+from pki.division import require_known
 from pki.errors import EnvironmentProblem, InputError
 from pki.keys import generate_key, save_private_key
 
@@ -29,9 +30,14 @@ BACKUP_MODE = 0o600
 
 def create_home(home: Home, config: Config) -> None:
     """Refuses a folder that already holds a node (or any part of one); changes nothing then."""
-    validate(config.division)
+    require_known(config.division)
     if not config.name.strip():
         raise InputError("node name must not be empty")
+    check_text(config.name, "node name")
+    for what, address in (("--listen", config.listen_address),
+                          ("--parent-address", config.parent_address)):
+        if address:
+            parse_address(address, what)
     if home.exists() or home.db_path.exists() or home.key_path.exists():
         raise InputError(f"{home.path} already holds a tongban node; nothing changed")
     home.path.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)

@@ -2,9 +2,9 @@
 
 Every state change goes through ``NodeStore.write``: in a single SQLite
 transaction the records are built (their text checked, node.text), projected
-(which is where domain rules refuse bad input), appended to the log, and a new checkpoint is signed. If any
-step raises, nothing is written. Foreign records (replicated from other nodes)
-enter through ``ingest`` after the sync layer has verified them.
+(which is where domain rules refuse bad input), appended to the log, and a new
+checkpoint is signed. If any step raises, nothing is written. Foreign records
+(replicated from other nodes) enter through ``ingest`` after the sync layer has verified them.
 """
 
 from __future__ import annotations

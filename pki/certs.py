@@ -32,6 +32,8 @@ from pki.errors import InputError, MalformedError, VerificationError
 
 URI_PREFIX = "urn:tongban:node:"
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+#: The longest validity tongban issues (about a century); past it dates overflow.
+MAX_DAYS = 36500
 
 #: Depth below the national node; a CA's path length is what remains above villages.
 _DEPTH = {
@@ -195,7 +197,7 @@ def issue(
     _positive_days(days)
     if not csr.is_signature_valid:
         raise VerificationError("certificate request signature does not verify")
-    subject = csr_division(csr)
+    subject = division.require_known(csr_division(csr), "certificate subject")
     issuer = division_of(issuer_cert)
     if not division.is_ancestor(issuer, subject):
         raise SubtreeViolation(issuer, subject)
@@ -298,5 +300,5 @@ def load_csr(data: bytes, what: str = "certificate request") -> x509.Certificate
 
 
 def _positive_days(days: int) -> None:
-    if days <= 0:
-        raise InputError(f"bad validity: got {days} days, want at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError(f"bad validity: got {days} days, want 1-{MAX_DAYS}")

@@ -126,7 +126,8 @@ def list_(include_retired: bool, as_json: bool, home_dir: str | None) -> None:
 
 @matter_group.command("show")
 @click.argument("code")
-@click.option("--version", type=int, default=None, help="A given version (default newest).")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="A given version (default newest).")
 @json_option
 @home_option
 def show(code: str, version: int | None, as_json: bool, home_dir: str | None) -> None:
