@@ -22,8 +22,8 @@ from bench.common import write_results
 from pki import certs, keys
 from pki.checkpoint import CheckpointSigner, make_receipt
 from protos.tongban.v1 import record_pb2
-from sync import caseproof, certstore, receive
-from sync.audit import audit_database
+from sync import certstore, receive
+from sync.audit import audit_database, caseproof
 from sync.certstore import CertStore
 from sync.log import LogStore
 from sync.records import build_record

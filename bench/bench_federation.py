@@ -24,14 +24,14 @@ from bench.common import write_results
 from node.home import Home
 from node.link import make_uplink
 from node.matters import current_matter, list_matters
-from node.replica import build
 from node.serve import start_server
 from node.store import Draft, NodeStore
+from node.wiring import build
 from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation, tongban
 from pki.division import in_subtree
 from protos.tongban.v1 import record_pb2
-from sync.send import MAX_BATCH_BYTES, make_batch
+from sync.batches import MAX_BATCH_BYTES, make_batch
 
 CASES = 4000
 STEPS = ("review", "decide", "conclude", "deliver")

@@ -21,8 +21,8 @@ from pathlib import Path
 from bench.common import write_results
 from node import link, linkstate
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,
@@ -33,7 +33,7 @@ from ops.fedcheck import (
     size,
 )
 from ops.linkemu import LinkEmulator, profile_by_name
-from sync.send import make_batch
+from sync.batches import make_batch
 from sync.uplink import LinkDown
 
 EVENTS = 10_000

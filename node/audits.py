@@ -1,7 +1,7 @@
 """What ``tongban audit`` needs from node files: the root to trust, a home's own
 certificates, and the records of one case.
 
-The verification itself lives in sync (sync.audit, sync.caseproof) and knows
+The verification itself lives in sync (sync.audit, sync.audit.caseproof) and knows
 nothing of cases; this module finds the inputs, and reads a checked case proof
 back as case events, refusing a proof whose records are not all events of the
 case it names.
@@ -23,9 +23,8 @@ from pki.certs import load_cert
 from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
 from pki.files import PRIVATE_MODE, read_file, write_atomic
 from protos.tongban.v1 import record_pb2
-from sync import caseproof
-from sync.audit import Progress, audit_path
-from sync.audit_report import Report
+from sync.audit import AuditProgress, audit_path, caseproof
+from sync.audit.report import Report
 from sync.records import hlc_ms, parse_body
 
 
@@ -48,7 +47,7 @@ class Audited:
     report: Report
 
 
-def audit(path: Path, root_file: Path | None, progress: Progress | None = None) -> Audited:
+def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = None) -> Audited:
     """Audit a node database, a node home folder or a bundle file at ``clock.now()``.
 
     For a home, its root.crt is the default root and its own certificates are

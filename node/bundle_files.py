@@ -17,8 +17,8 @@ from pathlib import Path
 from node import link
 from node.enrolment import keep_child_requests, pending_request
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from pki.files import PRIVATE_MODE, read_file, write_atomic
 from protos.tongban.v1 import federation_pb2
 from sync import bundle as bundles

@@ -15,8 +15,8 @@ from cryptography.x509.oid import NameOID
 from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from node import linkstate
-from node.replica import identity
 from node.store import NodeStore
+from node.wiring import identity
 from pki.division import validate
 from pki.errors import EnvironmentProblem, Error
 from sync.pacer import Pacer

@@ -16,8 +16,8 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from node import link
-from node.replica import build, identity
 from node.store import NodeStore
+from node.wiring import build, identity
 from pki.errors import EnvironmentProblem
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.service import FederationService

@@ -13,8 +13,8 @@ from node import linkstate
 from node.db import check_integrity
 from node.store import NodeStore
 from pki.division import in_subtree
+from sync.batches import sendable
 from sync.records import hlc_ms, parse_record
-from sync.send import sendable
 
 
 @dataclass

@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from node.home import Home
-from node.replica import identity
+from node.wiring import identity
 
 NAMES = {
     "000000": "国家节点",

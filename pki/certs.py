@@ -105,7 +105,7 @@ def _san(code: str) -> x509.SubjectAlternativeName:
     ])
 
 
-def _key_usage(is_ca: bool) -> x509.KeyUsage:
+def _key_usage_for(is_ca: bool) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
@@ -141,7 +141,7 @@ def _builder(
         .not_valid_before(now)
         .not_valid_after(not_after)
         .add_extension(x509.BasicConstraints(ca=is_ca, path_length=path_length), critical=True)
-        .add_extension(_key_usage(is_ca), critical=True)
+        .add_extension(_key_usage_for(is_ca), critical=True)
         .add_extension(_EKU, critical=False)
         .add_extension(_san(code), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)

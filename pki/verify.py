@@ -160,7 +160,7 @@ def _check_time(cert: x509.Certificate, now: datetime) -> None:
         )
 
 
-def _key_usage(cert: x509.Certificate) -> x509.KeyUsage | None:
+def _key_usage_of(cert: x509.Certificate) -> x509.KeyUsage | None:
     try:
         return cert.extensions.get_extension_for_class(x509.KeyUsage).value
     except x509.ExtensionNotFound:
@@ -174,7 +174,7 @@ _EKU_FOR = {
 
 
 def _check_purpose(leaf: x509.Certificate, purpose: Purpose) -> None:
-    usage = _key_usage(leaf)
+    usage = _key_usage_of(leaf)
     if purpose is Purpose.ISSUING:
         if not is_ca_cert(leaf):
             raise NotACA(f"{describe(leaf)} is not a CA certificate: it cannot issue")
@@ -204,7 +204,7 @@ def _check_issuer(child: x509.Certificate, issuer: x509.Certificate, below: int)
         raise NotACA(
             f"{describe(issuer)} is not a CA certificate but issued {describe(child)}"
         )
-    usage = _key_usage(issuer)
+    usage = _key_usage_of(issuer)
     if usage is None or not usage.key_cert_sign:
         raise WrongKeyUsage(
             f"wrong key usage: {describe(issuer)} lacks keyCertSign but issued {describe(child)}"

@@ -23,25 +23,26 @@ import time
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from cryptography import x509
 from google.protobuf.message import DecodeError
 
 from pki.certs import division_of
-from pki.checkpoint import make_receipt, parse_note, verify_receipt
+from pki.checkpoint import parse_note, verify_receipt
 from pki.division import in_subtree, is_ancestor
 from pki.errors import MalformedError, VerificationError
 from pki.suite import P256
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
+from sync import merkle
+from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes, make_deliveries
-from sync.frontier import prefix_frontier, verify_standalone
+from sync.frontier import verify_standalone
 from sync.replica import Replica
-from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 
 #: A county's backlog after weeks offline is megabytes; this only stops a gzip bomb.
+#: The one limit: importing and auditing a bundle decode it the same way (``unpack``).
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
@@ -77,8 +78,12 @@ def encode(bundle: federation_pb2.Bundle, replica: Replica) -> bytes:
     return gzip.compress(signed.SerializeToString(), mtime=0)
 
 
-def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
-    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
+def unpack(blob: bytes, what: str) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
+    """The signed envelope and the bundle inside, or "malformed <what>: …" for any damage.
+
+    Checks only the framing; the auditor reports a missing signature as a
+    finding, the importer (``decode``) refuses it.
+    """
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(blob)) as stream:
             raw = stream.read(MAX_BUNDLE_BYTES + 1)
@@ -94,6 +99,12 @@ def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]
         bundle.ParseFromString(signed.bundle)
     except DecodeError as exc:
         raise MalformedError(what, f"not a tongban bundle: {exc}") from exc
+    return signed, bundle
+
+
+def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
+    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
+    signed, bundle = unpack(blob, what)
     if not signed.signature or not bundle.sender:
         raise MalformedError(what, "not a tongban bundle: no signature or no sender")
     return bundle, signed.bundle, signed.signature
@@ -114,7 +125,7 @@ def open_verified(replica: Replica, blob: bytes, what: str
     if bundle.recipient != replica.division:
         raise VerificationError(f"{what} is for {bundle.recipient or '?'}, not for this node "
                                 f"{replica.division}")
-    chain = replica.trust.verify_certificate(pool[0], pool[1:], Purpose.SIGNING)
+    chain = replica.receiver.verify_peer(pool[0], pool[1:], Purpose.SIGNING)
     if is_ancestor(bundle.sender, replica.division):
         replica.require_parent(chain)
     else:
@@ -139,8 +150,8 @@ def _batches_from(replica: Replica, origin: str, start: int) -> list[federation_
         batch = make_batch(r.log, r.certs, origin, start, MAX_BATCH_BYTES)
         if batch is None:
             break
-        batch.prefix_frontier.extend(
-            prefix_frontier(start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)))
+        batch.prefix_frontier.extend(merkle.CompactRange.of_stored(
+            start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)).hashes)
         out.append(batch)
         start += len(batch.records)
     return out
@@ -178,7 +189,7 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
             if is_ancestor(origin, child):
                 bundle.batches.extend(
                     _batches_from(r, origin, imported.held_by_sender.get(origin, 0)))
-        wanted = r.addressed(child, imported.delivered)
+        wanted = r.host.addressed_into(child, imported.delivered)
         deliveries, _ = make_deliveries(r.log, r.db, r.certs, wanted, MAX_BUNDLE_DELIVERY_BYTES)
         bundle.deliveries.extend(deliveries)
     return bundle
@@ -225,25 +236,12 @@ def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) 
             received = r.receiver.receive(batch, child, lambda o: in_subtree(child, o))
             done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
             if received.checkpoint is not None:
-                done.receipts.append(_receipt(r, received.origin, received.checkpoint.size,
-                                              received.note))
+                receipt = r.cosign(received.origin, received.checkpoint.size, received.note)
+                done.receipts.append(federation_pb2.ReceiptEntry(
+                    origin=receipt.origin, size=receipt.size, checkpoint=received.note,
+                    receipt=receipt.note))
         say(f"{batch.origin}: holding {received.stored_size}")
     return done
-
-
-def _receipt(replica: Replica, origin: str, size: int, note: bytes
-             ) -> federation_pb2.ReceiptEntry:
-    """Our cosignature of a stored checkpoint, reusing an existing one so re-imports add nothing."""
-    r = replica
-    for held in r.log.receipts(origin, size):
-        if held.cosigner == r.division:
-            return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note,
-                                               receipt=held.note)
-    receipt = make_receipt(note, r.key, r.division, datetime.now(UTC))
-    line = receipt.to_bytes()
-    with r.receiver.transaction():
-        r.log.add_receipt(origin, size, r.division, receipt.time * 1000, line)
-    return federation_pb2.ReceiptEntry(origin=origin, size=size, checkpoint=note, receipt=line)
 
 
 def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x509.Certificate,
@@ -251,7 +249,7 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
     r = replica
     parent = bundle.sender
     done = Imported(parent, from_child=False)
-    with r.lock, r.receiver.transaction():
+    with r.lock, r.host.transaction():
         for entry in bundle.receipts:
             done.receipts.append(_store_receipt(r, entry, parent_cert))
     if bundle.receipts:

@@ -19,10 +19,9 @@ from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
 from sync.certstore import CertStore, parse_der
 from sync.log import LogStore
-from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed
+from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed, Receiver
 from sync.records import parse_record
 from sync.replica import Replica
-from sync.trust import Trust
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -38,7 +37,7 @@ def delivered_sizes(db: sqlite3.Connection) -> dict[str, int]:
         "SELECT origin, max(seq) FROM deliveries GROUP BY origin")}
 
 
-def _held(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
+def _proven_record(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
           ) -> tuple[bytes, bytes, list[bytes]] | None:
     """Record, covering checkpoint and inclusion proof, from the log or earlier deliveries."""
     checkpoint = log.latest_checkpoint(origin)
@@ -61,7 +60,7 @@ def make_deliveries(log: LogStore, db: sqlite3.Connection, certs: CertStore,
     out: list[federation_pb2.Delivery] = []
     used = 0
     for origin, seq in wanted:
-        held = _held(log, db, origin, seq)
+        held = _proven_record(log, db, origin, seq)
         if held is None:
             continue
         record, note, proof = held
@@ -73,7 +72,7 @@ def make_deliveries(log: LogStore, db: sqlite3.Connection, certs: CertStore,
     return out, False
 
 
-def verify_delivery(trust: Trust, delivery: federation_pb2.Delivery,
+def verify_delivery(receiver: Receiver, delivery: federation_pb2.Delivery,
                     for_subtree: Callable[[str], bool]) -> tuple[record_pb2.Record, list]:
     """The record and its signer's chain, or an error naming what does not hold."""
     if len(delivery.record) > MAX_RECORD_BYTES:
@@ -84,7 +83,9 @@ def verify_delivery(trust: Trust, delivery: federation_pb2.Delivery,
         raise PeerNotAllowed(f"record {record.origin}#{record.seq} is addressed to "
                              f"{record.recipient or 'nobody'}, not into this subtree")
     pool = parse_der(list(delivery.certificates), f"delivery {record.origin}#{record.seq}")
-    checkpoint, chain = trust.verify_checkpoint(delivery.checkpoint, record.origin, pool)
+    signed, chain = receiver.verifier(pool).checkpoint(delivery.checkpoint, record.origin,
+                                                       receiver.host.now())
+    checkpoint = signed.checkpoint
     if record.seq >= checkpoint.size:
         raise VerificationError(f"record {record.origin}#{record.seq} lies past its checkpoint "
                                 f"(size {checkpoint.size})")
@@ -99,13 +100,13 @@ def accept(replica: Replica, delivery: federation_pb2.Delivery) -> record_pb2.Re
     Returns the record, or None when it was already held; raises when it does not verify.
     """
     r = replica
-    with r.lock, r.receiver.transaction():
-        record, chain = verify_delivery(r.trust, delivery,
+    with r.lock, r.host.transaction():
+        record, chain = verify_delivery(r.receiver, delivery,
                                         lambda recipient: in_subtree(r.division, recipient))
         if not store_delivery(r.db, delivery, record):
             return None
         r.certs.add(chain)
-        r.deliver(record.origin, record.seq, delivery.record)
+        r.host.ingest_delivery(record.origin, record.seq, delivery.record)
     return record
 
 

@@ -7,14 +7,13 @@ they complete (``tree_nodes``, level >= 1): roots and proofs of any size are
 then O(log N) point reads instead of a rehash of the log.
 
 The caller owns transactions. LogStore never begins, commits or rolls back,
-and keeps no state between calls (the right-edge "frontier" is read afresh on
-each append), so a caller's rollback can never leave it out of step with the
+and keeps no state between calls (the right edge, a merkle.CompactRange, is read
+afresh on each append), so a caller's rollback can never leave it out of step with the
 file.
 """
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -131,48 +130,40 @@ class LogStore:
                            f"want {size} (the stored size)")
         if not records:
             return []
-        frontier = self._frontier(origin, size)
-        sha256 = hashlib.sha256
-        leaves = [sha256(merkle.LEAF_HASH_PREFIX + data).digest() for data in records]
-        nodes = []
-        seq = size
-        for h in leaves:
-            level, idx = 0, seq
-            while idx & 1:
-                h = sha256(merkle.NODE_HASH_PREFIX + frontier.pop(level) + h).digest()
-                level += 1
-                idx >>= 1
-                nodes.append((origin, level, idx, h))
-            frontier[level] = h
-            seq += 1
+        tree = self._compact_range(origin, size)
+        leaves = merkle.leaf_hashes(records)
+        completed = tree.new_completed()
+        tree.append(leaves, completed)
         self._db.executemany(
             "INSERT INTO records (origin, seq, leaf_hash, data) VALUES (?, ?, ?, ?)",
             [(origin, size + i, leaf, data)
              for i, (leaf, data) in enumerate(zip(leaves, records, strict=True))])
         self._db.executemany(
-            "INSERT INTO tree_nodes (origin, level, idx, hash) VALUES (?, ?, ?, ?)", nodes)
+            "INSERT INTO tree_nodes (origin, level, idx, hash) VALUES (?, ?, ?, ?)",
+            [(origin, level, (size >> level) + i, h)
+             for level, hashes in enumerate(completed) for i, h in enumerate(hashes)])
         return leaves
 
-    def _frontier(self, origin: str, size: int) -> dict[int, bytes]:
-        """The perfect subtrees that tile [0, size), one per set bit: level -> hash.
+    def _compact_range(self, origin: str, size: int) -> merkle.CompactRange:
+        """The perfect subtrees that tile [0, size), one per set bit, for the next append.
 
         Each is the last stored node of its level, so one query fetches them all.
         The origin is repeated inside every OR term on purpose: factored out,
         SQLite scans the whole origin instead of doing one key lookup per term.
         """
         levels = [lvl for lvl in range(1, size.bit_length()) if size >> lvl & 1]
-        frontier = {}
+        found = {}
         if levels:
             where = " OR ".join(["(origin = ? AND level = ? AND idx = ?)"] * len(levels))
             params = [p for lvl in levels for p in (origin, lvl, (size >> lvl) - 1)]
-            frontier = dict(self._db.execute(
+            found = dict(self._db.execute(
                 f"SELECT level, hash FROM tree_nodes WHERE {where}", params).fetchall())
         if size & 1:
-            frontier[0] = self.leaf_hash(origin, size - 1)
-        if len(frontier) != len(levels) + (size & 1):
+            found[0] = self.leaf_hash(origin, size - 1)
+        if len(found) != len(levels) + (size & 1):
             raise EnvironmentProblem(f"log of {origin} is damaged: tree nodes missing at "
                                      f"the right edge of size {size}")
-        return frontier
+        return merkle.CompactRange(size, [found[lvl] for lvl in sorted(found, reverse=True)])
 
     def record(self, origin: str, seq: int) -> bytes:
         row = self._db.execute(
@@ -223,7 +214,7 @@ class LogStore:
 
         return get_node
 
-    def _held(self, origin: str, size: int) -> None:
+    def _require_held(self, origin: str, size: int) -> None:
         held = self.size(origin)
         if size > held:
             raise LogError(f"log of {origin}: got tree size {size}, want <= {held} "
@@ -233,7 +224,7 @@ class LogStore:
         """A stored perfect subtree hash (level 0 = leaf), for proofs built outside the store."""
         if level < 0 or idx < 0:
             raise LogError(f"log of {origin}: got tree node ({level}, {idx}), want both >= 0")
-        self._held(origin, (idx + 1) << level)
+        self._require_held(origin, (idx + 1) << level)
         return self._get_node(origin)(level, idx)
 
     def root(self, origin: str, size: int | None = None) -> bytes:
@@ -241,15 +232,15 @@ class LogStore:
         if size is None:
             size = self.size(origin)
         else:
-            self._held(origin, size)
+            self._require_held(origin, size)
         return merkle.root(size, self._get_node(origin))
 
     def inclusion_proof(self, origin: str, index: int, size: int) -> list[bytes]:
-        self._held(origin, size)
+        self._require_held(origin, size)
         return merkle.inclusion_proof(index, size, self._get_node(origin))
 
     def consistency_proof(self, origin: str, size1: int, size2: int) -> list[bytes]:
-        self._held(origin, size2)
+        self._require_held(origin, size2)
         return merkle.consistency_proof(size1, size2, self._get_node(origin))
 
     # --- checkpoints and receipts ---------------------------------------------------------------

@@ -17,13 +17,17 @@ right-most node carried up unchanged, which is what the proof walks rely on.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from pki.errors import InputError, VerificationError
 
-LEAF_HASH_PREFIX = b"\x00"
-NODE_HASH_PREFIX = b"\x01"
+#: RFC 9162 §2.1.1 domain separation: leaf = SHA-256(0x00 ‖ data), node = SHA-256(0x01 ‖ L ‖ R).
+#: Defined here only; everything that hashes a tree goes through this module.
+LEAF_PREFIX = b"\x00"
+NODE_PREFIX = b"\x01"
 HASH_SIZE = 32
+#: Levels of a tree of up to 2**63 leaves (SQLite's integer range bounds a log's size).
+MAX_LEVELS = 63
 
 #: ``get_node(level, idx)``: hash of the perfect aligned subtree covering
 #: leaves ``[idx * 2**level, (idx + 1) * 2**level)``; level 0 is the leaf hash.
@@ -35,11 +39,17 @@ class ProofError(VerificationError):
 
 
 def leaf_hash(data: bytes) -> bytes:
-    return hashlib.sha256(LEAF_HASH_PREFIX + data).digest()
+    return hashlib.sha256(LEAF_PREFIX + data).digest()
+
+
+def leaf_hashes(records: Iterable[bytes]) -> list[bytes]:
+    """``leaf_hash`` of each record; one loop without a call per record, for bulk appends."""
+    sha256 = hashlib.sha256
+    return [sha256(LEAF_PREFIX + data).digest() for data in records]
 
 
 def node_hash(left: bytes, right: bytes) -> bytes:
-    return hashlib.sha256(NODE_HASH_PREFIX + left + right).digest()
+    return hashlib.sha256(NODE_PREFIX + left + right).digest()
 
 
 def empty_root() -> bytes:
@@ -55,6 +65,100 @@ def hash_tree(leaf_hashes: Sequence[bytes]) -> bytes:
         return leaf_hashes[0]
     k = 1 << ((n - 1).bit_length() - 1)
     return node_hash(hash_tree(leaf_hashes[:k]), hash_tree(leaf_hashes[k:]))
+
+
+# --- compact range -----------------------------------------------------------------------------
+
+
+def _fold(tiles: Sequence[bytes]) -> bytes:
+    """RFC 9162 hash of adjacent perfect subtrees given left to right, largest first.
+
+    Each subtree is smaller than all before it, so the tree splits after the
+    first one every time: the hash is the right fold of the tiles.
+    """
+    acc = tiles[-1]
+    for h in reversed(tiles[:-1]):
+        acc = node_hash(h, acc)
+    return acc
+
+
+def _tiles(start: int, width: int, get_node: GetNode) -> list[bytes]:
+    """Stored perfect subtrees tiling leaves [start, start + width), left to right.
+
+    One per set bit of ``width``, largest first; ``start`` must be aligned to
+    the largest (it is for a prefix and for the right edge of an aligned node).
+    """
+    tiles = []
+    for level in range(width.bit_length() - 1, -1, -1):
+        if width >> level & 1:
+            tiles.append(get_node(level, start >> level))
+            start += 1 << level
+    return tiles
+
+
+class CompactRange:
+    """The perfect subtrees that tile leaves [0, size): enough to append and to take the root.
+
+    After transparency-dev/merkle's ``compact.Range`` (for ranges that begin at
+    0): ``hashes`` holds one subtree per set bit of ``size``, left to right,
+    largest first. Appending a leaf merges equal-sized neighbours, so every
+    perfect subtree the tree completes passes through ``append`` exactly once,
+    which is how the log store learns which ``tree_nodes`` to write and the
+    auditor which to compare. This is the one place the fold is written; the
+    loop is inlined because the log's appends and the audit's scan run it once
+    per record.
+    """
+
+    __slots__ = ("hashes", "size")
+
+    def __init__(self, size: int = 0, hashes: Sequence[bytes] = ()) -> None:
+        if size < 0 or len(hashes) != size.bit_count() or any(
+                len(h) != HASH_SIZE for h in hashes):
+            raise ProofError(
+                f"prefix frontier for size {size}: got {len(hashes)} hashes, want "
+                f"{max(size, 0).bit_count()} (one per set bit of the size), "
+                f"each of {HASH_SIZE} bytes")
+        self.size = size
+        self.hashes = list(hashes)
+
+    @staticmethod
+    def new_completed() -> list[list[bytes]]:
+        """Empty per-level lists for ``append``: one per level a 2**63-leaf tree has."""
+        return [[] for _ in range(MAX_LEVELS + 1)]
+
+    @classmethod
+    def of_stored(cls, size: int, get_node: GetNode) -> CompactRange:
+        """The range of a stored tree's first ``size`` leaves: O(log size) reads."""
+        return cls(size, _tiles(0, size, get_node))
+
+    def append(self, leaves: Iterable[bytes], completed: list[list[bytes]] | None = None
+               ) -> None:
+        """Append leaf hashes; each perfect subtree completed goes to ``completed[level]``.
+
+        ``completed`` holds one list per level (``new_completed()``); level
+        ``L`` receives the subtrees of 2**L leaves in index order, the first
+        with index ``size >> L`` for the size before the call. Per-level lists
+        rather than (level, index) tuples keep the audit's scan, which runs
+        this once per record, as fast as a loop written in place.
+        """
+        sha256 = hashlib.sha256
+        stack = self.hashes
+        size = self.size
+        for h in leaves:
+            level = 0
+            idx = size
+            while idx & 1:
+                h = sha256(NODE_PREFIX + stack.pop() + h).digest()
+                level += 1
+                idx >>= 1
+                if completed is not None:
+                    completed[level].append(h)
+            stack.append(h)
+            size += 1
+        self.size = size
+
+    def root(self) -> bytes:
+        return _fold(self.hashes) if self.hashes else empty_root()
 
 
 # --- verification -------------------------------------------------------------------------------
@@ -188,15 +292,7 @@ def _subtree(level: int, idx: int, size: int, get_node: GetNode) -> bytes:
     width = min(size - start, 1 << level)
     if width == 1 << level:
         return get_node(level, idx)
-    tiles = []
-    for lvl in range(width.bit_length() - 1, -1, -1):
-        if width >> lvl & 1:
-            tiles.append(get_node(lvl, start >> lvl))
-            start += 1 << lvl
-    acc = tiles[-1]
-    for h in reversed(tiles[:-1]):
-        acc = node_hash(h, acc)
-    return acc
+    return _fold(_tiles(start, width, get_node))
 
 
 def _path(level: int, idx: int, size: int, get_node: GetNode) -> list[bytes]:

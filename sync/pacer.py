@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
+from sync.batches import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 
 TARGET_SECONDS = 3.0
 START_BYTES = 16 * 1024

@@ -10,19 +10,22 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable
 from dataclasses import dataclass
 
-from pki.checkpoint import Checkpoint
+from cryptography import x509
+
+from pki.checkpoint import Checkpoint, Receipt
 from pki.division import validate
 from pki.errors import Error, InputError, MalformedError, VerificationError
+from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
 from sync import merkle
 from sync.certstore import CertStore, parse_der
+from sync.contract import Host
 from sync.log import LogStore
 from sync.records import parse_record
-from sync.trust import Trust
+from sync.trust import Verifier
 
 #: Records larger than this are refused: no legitimate case event comes near it.
 MAX_RECORD_BYTES = 64 * 1024
@@ -65,9 +68,6 @@ class Received:
     note: bytes
 
 
-Sink = Callable[[str, int, Sequence[bytes]], None]
-
-
 def migrate(db: sqlite3.Connection) -> None:
     db.execute(
         "CREATE TABLE IF NOT EXISTS quarantine ("
@@ -84,14 +84,34 @@ def migrate(db: sqlite3.Connection) -> None:
 
 
 class Receiver:
-    def __init__(self, db: sqlite3.Connection, log: LogStore, certs: CertStore, trust: Trust,
-                 transaction: Callable[[], AbstractContextManager], sink: Sink) -> None:
+    """The one write path for what peers send: batches, their certificates and receipts."""
+
+    def __init__(self, db: sqlite3.Connection, log: LogStore, certs: CertStore,
+                 root: x509.Certificate, host: Host) -> None:
         self.db = db
         self.log = log
         self.certs = certs
-        self.trust = trust
-        self.transaction = transaction
-        self.sink = sink
+        self.root = root
+        self.host = host
+
+    def verifier(self, pool: list[x509.Certificate]) -> Verifier:
+        """A verifier for certificates a peer presented, with the revocations held now."""
+        return Verifier(self.root, self.host.revocations(), pool)
+
+    def verify_peer(self, cert: x509.Certificate, pool: list[x509.Certificate],
+                    purpose: Purpose) -> list[x509.Certificate]:
+        """A peer's chain leaf → root, verified now, or VerificationError."""
+        return self.verifier(pool).chain(cert, self.host.now(), purpose)
+
+    def keep_certificates(self, chain: list[x509.Certificate]) -> None:
+        """Store already-verified certificates, in their own transaction."""
+        with self.host.transaction():
+            self.certs.add(chain)
+
+    def keep_receipt(self, origin: str, size: int, receipt: Receipt, line: bytes) -> None:
+        """Store a verified receipt (cosignature line), in its own transaction."""
+        with self.host.transaction():
+            self.log.add_receipt(origin, size, receipt.cosigner, receipt.time * 1000, line)
 
     def receive(self, batch: federation_pb2.LogBatch, peer: str,
                 allowed: Callable[[str], bool]) -> Received:
@@ -130,12 +150,14 @@ class Receiver:
                     f"record {origin}#{batch.first_seq + offset}",
                     f"{len(data)} bytes, limit {MAX_RECORD_BYTES}")
         pool = parse_der(list(batch.certificates), f"batch {origin}@{batch.first_seq}")
-        checkpoint, chain = self.trust.verify_checkpoint(batch.checkpoint, origin, pool)
+        signed, chain = self.verifier(pool).checkpoint(batch.checkpoint, origin,
+                                                       self.host.now())
+        checkpoint = signed.checkpoint
         end = batch.first_seq + len(batch.records)
         if end > checkpoint.size:
             raise MalformedError("batch", f"{origin} records end at {end}, past the checkpoint "
                                  f"size {checkpoint.size}")
-        with self.transaction():
+        with self.host.transaction():
             held = self.log.size(origin)
             if batch.first_seq > held:
                 raise OutOfOrder(f"batch for {origin} starts at {batch.first_seq}, but this node "
@@ -150,7 +172,7 @@ class Receiver:
                     raise VerificationError(
                         f"record {origin}#{want} claims origin {record.origin!r} seq {record.seq}")
             if new:
-                self.sink(origin, held, new)
+                self.host.ingest(origin, held, new)
             stored = max(held, end)
             if end > held:
                 merkle.verify_consistency(end, checkpoint.size, self.log.root(origin, end),

@@ -1,25 +1,26 @@
 """Everything the replication code needs from a node, without knowing what a case is.
 
-The node layer builds a Replica (node.replica) and hands it to the servicer,
-the uplink and the bundle code; sync never imports node.
+The node layer builds a Replica (node.wiring) and hands it to the servicer,
+the uplink and the bundle code; sync never imports node. What sync calls back
+into the node is the typed contract sync.contract.Host.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pki.certs import division_of, issued_by
+from pki.checkpoint import make_receipt
 from pki.errors import VerificationError
 from sync.certstore import CertStore
-from sync.log import LogStore
+from sync.contract import Host
+from sync.log import LogStore, Receipted
 from sync.receive import PeerNotAllowed, Receiver
-from sync.trust import Trust
 
 
 @dataclass
@@ -28,17 +29,29 @@ class Replica:
     db: sqlite3.Connection
     log: LogStore
     certs: CertStore
-    trust: Trust
+    host: Host
     receiver: Receiver
     key: ec.EllipticCurvePrivateKey
     chain: list[x509.Certificate]            # own current certificate first, then issuers
     own_certs: list[x509.Certificate]        # every certificate this node ever held
-    #: (origin, seq) of held records addressed into a subtree from logs it does not
-    #: replicate, with seq at or past the given per-origin cursor (sync.deliver)
-    addressed: Callable[[str, dict[str, int]], list[tuple[str, int]]]
-    #: store and project one verified delivered record; the caller holds the transaction
-    deliver: Callable[[str, int, bytes], None]
     lock: threading.RLock = field(default_factory=threading.RLock)
+
+    def cosign(self, origin: str, size: int, note: bytes) -> Receipted:
+        """Our receipt for a checkpoint we stored: the one we already made, else a new one.
+
+        Both the network path (PushLogs) and the bundle path come here, so
+        re-sending a checkpoint (a retried push, a re-imported bundle) adds no
+        second receipt. Reusing by (origin, size) is sound: two notes of one
+        size with different roots are a fork the receiver refused before this.
+        """
+        for held in self.log.receipts(origin, size):
+            if held.cosigner == self.division:
+                return held
+        receipt = make_receipt(note, self.key, self.division, self.host.now())
+        line = receipt.to_bytes()
+        with self.host.transaction():
+            self.log.add_receipt(origin, size, self.division, receipt.time * 1000, line)
+        return Receipted(origin, size, self.division, receipt.time * 1000, line)
 
     def require_child(self, peer: x509.Certificate) -> str:
         """The peer's division, if one of our own certificates issued the peer's."""

@@ -8,21 +8,19 @@ FAILED_PRECONDITION (a fork), OUT_OF_RANGE (a batch that skips records).
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
 
 import grpc
 
 from pki.certs import division_of
-from pki.checkpoint import make_receipt
 from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
 from sync.receive import Received
 from sync.replica import Replica
-from sync.send import MAX_BATCH_BYTES, make_batch, sendable
 from sync.tls import peer_certificate
 
 _STATUS = {
@@ -53,11 +51,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             presented = parse_der(list(request.chain_der), "hello certificate chain")
             if not presented or der(presented[0]) != der(peer):
                 raise VerificationError("hello chain does not start with the TLS certificate")
-            chain = r.trust.verify_certificate(peer, presented[1:], Purpose.TLS_CLIENT)
             with r.lock:
-                r.certs.add(chain)
+                chain = r.receiver.verify_peer(peer, presented[1:], Purpose.TLS_CLIENT)
+                r.receiver.keep_certificates(chain)
                 sizes = r.log.sizes()
-                waiting = bool(r.addressed(division_of(peer), dict(request.delivered)))
+                waiting = bool(r.host.addressed_into(division_of(peer),
+                                                     dict(request.delivered)))
         except Error as exc:
             _abort(context, exc)
         return federation_pb2.HelloResponse(
@@ -79,12 +78,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         r = self.replica
         if received.checkpoint is None:
             return federation_pb2.PushResponse(stored_size=received.stored_size)
-        receipt = make_receipt(received.note, r.key, r.division, datetime.now(UTC))
-        line = receipt.to_bytes()
-        r.log.add_receipt(received.origin, received.checkpoint.size, r.division,
-                          receipt.time * 1000, line)
-        return federation_pb2.PushResponse(stored_size=received.stored_size, receipt=line,
-                                           receipt_time_ms=receipt.time * 1000)
+        receipt = r.cosign(received.origin, received.checkpoint.size, received.note)
+        return federation_pb2.PushResponse(stored_size=received.stored_size,
+                                           receipt=receipt.note, receipt_time_ms=receipt.time_ms)
 
     def PullLogs(self, request, context):
         r = self.replica
@@ -110,7 +106,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                     budget -= sum(len(x) for x in batch.records)
                     if start + len(batch.records) < sendable(r.log, origin):
                         more = True
-                wanted = r.addressed(peer, dict(request.delivered))
+                wanted = r.host.addressed_into(peer, dict(request.delivered))
                 deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
                 more = more or left
         except Error as exc:

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 import grpc
 from cryptography import x509
 
-from pki.certs import division_of, load_cert
+from pki.certs import load_cert
 from pki.errors import VerificationError
 
 KEEPALIVE_TIME_MS = 20_000
 KEEPALIVE_TIMEOUT_MS = 10_000
-#: Four times the largest batch (sync.send.MAX_BATCH_BYTES) before compression.
+#: Four times the largest batch (sync.batches.MAX_BATCH_BYTES) before compression.
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
 
 CHANNEL_OPTIONS = [
@@ -42,7 +42,7 @@ SERVER_OPTIONS = [
 
 
 @dataclass(frozen=True)
-class Identity:
+class TlsIdentity:
     """A node's TLS material: key, own certificate and issuers, and the trusted root."""
 
     key_pem: bytes
@@ -72,6 +72,3 @@ def peer_certificate(context: grpc.ServicerContext) -> x509.Certificate:
         raise VerificationError("peer presented no client certificate")
     return load_cert(pems[0], "peer certificate")
 
-
-def peer_division(context: grpc.ServicerContext) -> str:
-    return division_of(peer_certificate(context))

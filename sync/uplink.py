@@ -25,12 +25,12 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import EnvironmentProblem, Error
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
-from sync.send import make_batch, sendable
-from sync.tls import CHANNEL_OPTIONS, Identity, target_name
+from sync.tls import CHANNEL_OPTIONS, TlsIdentity, target_name
 
 Progress = Callable[[str], None]
 
@@ -99,7 +99,7 @@ def _translate(exc: grpc.RpcError, address: str) -> Error:
 
 
 class Uplink:
-    def __init__(self, replica: Replica, identity: Identity, address: str,
+    def __init__(self, replica: Replica, identity: TlsIdentity, address: str,
                  parent_division: str, pacer: Pacer | None = None,
                  progress: Progress | None = None) -> None:
         self.replica = replica
@@ -192,9 +192,9 @@ class Uplink:
         self._deliveries_waiting = response.deliveries_waiting
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = r.require_parent(chain)
-        verified = r.trust.verify_certificate(chain[0], chain[1:], Purpose.TLS_SERVER)
-        with r.lock, r.receiver.transaction():
-            r.certs.add(verified)
+        with r.lock:
+            verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
+            r.receiver.keep_certificates(verified)
         self._parent_cert = chain[0]
         self.progress(f"hello {report.parent}: parent holds {sum(response.sizes.values())} "
                       f"records of {len(response.sizes)} origins")
@@ -280,9 +280,9 @@ class Uplink:
         r = self.replica
         receipt = verify_receipt(note, response.receipt, self._parent_cert)
         checkpoint, _ = parse_note(note)
-        with r.lock, r.receiver.transaction():
-            r.log.add_receipt(checkpoint.division, checkpoint.size, receipt.cosigner,
-                              receipt.time * 1000, response.receipt)
+        with r.lock:
+            r.receiver.keep_receipt(checkpoint.division, checkpoint.size, receipt,
+                                    response.receipt)
 
     def _pull_needed(self, parent_sizes: dict[str, int]) -> bool:
         """Whether the parent holds more of an ancestor's log than we do, or records

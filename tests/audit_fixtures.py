@@ -29,6 +29,7 @@ from node.clock import CLOCK_ENV
 from node.db import connect
 from node.home import Config, Home
 from node.store import Draft, NodeStore, migrate
+from node.wiring import StoreHost
 from pki.certs import cert_pem, certs_pem
 from pki.checkpoint import make_receipt
 from pki.keys import save_private_key
@@ -36,11 +37,10 @@ from pki.revocation import RevocationSet, revocation_body
 from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
+from sync.batches import make_batch
 from sync.certstore import CertStore, der
 from sync.log import LogStore
 from sync.receive import Receiver
-from sync.send import make_batch
-from sync.trust import Trust
 
 REGION = "540000"
 COUNTIES = ("540102", "540121")
@@ -113,10 +113,22 @@ def county_round(store: NodeStore, first: bool) -> list[str]:
     return [case.case_no]
 
 
+class PinnedHost(StoreHost):
+    """The node's real host, judging at RECEIVER_CLOCK and before any revocation.
+
+    The tampering tests make the region store what its own checks would refuse
+    later (a certificate revoked afterwards), so the auditor has something to find.
+    """
+
+    def revocations(self) -> RevocationSet:
+        return RevocationSet()
+
+    def now(self) -> datetime:
+        return RECEIVER_CLOCK
+
+
 def receiver_for(store: NodeStore, root: Node) -> Receiver:
-    trust = Trust(root=root.cert, revocations=RevocationSet, clock=lambda: RECEIVER_CLOCK)
-    return Receiver(store.db, store.log, CertStore(store.db), trust, store.transaction,
-                    store.ingest)
+    return Receiver(store.db, store.log, CertStore(store.db), root.cert, PinnedHost(store))
 
 
 def replicate(fed: Fed, county: str, at: datetime) -> int:

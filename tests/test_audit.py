@@ -14,14 +14,14 @@ from hypothesis import strategies as st
 from pki_fixtures import make_root
 
 from node.cli import cli
-from node.replica import build as build_replica
 from node.store import NodeStore
+from node.wiring import build as build_replica
 from pki.certs import cert_pem
 from sync import bundle as bundle_io
 from sync import merkle
 from sync.audit import audit_path
-from sync.audit_report import Report
-from sync.audit_tree import scan
+from sync.audit.report import Report
+from sync.audit.tree import scan
 
 COUNTY = COUNTIES[0]
 

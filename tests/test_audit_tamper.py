@@ -31,9 +31,9 @@ from pki.checkpoint import (
 from pki.errors import VerificationError
 from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
-from sync import caseproof, merkle
-from sync.audit import audit_path
-from sync.audit_report import Report
+from sync import merkle
+from sync.audit import audit_path, caseproof
+from sync.audit.report import Report
 from sync.certstore import CertStore
 from sync.records import build_record
 

@@ -9,8 +9,8 @@ import pytest
 from node_fixtures import tongban
 
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from pki.checkpoint import Checkpoint
 from pki.errors import VerificationError
 from sync import merkle
-from sync.frontier import extend, frontier_root, prefix_frontier, verify_standalone
+from sync.frontier import verify_standalone
 from sync.log import LogError, LogStore
 
 ORIGIN = "540102"
@@ -28,7 +28,8 @@ def log(tmp_path_factory):
 
 
 def frontier_of(log: LogStore, size: int) -> list[bytes]:
-    return prefix_frontier(size, lambda lvl, idx: log.tree_node(ORIGIN, lvl, idx))
+    return merkle.CompactRange.of_stored(size, lambda lvl, idx: log.tree_node(ORIGIN, lvl, idx)
+                                         ).hashes
 
 
 def test_tree_node_reads_stored_subtrees_and_refuses_what_is_not_held(log):
@@ -48,8 +49,10 @@ def test_frontier_and_batch_reach_the_checkpoint_root(log, first, count, extra):
     size = min(end + extra, 300)
     frontier = frontier_of(log, first)
     assert len(frontier) == first.bit_count()
-    assert frontier_root(frontier) == log.root(ORIGIN, first)
-    assert frontier_root(extend(frontier, first, DATA[first:end])) == log.root(ORIGIN, end)
+    tree = merkle.CompactRange(first, frontier)
+    assert tree.root() == log.root(ORIGIN, first)
+    tree.append(merkle.leaf_hashes(DATA[first:end]))
+    assert tree.root() == log.root(ORIGIN, end)
     checkpoint = Checkpoint(f"tongban/{ORIGIN}", size, log.root(ORIGIN, size))
     proof = log.consistency_proof(ORIGIN, end, size) if end < size else []
     assert verify_standalone(first, frontier, DATA[first:end], proof, checkpoint) == log.root(

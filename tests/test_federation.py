@@ -13,18 +13,18 @@ import pytest
 from node_fixtures import tongban
 
 from node.home import Home
-from node.replica import build, identity
 from node.store import NodeStore
+from node.wiring import build, identity
 from ops.fedcheck import add_events, set_parent_address
 from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation
 from ops.localfed import log_records as records
 from pki.division import in_subtree
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.batches import make_batch
 from sync.deliver import make_deliveries, verify_delivery
 from sync.merkle import ProofError
 from sync.receive import PeerNotAllowed
-from sync.send import make_batch
 from sync.tls import CHANNEL_OPTIONS, target_name
 
 REGION_ITEM = Path(__file__).resolve().parents[1] / "ops" / "data" / "region_item.toml"
@@ -217,17 +217,17 @@ def test_a_damaged_or_misaddressed_delivery_is_refused(fed):
     child = NodeStore.open(Home(fed.nodes["540121"].home))
     try:
         source, sink = build(parent), build(child)
-        wanted = source.addressed("540121", {})
+        wanted = source.host.addressed_into("540121", {})
         deliveries, _ = make_deliveries(source.log, source.db, source.certs, wanted, 1 << 20)
         delivery = deliveries[-1]
-        verify_delivery(sink.trust, delivery, lambda r: in_subtree("540121", r))
+        verify_delivery(sink.receiver, delivery, lambda r: in_subtree("540121", r))
         damaged = federation_pb2.Delivery()
         damaged.CopyFrom(delivery)
         damaged.inclusion_proof[0] = bytes(32)
         with pytest.raises(ProofError):
-            verify_delivery(sink.trust, damaged, lambda r: in_subtree("540121", r))
+            verify_delivery(sink.receiver, damaged, lambda r: in_subtree("540121", r))
         with pytest.raises(PeerNotAllowed):
-            verify_delivery(sink.trust, delivery, lambda r: in_subtree("540102", r))
+            verify_delivery(sink.receiver, delivery, lambda r: in_subtree("540102", r))
     finally:
         parent.close()
         child.close()

@@ -211,3 +211,27 @@ def test_random_sizes_up_to_4200(data: st.DataObject) -> None:
     merkle.verify_consistency(size1, size, root1, root, proof)
     with pytest.raises(merkle.ProofError):
         merkle.verify_consistency(size1, size, root1, _flip(root, 0), proof)
+
+
+@settings(max_examples=80, deadline=None)
+@given(first=st.integers(0, 600), count=st.integers(0, 600))
+def test_compact_range_appends_to_the_reference_root_and_reports_every_subtree(
+        first: int, count: int) -> None:
+    tree = merkle.CompactRange.of_stored(first, Store(first).get_node)
+    assert tree.root() == merkle.hash_tree(LEAVES[:first])
+    completed = tree.new_completed()
+    tree.append(LEAVES[first:first + count], completed)
+    end = first + count
+    assert (tree.size, tree.root()) == (end, merkle.hash_tree(LEAVES[:end]))
+    for level, hashes in enumerate(completed):
+        want = [] if level == 0 or level >= len(LEVELS) else [
+            h for idx, h in enumerate(LEVELS[level]) if first < (idx + 1) << level <= end]
+        assert hashes == want, f"level {level}"
+        assert not want or LEVELS[level][first >> level] == want[0]
+
+
+def test_compact_range_refuses_a_frontier_of_the_wrong_shape() -> None:
+    with pytest.raises(merkle.ProofError, match="want 2 \\(one per set bit"):
+        merkle.CompactRange(5, [LEAVES[0]])
+    with pytest.raises(merkle.ProofError, match="each of 32 bytes"):
+        merkle.CompactRange(1, [b"short"])

@@ -9,13 +9,13 @@ import pytest
 from node_fixtures import tongban
 
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.localfed import Federation
 from pki.certs import load_cert, serial_hex
 from pki.checkpoint import verify_checkpoint
 from pki.errors import VerificationError
-from pki.verify import CertificateRevoked
+from pki.verify import CertificateRevoked, Purpose
 
 ID = "540102199001010011"
 
@@ -44,7 +44,7 @@ def test_revocation_is_a_record_and_verifiers_refuse_the_certificate(chain):
         replica = build(store)
         county_cert = load_cert((county / "node.crt").read_bytes())
         with pytest.raises(CertificateRevoked):
-            replica.trust.verify_certificate(county_cert, replica.chain)
+            replica.receiver.verify_peer(county_cert, replica.chain, Purpose.SIGNING)
     finally:
         store.close()
 

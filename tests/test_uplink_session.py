@@ -8,8 +8,8 @@ import pytest
 
 from node import link
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import COUNTY, REGION, add_events, size
 from sync.uplink import LinkDown
 

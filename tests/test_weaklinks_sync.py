@@ -15,8 +15,8 @@ from node_fixtures import tongban
 
 from node import link
 from node.home import Home
-from node.replica import build
 from node.store import NodeStore
+from node.wiring import build
 from ops.fedcheck import (
     COUNTY,
     REGION,
@@ -30,8 +30,8 @@ from ops.fedcheck import (
     verify_logs,
 )
 from ops.linkemu import LinkEmulator, profile_by_name
+from sync.batches import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 from sync.pacer import MIN_DEADLINE_S, TARGET_SECONDS, Pacer
-from sync.send import MAX_BATCH_BYTES, MIN_BATCH_BYTES
 from sync.uplink import LinkDown
 
 

@@ -16,9 +16,9 @@ from node.cli.common import (
     resolve_home,
     table,
 )
-from node.replica import build
 from node.serve import serve as run_server
 from node.store import NodeStore
+from node.wiring import build
 
 
 def _stderr(line: str) -> None:

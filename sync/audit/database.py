@@ -15,9 +15,9 @@ from cryptography import x509
 
 from pki.checkpoint import parse_note
 from pki.errors import EnvironmentProblem, MalformedError
-from sync.audit_judge import Claim, OriginInput, ReceiptRow
-from sync.audit_report import ForkEvidence, Report
-from sync.audit_tree import Row, Scan
+from sync.audit.judge import Claim, OriginInput, ReceiptRow
+from sync.audit.report import ForkEvidence, Report
+from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
 
 CHUNK = 8192
@@ -108,7 +108,7 @@ def compare_tree_nodes(db: sqlite3.Connection, report: Report, scan: Scan) -> No
     first = None
     top = max(scan.end.bit_length(), 1)
     for level in range(1, top + 1):
-        computed = bytes(scan.nodes[level]) if level < len(scan.nodes) else b""
+        computed = b"".join(scan.nodes[level]) if level < len(scan.nodes) else b""
         count = len(computed) // 32
         rows = db.execute("SELECT idx, hash FROM tree_nodes WHERE origin = ? AND level = ?"
                           " ORDER BY idx", (origin, level)).fetchall()

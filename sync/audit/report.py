@@ -1,4 +1,4 @@
-"""What an audit found: problems, fork evidence and notes, per origin and sequence number.
+"""What an audit found: problems and fork evidence, per origin and sequence number.
 
 An audit keeps going after the first problem, because an auditor wants the
 whole damage report in one run, so checks record findings here instead of
@@ -53,7 +53,6 @@ class Report:
     subject: str
     kind: str  # "database" or "bundle"
     problems: list[Finding] = field(default_factory=list)
-    notes: list[Finding] = field(default_factory=list)
     forks: list[ForkEvidence] = field(default_factory=list)
     origins: dict[str, OriginSummary] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
@@ -68,9 +67,6 @@ class Report:
 
     def problem_count(self) -> int:
         return sum(self.counts.values())
-
-    def note(self, origin: str, seq: int | None, check: str, reason: str) -> None:
-        self.notes.append(Finding(origin, seq, check, reason))
 
     def origin(self, code: str) -> OriginSummary:
         return self.origins.setdefault(code, OriginSummary())
@@ -94,7 +90,6 @@ class Report:
             "origins": {code: asdict(s) for code, s in sorted(self.origins.items())},
             "problem_count": self.problem_count(),
             "problems": [asdict(f) for f in self.sorted_problems()],
-            "notes": [asdict(f) for f in self.notes],
             "forks": [asdict(f) for f in self.forks],
         }
 
@@ -115,8 +110,6 @@ class Report:
             lines.extend("  " + f.line() for f in self.sorted_problems())
             for (origin, check), more in sorted(self.unlisted().items()):
                 lines.append(f"  {origin:<8} ({more} more {check} problems not listed)")
-        for n in self.notes:
-            lines.append("  note: " + n.line())
         verdict = "verified" if self.ok else "NOT verified"
         lines.append(f"{verdict}: {len(self.origins)} origins, {self.records()} records, "
                      f"{self.problem_count()} problems, {len(self.forks)} forks")

@@ -14,8 +14,8 @@ from datetime import datetime
 from pki.checkpoint import Checkpoint, parse_note
 from pki.errors import Error
 from sync import merkle
-from sync.audit_report import ForkEvidence, Report
-from sync.audit_trust import SignedCheckpoint, Verifier
+from sync.audit.report import ForkEvidence, Report
+from sync.trust import SignedCheckpoint, Verifier
 
 
 @dataclass(frozen=True)
@@ -42,11 +42,12 @@ class OriginInput:
     held: int | None = None  # records held from seq 0 (databases); None for bundles
 
 
-def _text(note: bytes) -> str:
+def _note_text(note: bytes) -> str:
     return note.decode("utf-8", "replace")
 
 
-def judge(report: Report, verifier: Verifier, item: OriginInput) -> None:
+def judge(report: Report, verifier: Verifier, item: OriginInput, now: datetime) -> None:
+    """Every check of one origin; a checkpoint no ancestor cosigned is judged at ``now``."""
     origin = item.origin
     summary = report.origin(origin)
     parsed: dict[bytes, Checkpoint] = {}
@@ -73,7 +74,7 @@ def judge(report: Report, verifier: Verifier, item: OriginInput) -> None:
     summary.checkpoints = len(parsed)
     summary.newest = max((c.size for c in parsed.values()), default=None)
     times = _receipts(report, verifier, item, parsed, list(signed.values()))
-    _chains(report, verifier, origin, signed, times)
+    _chains(report, verifier, origin, signed, times, now)
     _roots(report, item, parsed, signed)
 
 
@@ -113,17 +114,18 @@ def _receipts(report: Report, verifier: Verifier, item: OriginInput,
 
 
 def _chains(report: Report, verifier: Verifier, origin: str,
-            signed: dict[bytes, SignedCheckpoint], times: dict[bytes, datetime]) -> None:
+            signed: dict[bytes, SignedCheckpoint], times: dict[bytes, datetime],
+            now: datetime) -> None:
     summary = report.origin(origin)
     for note, sc in signed.items():
         at = times.get(note)
         if at is None:
             summary.unconfirmed += 1
-            when = f"now ({verifier.now.isoformat()}), unconfirmed: no parent receipt"
+            when = f"now ({now.isoformat()}), unconfirmed: no parent receipt"
         else:
             when = f"parent receipt time {at.isoformat()}"
         try:
-            verifier.chain(sc.signer, at or verifier.now)
+            verifier.chain(sc.signer, at or now)
         except Error as exc:
             report.problem(origin, None, "certificate",
                            f"checkpoint of size {sc.checkpoint.size}, judged at {when}: {exc}")
@@ -207,7 +209,7 @@ def _forks(report: Report, origin: str, parsed: dict[bytes, Checkpoint],
 
 
 def _fork(report: Report, origin: str, size: int, a: bytes, b: bytes, source: str) -> None:
-    report.forks.append(ForkEvidence(origin, size, (_text(a), _text(b)), source))
+    report.forks.append(ForkEvidence(origin, size, (_note_text(a), _note_text(b)), source))
     report.problem(origin, size, "fork",
                    f"two signed checkpoints of {origin} are not consistent at size {size} "
                    f"(forked history; both notes are printed as evidence)")

@@ -8,44 +8,28 @@ carry. Nothing in the file is trusted for being in the file.
 
 from __future__ import annotations
 
-import gzip
-import io
-import zlib
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
-from google.protobuf.message import DecodeError
 
 from pki.certs import division_of
 from pki.errors import EnvironmentProblem, Error, MalformedError
 from pki.suite import suite_for
 from protos.tongban.v1 import federation_pb2
-from sync.audit_report import Report
-from sync.audit_trust import Verifier
+from sync.audit.report import Report
+from sync.bundle import unpack
 from sync.certstore import parse_der
-
-#: Refuse to inflate past this: a bundle is a USB stick's worth, not a disk's.
-MAX_BUNDLE_BYTES = 4 << 30
+from sync.trust import Verifier
 
 
 def read(path: Path) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
+    """The bundle file's envelope and bundle, decoded as an import decodes it."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read bundle {path}: {exc.strerror}") from exc
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
-            data = fh.read(MAX_BUNDLE_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MalformedError(f"bundle {path}", f"not a gzip file or damaged ({exc})") from exc
-    if len(data) > MAX_BUNDLE_BYTES:
-        raise MalformedError(f"bundle {path}", f"inflates past {MAX_BUNDLE_BYTES} bytes")
-    try:
-        signed = federation_pb2.SignedBundle.FromString(data)
-        bundle = federation_pb2.Bundle.FromString(signed.bundle)
-    except DecodeError as exc:
-        raise MalformedError(f"bundle {path}", f"does not parse ({exc})") from exc
-    return signed, bundle
+    return unpack(raw, f"bundle {path}")
 
 
 def certificates(report: Report, bundle: federation_pb2.Bundle) -> list[x509.Certificate]:
@@ -61,7 +45,7 @@ def certificates(report: Report, bundle: federation_pb2.Bundle) -> list[x509.Cer
 
 
 def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.SignedBundle,
-                 bundle: federation_pb2.Bundle) -> None:
+                 bundle: federation_pb2.Bundle, now: datetime) -> None:
     """The sender's signature over the Bundle bytes, and the sender's chain at now."""
     sender = bundle.sender or "-"
     try:
@@ -87,7 +71,7 @@ def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.Sign
                        f"the sender's signature over the bundle does not verify: {exc}")
         return
     try:
-        verifier.chain(cert, verifier.now)
+        verifier.chain(cert, now)
     except Error as exc:
         report.problem(sender, None, "bundle-sender", f"sender certificate: {exc}")
 

@@ -21,14 +21,16 @@ from cryptography import x509
 
 from pki.certs import issued_by
 from pki.errors import EnvironmentProblem, Error
-from sync import audit_bundle, audit_db
-from sync.audit_judge import Claim, OriginInput, ReceiptRow, judge
-from sync.audit_report import Report
-from sync.audit_tree import scan
-from sync.audit_trust import Verifier
+from pki.revocation import RevocationSet
+from sync.audit import bundle as bundle_file
+from sync.audit import database
+from sync.audit.judge import Claim, OriginInput, ReceiptRow, judge
+from sync.audit.report import Report
+from sync.audit.tree import scan
+from sync.trust import Verifier
 
 #: (records done, records in total)
-Progress = Callable[[int, int], None]
+AuditProgress = Callable[[int, int], None]
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -36,7 +38,7 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def audit_path(path: Path, root: x509.Certificate, now: datetime,
                extra_certs: Iterable[x509.Certificate] = (),
-               progress: Progress | None = None) -> Report:
+               progress: AuditProgress | None = None) -> Report:
     """Audit a node database or a bundle file, told apart by their first bytes."""
     try:
         with open(path, "rb") as fh:
@@ -50,7 +52,7 @@ def audit_path(path: Path, root: x509.Certificate, now: datetime,
     raise EnvironmentProblem(f"{path} is neither a node database (SQLite) nor a bundle (gzip)")
 
 
-def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:
+def _counter(progress: AuditProgress | None, total: int) -> Callable[[int], None] | None:
     if progress is None:
         return None
     done = 0
@@ -65,25 +67,25 @@ def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | N
 
 def audit_database(path: Path, root: x509.Certificate, now: datetime,
                    extra_certs: Iterable[x509.Certificate] = (),
-                   progress: Progress | None = None) -> Report:
+                   progress: AuditProgress | None = None) -> Report:
     report = Report(str(path), "database")
-    db = audit_db.open_readonly(path)
+    db = database.open_readonly(path)
     try:
-        pool = audit_db.certificates(db, report) + list(extra_certs)
-        verifier = Verifier(root, pool, now)
-        step = _counter(progress, audit_db.total_records(db))
+        pool = database.certificates(db, report) + list(extra_certs)
+        verifier = Verifier(root, RevocationSet(), pool)
+        step = _counter(progress, database.total_records(db))
         items = []
-        for origin in audit_db.origins(db):
-            result = scan(origin, audit_db.chunks(db, origin), audit_db.claim_sizes(db, origin),
+        for origin in database.origins(db):
+            result = scan(origin, database.chunks(db, origin), database.claim_sizes(db, origin),
                           report, keep_nodes=True, progress=step)
             report.origin(origin).records = result.end
-            audit_db.compare_tree_nodes(db, report, result)
+            database.compare_tree_nodes(db, report, result)
             for revocation in result.revocations:
                 verifier.revocations.add(revocation)
-            items.append(audit_db.origin_input(db, report, origin, result))
+            items.append(database.origin_input(db, report, origin, result))
         for item in items:
-            judge(report, verifier, item)
-        audit_db.fork_rows(db, report)
+            judge(report, verifier, item, now)
+        database.fork_rows(db, report)
     finally:
         db.close()
     _root_hint(report, root, pool)
@@ -91,14 +93,14 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
 
 
 def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
-                      progress: Progress | None = None) -> Report:
+                      progress: AuditProgress | None = None) -> Report:
     report = Report(str(path), "bundle")
-    signed, bundle = audit_bundle.read(path)
-    pool = audit_bundle.certificates(report, bundle)
-    verifier = Verifier(root, pool, now)
+    signed, bundle = bundle_file.read(path)
+    pool = bundle_file.certificates(report, bundle)
+    verifier = Verifier(root, RevocationSet(), pool)
     step = _counter(progress, sum(len(b.records) for b in bundle.batches))
     items: dict[str, OriginInput] = {}
-    for origin, group in audit_bundle.batches(bundle).items():
+    for origin, group in bundle_file.batches(bundle).items():
         item = items.setdefault(origin, OriginInput(origin))
         previous_end = None
         for batch in group:
@@ -126,9 +128,9 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
         item = items.setdefault(entry.origin, OriginInput(entry.origin))
         item.claims.append(Claim(entry.size, None, entry.checkpoint))
         item.receipts.append(ReceiptRow(entry.size, entry.receipt))
-    audit_bundle.check_sender(report, verifier, signed, bundle)
+    bundle_file.check_sender(report, verifier, signed, bundle, now)
     for item in items.values():
-        judge(report, verifier, item)
+        judge(report, verifier, item, now)
     _root_hint(report, root, pool)
     return report
 

@@ -2,12 +2,13 @@
 
 The auditor trusts nothing the node stored beside the records (leaf hashes,
 tree nodes): every leaf is hashed from the exact record bytes, the tree is
-built with an RFC 9162 frontier (one pending perfect subtree per level), and
-the root is taken at every size a checkpoint or batch claims. Stored hashes are
-only compared, so a mismatch is reported rather than believed.
+built with a merkle.CompactRange, and the root is taken at every size a
+checkpoint or batch claims. Stored hashes are only compared, so a mismatch is
+reported rather than believed.
 
-This loop is the audit's cost, so it avoids per-record function calls: hashing,
-parsing and the frontier fold are inlined, and records arrive in large chunks.
+This loop is the audit's cost, so it avoids per-record function calls: hashing
+and parsing are inlined, records arrive in large chunks, and each chunk's leaves
+go to the compact range in one call per target size.
 """
 
 from __future__ import annotations
@@ -22,12 +23,11 @@ from pki.errors import Error
 from pki.revocation import Revocation, parse_revocation
 from protos.tongban.v1 import record_pb2
 from sync import merkle
-from sync.audit_report import Report
+from sync.audit.report import Report
 from sync.receive import MAX_RECORD_BYTES
 
 #: (seq, stored leaf hash or None, record bytes)
 Row = tuple[int, bytes | None, bytes]
-_MAX_LEVELS = 64
 
 
 @dataclass
@@ -37,33 +37,9 @@ class Scan:
     end: int = 0  # tree size reached: first_seq + leaves hashed
     roots: dict[int, bytes] = field(default_factory=dict)
     revocations: list[Revocation] = field(default_factory=list)
-    #: level -> concatenated 32-byte hashes of the perfect subtrees completed, by index
-    nodes: list[bytearray] = field(default_factory=list)
-
-
-def frontier_from(first_seq: int, prefix: Sequence[bytes]) -> list[bytes | None]:
-    """The pending subtrees for [0, first_seq), from hashes given left to right (largest first)."""
-    levels = [lvl for lvl in range(first_seq.bit_length() - 1, -1, -1) if first_seq >> lvl & 1]
-    if len(prefix) != len(levels) or any(len(h) != merkle.HASH_SIZE for h in prefix):
-        raise merkle.ProofError(
-            f"prefix frontier for first_seq {first_seq}: got {len(prefix)} hashes, want "
-            f"{len(levels)} of {merkle.HASH_SIZE} bytes (one per set bit of first_seq)")
-    frontier: list[bytes | None] = [None] * _MAX_LEVELS
-    for lvl, h in zip(levels, prefix, strict=True):
-        frontier[lvl] = h
-    return frontier
-
-
-def _root(frontier: list[bytes | None], size: int) -> bytes:
-    if size == 0:
-        return merkle.empty_root()
-    acc = None
-    sha256 = hashlib.sha256
-    for lvl in range(size.bit_length()):
-        if size >> lvl & 1:
-            h = frontier[lvl]
-            acc = h if acc is None else sha256(b"\x01" + h + acc).digest()  # type: ignore[operator]
-    return acc  # type: ignore[return-value]
+    #: level -> hashes of the perfect subtrees completed, by index
+    #: (only with keep_nodes, for a scan from seq 0)
+    nodes: list[list[bytes]] = field(default_factory=list)
 
 
 def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], report: Report,
@@ -77,22 +53,22 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
     reported and the repeat is not hashed.
     """
     result = Scan(origin, first_seq, first_seq)
+    tree = merkle.CompactRange(first_seq, prefix)
     if keep_nodes:
-        result.nodes = [bytearray() for _ in range(_MAX_LEVELS)]
-    nodes = result.nodes
-    frontier = frontier_from(first_seq, prefix)
+        result.nodes = tree.new_completed()
     wanted = sorted({t for t in targets if t >= first_seq})
     if first_seq in wanted:
-        result.roots[first_seq] = _root(frontier, first_seq)
+        result.roots[first_seq] = tree.root()
     pending = iter([t for t in wanted if t > first_seq])
     next_target = next(pending, -1)
     sha256 = hashlib.sha256
+    leaf_prefix = merkle.LEAF_PREFIX
     parse = record_pb2.Record.FromString
     revoked_kind = record_pb2.CERT_REVOKED
     problem = report.problem
-    pos = first_seq  # tree position of the next leaf
     expected = first_seq  # next seq we want to see
     for chunk in chunks:
+        leaves = []
         for seq, stored, data in chunk:
             if seq != expected:
                 if seq < expected:
@@ -107,7 +83,7 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
             if len(data) > MAX_RECORD_BYTES:
                 problem(origin, seq, "oversized-record",
                         f"record is {len(data)} bytes, limit {MAX_RECORD_BYTES}")
-            h = sha256(b"\x00" + data).digest()
+            h = sha256(leaf_prefix + data).digest()
             if stored is not None and stored != h:
                 problem(origin, seq, "leaf-hash",
                         f"stored leaf hash {stored.hex()[:16]}… does not match the record "
@@ -127,21 +103,19 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
                         result.revocations.append(parse_revocation(origin, record.body))
                     except Error as exc:
                         problem(origin, seq, "malformed-revocation", str(exc))
-            idx = pos
-            level = 0
-            while idx & 1:
-                h = sha256(b"\x01" + frontier[level] + h).digest()  # type: ignore[operator]
-                level += 1
-                idx >>= 1
-                if nodes:
-                    nodes[level] += h
-            frontier[level] = h
-            pos += 1
+            leaves.append(h)
             expected = seq + 1
-            if pos == next_target:
-                result.roots[pos] = _root(frontier, pos)
-                next_target = next(pending, -1)
+        # Leaves occupy the tree positions they are hashed at, gaps or not; cut the
+        # chunk at every target size inside it so the root is taken there.
+        done = 0
+        while next_target != -1 and next_target - tree.size <= len(leaves) - done:
+            cut = done + next_target - tree.size
+            tree.append(leaves[done:cut], result.nodes or None)
+            result.roots[tree.size] = tree.root()
+            done = cut
+            next_target = next(pending, -1)
+        tree.append(leaves[done:] if done else leaves, result.nodes or None)
         if progress is not None:
             progress(len(chunk))
-    result.end = pos
+    result.end = tree.size
     return result

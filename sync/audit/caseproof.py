@@ -41,12 +41,13 @@ from cryptography import x509
 from pki import division
 from pki.certs import division_of, is_self_signed
 from pki.errors import Error, InputError, MalformedError, VerificationError
+from pki.revocation import RevocationSet
 from protos.tongban.v1 import record_pb2
 from sync import merkle
-from sync.audit_trust import Verifier
 from sync.certstore import CertStore, der, parse_der
 from sync.log import LogStore
 from sync.records import parse_record
+from sync.trust import Verifier
 
 FORMAT = "tongban-case-proof/1"
 
@@ -137,14 +138,14 @@ def check(data: bytes, root: x509.Certificate, now: datetime) -> CheckedProof:
         raise MalformedError("case proof", f"format {doc['format']!r}, want {FORMAT!r}")
     pool = parse_der([_unb64(c, "certificates") for c in
                       _field(doc, "certificates", list, "top level")], "case proof certificate")
-    verifier = Verifier(root, pool, now)
-    logs = [_check_log(verifier, entry) for entry in _field(doc, "logs", list, "top level")]
+    verifier = Verifier(root, RevocationSet(), pool)
+    logs = [_check_log(verifier, entry, now) for entry in _field(doc, "logs", list, "top level")]
     if not logs:
         raise MalformedError("case proof", "no logs")
     return CheckedProof(str(doc.get("label", "")), logs)
 
 
-def _check_log(verifier: Verifier, entry: object) -> ProvenLog:
+def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
     origin = _field(entry, "origin", str, "log")
     where = f"log of {origin}"
     note = _field(entry, "checkpoint", str, where).encode("utf-8")
@@ -165,7 +166,7 @@ def _check_log(verifier: Verifier, entry: object) -> ProvenLog:
             raise VerificationError(f"receipt for {origin} size {cp.size}: {exc}") from exc
         trusted = receipt.timestamp if trusted is None else min(trusted, receipt.timestamp)
     try:
-        verifier.chain(signed.signer, trusted or verifier.now)
+        verifier.chain(signed.signer, trusted or now)
     except Error as exc:
         raise VerificationError(f"checkpoint of {origin} size {cp.size}: {exc}") from exc
     records = []

@@ -1,0 +1,80 @@
+"""What the replication layer needs from the node it runs in: the node → sync contract.
+
+sync never imports node (imports point downward), so the node hands sync an
+object with these methods (node.wiring.StoreHost). Like Litestream's
+ReplicaClient, each method says what it may raise and what the caller does
+about it; sync relies on nothing else.
+
+Every method is called with the replica's lock held (``Replica.lock``), from
+whichever thread runs the servicer or the uplink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Protocol
+
+from pki.revocation import RevocationSet
+
+
+class Host(Protocol):
+    def transaction(self) -> AbstractContextManager[object]:
+        """One write transaction on the node's database (BEGIN IMMEDIATE … COMMIT).
+
+        Everything sync writes (records, checkpoints, receipts, certificates,
+        deliveries) happens inside one; an exception leaving the block rolls
+        all of it back and propagates. Opening may raise sqlite3.OperationalError
+        (database locked past the busy timeout): the caller treats it like any
+        refused batch — nothing was stored, the sender resends.
+        """
+        ...
+
+    def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
+        """Append verified foreign records at ``first_seq`` and project them.
+
+        Called inside ``transaction()``, after sync verified the records against
+        the origin's signed checkpoint. May raise pki.errors.Error (the log's
+        LogError when ``first_seq`` is not the stored size): the caller lets it
+        propagate so the transaction rolls back and the batch is refused. A record
+        the node's domain rules reject must not raise: it is noted by the node
+        (projection_errors), since the log, not the projection, is the truth.
+        """
+        ...
+
+    def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
+        """Project one verified delivered record (sync.deliver already keeps its bytes).
+
+        Called inside ``transaction()``; raising rolls the delivery back and the
+        caller reports it refused. Domain rejections are noted, not raised, as
+        for ``ingest``.
+        """
+        ...
+
+    def addressed_into(self, subtree: str, after: dict[str, int]) -> list[tuple[str, int]]:
+        """(origin, seq) of held records addressed into ``subtree`` that travel as deliveries.
+
+        Only records from logs the subtree's root does not replicate (neither
+        its own subtree's nor its ancestors'), and per origin only seq >=
+        ``after[origin]`` (the child's delivery cursor), in (origin, seq) order.
+        Read-only; may raise sqlite3.Error, which the caller reports as a failed
+        call (the child retries).
+        """
+        ...
+
+    def revocations(self) -> RevocationSet:
+        """The revocations the node holds now (read afresh on every call).
+
+        Read-only. A fresh set each call, since a revocation can arrive in any
+        batch; sync never adds to it.
+        """
+        ...
+
+    def now(self) -> datetime:
+        """The time the node judges certificates at (timezone-aware, UTC).
+
+        Must not raise. Receipts carry it, so it should be the wall clock; tests
+        pin it.
+        """
+        ...
