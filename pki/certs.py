@@ -22,7 +22,7 @@ import ipaddress
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -75,6 +75,13 @@ def node_dns(code: str) -> str:
 
 def division_of(cert: x509.Certificate) -> str:
     """The division a certificate names; CN and SAN URI must agree."""
+    try:
+        return _division_of(cert)
+    except _PARSE_ERRORS as exc:
+        raise MalformedError("certificate", f"does not parse: {exc}") from exc
+
+
+def _division_of(cert: x509.Certificate) -> str:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if len(cns) != 1:
         raise MalformedError("certificate", f"want exactly one subject CN, got {len(cns)}")
@@ -275,14 +282,41 @@ def csr_pem(csr: x509.CertificateSigningRequest) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
+#: What pyca raises when it finally parses a lazily read part of a certificate.
+_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm)
+
+
+def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificate:
+    """``cert`` once every part tongban reads has been parsed, or a MalformedError.
+
+    pyca/cryptography parses names, extensions and the key only when first
+    asked, so a mutated certificate loads fine and raises ``ValueError`` or
+    ``UnsupportedAlgorithm`` later, deep inside a verification. Every
+    certificate that enters from bytes passes here first; later reads of the
+    same parts then cannot fail.
+    """
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        list(cert.extensions)
+        cert.public_key()
+        cert.signature_hash_algorithm  # noqa: B018 - parsing is the point
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        cert.serial_number  # noqa: B018
+    except _PARSE_ERRORS as exc:
+        raise MalformedError(what, f"certificate does not parse: {exc}") from exc
+    return cert
+
+
 def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]:
     """All certificates in a PEM bundle, in file order; at least one."""
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise MalformedError(what, "no PEM CERTIFICATE block found")
     try:
-        return x509.load_pem_x509_certificates(data)
+        found = x509.load_pem_x509_certificates(data)
     except ValueError as exc:
         raise MalformedError(what, f"bad PEM certificate ({exc})") from exc
+    return [parsed(cert, what) for cert in found]
 
 
 def load_cert(data: bytes, what: str = "certificate") -> x509.Certificate:
@@ -294,9 +328,13 @@ def load_cert(data: bytes, what: str = "certificate") -> x509.Certificate:
 
 def load_csr(data: bytes, what: str = "certificate request") -> x509.CertificateSigningRequest:
     try:
-        return x509.load_pem_x509_csr(data)
-    except ValueError as exc:
+        csr = x509.load_pem_x509_csr(data)
+        csr.subject.rfc4514_string()
+        list(csr.extensions)
+        csr.public_key()
+    except _PARSE_ERRORS as exc:
         raise MalformedError(what, f"bad PEM certificate request ({exc})") from exc
+    return csr
 
 
 def _positive_days(days: int) -> None:
