@@ -305,7 +305,25 @@ def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificat
         cert.serial_number  # noqa: B018
     except _PARSE_ERRORS as exc:
         raise MalformedError(what, f"certificate does not parse: {exc}") from exc
+    if not _same_signature_algorithms(cert):
+        raise MalformedError(what, "the signature algorithm outside the signed part differs "
+                             "from the one inside it (RFC 5280 4.1.1.2)")
     return cert
+
+
+def _same_signature_algorithms(cert: x509.Certificate) -> bool:
+    """The outer signatureAlgorithm is not signed; RFC 5280 wants it equal to the inner one.
+
+    Found by the fuzzer: a flipped bit there still verified. The inner one is
+    among the first fields of the TBSCertificate (after version and serial).
+    """
+    whole = cert.public_bytes(serialization.Encoding.DER)
+    tbs = cert.tbs_certificate_bytes
+    start = whole.find(tbs)
+    outer = whole[start + len(tbs):]
+    if start < 0 or len(outer) < 2 or outer[1] & 0x80:
+        return False
+    return outer[:2 + outer[1]] in tbs[:64]
 
 
 def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]:
