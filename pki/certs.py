@@ -283,7 +283,7 @@ def csr_pem(csr: x509.CertificateSigningRequest) -> bytes:
 
 
 #: What pyca raises when it finally parses a lazily read part of a certificate.
-_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm)
+_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
 
 
 def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificate:
@@ -305,17 +305,20 @@ def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificat
         cert.serial_number  # noqa: B018
     except _PARSE_ERRORS as exc:
         raise MalformedError(what, f"certificate does not parse: {exc}") from exc
-    if not _same_signature_algorithms(cert):
-        raise MalformedError(what, "the signature algorithm outside the signed part differs "
-                             "from the one inside it (RFC 5280 4.1.1.2)")
+    if not _unsigned_parts_canonical(cert):
+        raise MalformedError(what, "the parts outside the signature are not as RFC 5280 "
+                             "wants them (outer algorithm equal to the signed one, the "
+                             "signature's BIT STRING with no unused bits)")
     return cert
 
 
-def _same_signature_algorithms(cert: x509.Certificate) -> bool:
-    """The outer signatureAlgorithm is not signed; RFC 5280 wants it equal to the inner one.
+def _unsigned_parts_canonical(cert: x509.Certificate) -> bool:
+    """The outer signatureAlgorithm and the signature's unused-bits byte are not signed.
 
-    Found by the fuzzer: a flipped bit there still verified. The inner one is
-    among the first fields of the TBSCertificate (after version and serial).
+    Found by the fuzzer: a flipped bit in either still verified, so two different
+    files would have been the same certificate. RFC 5280 4.1.1.2 wants the outer
+    algorithm equal to the inner one (among the first fields of the TBSCertificate,
+    after version and serial), and DER a BIT STRING of whole bytes here.
     """
     whole = cert.public_bytes(serialization.Encoding.DER)
     tbs = cert.tbs_certificate_bytes
@@ -323,7 +326,10 @@ def _same_signature_algorithms(cert: x509.Certificate) -> bool:
     outer = whole[start + len(tbs):]
     if start < 0 or len(outer) < 2 or outer[1] & 0x80:
         return False
-    return outer[:2 + outer[1]] in tbs[:64]
+    algorithm, signature = outer[:2 + outer[1]], outer[2 + outer[1]:]
+    header = 3 if len(signature) > 1 and signature[1] == 0x81 else 2
+    return (algorithm in tbs[:64] and len(signature) > header and signature[0] == 0x03
+            and signature[header] == 0)
 
 
 def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]:
@@ -332,7 +338,7 @@ def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]
         raise MalformedError(what, "no PEM CERTIFICATE block found")
     try:
         found = x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise MalformedError(what, f"bad PEM certificate ({exc})") from exc
     return [parsed(cert, what) for cert in found]
 

@@ -32,7 +32,7 @@ def parse_der(blobs: list[bytes], what: str) -> list[x509.Certificate]:
     for blob in blobs:
         try:
             cert = x509.load_der_x509_certificate(blob)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             raise MalformedError(what, f"certificate does not parse: {exc}") from exc
         certs.append(parsed(cert, what))
     return certs
