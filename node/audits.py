@@ -109,13 +109,16 @@ def check(file: Path, root_file: Path, at: datetime | None = None) -> CheckedCas
     data = read_file(file, "proof")
     root = read_root(root_file)
     checked = caseproof.check(data, root, now() if at is None else at)
+    if not checked.label:
+        raise VerificationError(f"proof {file} names no case, so its records prove nothing "
+                                "about one")
     events = []
     for log in checked.logs:
         for seq, record in log.records:
             if record.kind != record_pb2.CASE_EVENT:
                 raise VerificationError(f"record {log.origin}#{seq} is not a case event")
             event = parse_body(record_pb2.CaseEvent, record.body, f"case event {log.origin}#{seq}")
-            if checked.label and event.case_no != checked.label:
+            if event.case_no != checked.label:
                 raise VerificationError(f"record {log.origin}#{seq} belongs to case "
                                         f"{event.case_no}, not {checked.label}")
             events.append(CaseEventRow(log.origin, seq, hlc_ms(record.hlc), event.action,

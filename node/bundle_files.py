@@ -75,7 +75,8 @@ def import_file(home: Home, path: Path, reply: Path | None, say: Callable[[str],
     store = NodeStore.open(home)
     try:
         replica = build(store)
-        done = bundles.import_bundle(replica, read_file(path, "bundle"), f"bundle {path}", say)
+        data = read_file(path, "bundle", limit=bundles.MAX_BUNDLE_FILE_BYTES)
+        done = bundles.import_bundle(replica, data, f"bundle {path}", say)
         result = Imported(done.sender, done.from_child, done.new_records, len(done.receipts))
         if done.from_child:
             result.saved_requests = keep_child_requests(home, done.sender, done.csrs)

@@ -40,6 +40,8 @@ def _dates(values: list[str], what: str, year: int) -> list[str]:
 def publish(store: NodeStore, year: int, holidays: list[str], working_days: list[str]
             ) -> Published:
     """Write one calendar notice for ``year``; refuses empty notices and contradictions."""
+    if not 1900 <= year <= 9999:
+        raise InputError(f"bad year {year}: want 1900-9999")
     off = _dates(holidays, "holiday", year)
     on = _dates(working_days, "working", year)
     if not off and not on:

@@ -95,6 +95,9 @@ def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
 
 def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
     """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
+    for key, value in arguments.items():
+        if isinstance(value, int) and not 0 <= value <= workflow.MAX_LIMIT_DAYS:
+            raise CaseError(f"bad {key} {value}: want 0-{workflow.MAX_LIMIT_DAYS}")
     case = _require(store, case_no)
     if action == "evaluate":
         raise CaseError(

@@ -66,8 +66,13 @@ from typing import Any
 
 from node.ids import ApplicantError, check_uscc
 from node.licence_types import UnknownLicenceType, licence_type
-from pki.errors import EnvironmentProblem, InputError, MalformedError
+from node.workflow import MAX_LIMIT_DAYS
+from pki.errors import InputError, MalformedError
+from pki.files import read_file
 from protos.tongban.v1 import record_pb2
+
+#: A county's whole implementation list is well under a megabyte.
+MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
 
 TYPES = (
     "行政许可",
@@ -204,10 +209,7 @@ def load_file(path: str | Path) -> list[dict]:
     """Read the items of a TOML or JSON catalogue file (not yet checked: see parse_matter)."""
     path = Path(path)
     what = f"catalogue file {path}"
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read {what}: {exc.strerror or exc}") from exc
+    raw = read_file(path, "catalogue file", limit=MAX_CATALOGUE_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -305,6 +307,8 @@ def _count(item: dict, key: str, fail: _Fail) -> int:
         raise fail(key, f"must be a whole number, got {value!r}")
     if value < 0:
         raise fail(key, f"{value} is negative")
+    if value > MAX_LIMIT_DAYS:
+        raise fail(key, f"{value} exceeds {MAX_LIMIT_DAYS} (working days, about fourteen years)")
     return value
 
 

@@ -10,6 +10,7 @@ documentation cannot drift from what the loader accepts.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -17,13 +18,30 @@ from typing import Any
 import tomli_w
 
 from pki.division import validate
-from pki.errors import Error
+from pki.errors import Error, InputError
+
+_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)$")
+
+
+def parse_address(text: str, what: str = "address") -> tuple[str, int]:
+    """HOST:PORT (an IPv6 host in brackets) as (host, port), or an InputError naming ``what``.
+
+    Checked when a home is made and whenever a config loads, so that a typo
+    surfaces at once rather than as a link that never comes up.
+    """
+    host, sep, port = text.rpartition(":")
+    if not sep or not _HOST.match(host) or not port.isascii() or not port.isdigit() or not (
+            0 < int(port) < 65536):
+        raise InputError(f"bad {what} {text!r}: want HOST:PORT with a port 1-65535, "
+                         "e.g. 10.1.0.5:7443")
+    return host, int(port)
 
 
 def _address(value: str) -> str | None:
-    host, sep, port = value.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        return "want HOST:PORT"
+    try:
+        parse_address(value)
+    except InputError:
+        return "want HOST:PORT with a port 1-65535"
     return None
 
 

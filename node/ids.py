@@ -16,8 +16,17 @@ made, so someone born in 1985 who lives in 北屯市 (659005, created 2011) carr
 service. Numbers are compared only after normalisation (no spaces or hyphens,
 upper-case X and letters), so the same applicant is always the same string.
 
-Resident ID numbers are personal data: error messages show only the first ten
-characters (address code and birth year) followed by "...".
+A number is checked as the one kind it claims to be and never re-read as the
+other when that check fails: the claim is made by the check character. A
+string of 17 digits and a digit or X whose GB 11643 check digit holds claims
+to be a resident ID and is refused if its birth date is impossible (it does not
+then become a credit code, however its GB 32100 check character falls); any
+other string is a credit code. A credit code's registration authority and
+organisation type must be a pair GB 32100 lists (``USCC_TYPES``).
+
+Resident ID numbers are personal data: error and warning messages show only the
+first ten characters (address code and birth year) followed by "..."; credit
+codes are masked the same way, since a mistyped resident ID can arrive as one.
 """
 
 from __future__ import annotations
@@ -36,11 +45,25 @@ from pki.errors import InputError
 NATURAL = "natural"
 LEGAL = "legal"
 
-#: GB 32100 registration authorities: 1 机构编制, 2 外交, 3 司法行政, 4 文化, 5 民政,
-#: 6 旅游, 7 宗教, 8 工会, 9 市场监管(工商), A 中央军委改革和编制办公室, N 农业农村
-#: (农村集体经济组织), Y 其他. stdnum insists on digits here, which would refuse the
-#: village collectives (N2…/N3…) that apply for grassland and farmland subsidies.
-_USCC_AUTHORITIES = frozenset("123456789ANY")
+#: GB 32100-2015 (with amendment 1, 2016): each registration authority (first
+#: character) and the organisation types (second character) it may register.
+#: stdnum insists on digits for the authority, which would refuse the village
+#: collectives (N2…/N3…) that apply for grassland and farmland subsidies.
+USCC_TYPES: dict[str, tuple[str, frozenset[str]]] = {
+    "1": ("机构编制", frozenset("1239")),       # 机关, 事业单位, 编办管理的群众团体, 其他
+    "2": ("外交", frozenset("19")),             # 外国常住新闻机构, 其他
+    "3": ("司法行政", frozenset("123459")),     # 律师执业机构, 公证处, 基层法律服务所,
+                                                # 司法鉴定机构, 仲裁委员会, 其他
+    "4": ("文化", frozenset("19")),             # 外国在华文化中心, 其他
+    "5": ("民政", frozenset("1239")),           # 社会团体, 民办非企业单位, 基金会, 其他
+    "6": ("旅游", frozenset("129")),            # 外国/港澳台旅游部门常驻代表机构, 其他
+    "7": ("宗教", frozenset("129")),            # 宗教活动场所, 宗教院校, 其他
+    "8": ("工会", frozenset("19")),             # 基层工会, 其他
+    "9": ("工商/市场监管", frozenset("123")),   # 企业, 个体工商户, 农民专业合作社
+    "A": ("中央军委改革和编制办公室", frozenset("19")),  # 军队事业单位, 其他
+    "N": ("农业", frozenset("1239")),           # 组级, 村级, 乡镇级集体经济组织, 其他
+    "Y": ("其他", frozenset("1")),              # not divided further: always 1
+}
 _USCC_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPQRTUWXY")
 _SEPARATORS = re.compile(r"[\s\-]+")
 _EARLIEST_BIRTH_YEAR = 1880
@@ -68,10 +91,11 @@ def normalise(value: str) -> str:
 def check_applicant(value: str, *, today: date | None = None) -> Applicant:
     """Classify and check an applicant number; raise ApplicantError when it is wrong.
 
-    An 18-digit string (last may be X) is read as a resident ID unless it fails
-    as one and passes as a credit code — all-digit credit codes exist, so the
-    shape alone cannot decide. ``today``, when given, refuses birth dates in the
-    future; it is a parameter because this module never reads the clock.
+    The kind is decided once, by which check character holds (module
+    docstring), and the number is then checked as that kind only: all-digit
+    credit codes exist, so the shape alone cannot decide. ``today``, when
+    given, refuses birth dates in the future; it is a parameter because this
+    module never reads the clock.
     """
     if not isinstance(value, str):
         raise ApplicantError(
@@ -88,13 +112,8 @@ def check_applicant(value: str, *, today: date | None = None) -> Applicant:
             f"bad applicant ID {_mask(number)}: {len(number)} characters, want 18 "
             f"(resident ID, GB 11643, or unified social credit code, GB 32100){hint}"
         )
-    if number[:17].isdigit() and (number[17].isdigit() or number[17] == "X"):
-        try:
-            return check_resident_id(number, today=today)
-        except ApplicantError:
-            if _looks_like_uscc(number) and _birth_date_or_none(number) is None:
-                return check_uscc(number)
-            raise
+    if _claims_resident_id(number) or (_resident_shaped(number) and not _looks_like_uscc(number)):
+        return check_resident_id(number, today=today)
     return check_uscc(number)
 
 
@@ -138,41 +157,45 @@ def check_resident_id(value: str, *, today: date | None = None) -> Applicant:
 def check_uscc(value: str) -> Applicant:
     """Check an 18-character unified social credit code (GB 32100)."""
     number = normalise(value)
+    shown = _mask(number)
     if len(number) != 18:
         raise ApplicantError(
-            f"bad unified social credit code {number}: {len(number)} characters, want 18"
+            f"bad unified social credit code {shown}: {len(number)} characters, want 18"
         )
     bad = sorted({c for c in number if c not in _USCC_ALPHABET})
     if bad:
         raise ApplicantError(
-            f"bad unified social credit code {number}: characters {''.join(bad)} are not "
+            f"bad unified social credit code {shown}: characters {''.join(bad)} are not "
             "allowed (want digits and capital letters except I, O, S, V, Z)"
         )
-    if number[0] not in _USCC_AUTHORITIES:
+    if number[0] not in USCC_TYPES:
         raise ApplicantError(
-            f"bad unified social credit code {number}: registration authority {number[0]} "
+            f"bad unified social credit code {shown}: registration authority {number[0]} "
             "is unknown (want 1-9, A, N or Y)"
         )
-    if not number[1].isdigit() or number[1] == "0":
+    authority, types = USCC_TYPES[number[0]]
+    if number[1] not in types:
         raise ApplicantError(
-            f"bad unified social credit code {number}: organisation type {number[1]} "
-            "is unknown (want a digit 1-9)"
+            f"bad unified social credit code {shown}: organisation type {number[1]} is not "
+            f"one that authority {number[0]} ({authority}) registers (want "
+            f"{', '.join(sorted(types))})"
         )
     if not number[2:8].isdigit():
         raise ApplicantError(
-            f"bad unified social credit code {number}: region {number[2:8]} is not "
+            f"bad unified social credit code {shown}: region {number[2:8]} is not "
             "a six-digit division code"
         )
     want = uscc.calc_check_digit(number[:17])
     if number[17] != want:
         raise ApplicantError(
-            f"bad unified social credit code {number}: check character is {number[17]}, want {want}"
+            f"bad unified social credit code {shown}: check character is {number[17]}, "
+            f"want {want}"
         )
     region = number[2:8]
     name = _region_name(region)
     warnings = []
     if not name and region != "100000":
-        warnings.append(f"region {region} of credit code {number} is not a known division code")
+        warnings.append(f"region {region} of credit code {shown} is not a known division code")
     return Applicant(kind=LEGAL, id=number, warnings=warnings, region=region, region_name=name)
 
 
@@ -180,10 +203,19 @@ def _mask(number: str) -> str:
     return number[:10] + "..." if len(number) > 10 else number
 
 
+def _resident_shaped(number: str) -> bool:
+    return number[:17].isdigit() and (number[17].isdigit() or number[17] == "X")
+
+
+def _claims_resident_id(number: str) -> bool:
+    """17 digits and the GB 11643 check digit that belongs to them."""
+    return _resident_shaped(number) and ric.calc_check_digit(number) == number[17]
+
+
 def _looks_like_uscc(number: str) -> bool:
+    """The GB 32100 check character holds for an authority and type that may be paired."""
     return (
-        number[0] in _USCC_AUTHORITIES
-        and number[1] != "0"
+        number[1] in USCC_TYPES.get(number[0], ("", frozenset()))[1]
         and uscc.calc_check_digit(number[:17]) == number[17]
     )
 

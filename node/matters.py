@@ -46,9 +46,15 @@ def _stored(db: sqlite3.Connection, code: str, version: int | None
     return ParseDict(json.loads(row[0]), record_pb2.Matter()), bool(row[1])
 
 
+#: Versions are uint32 in the Matter record.
+MAX_VERSION = 2**32 - 1
+
+
 def current_matter(db: sqlite3.Connection, code: str, version: int | None = None,
                    *, allow_retired: bool = False) -> record_pb2.Matter:
     """The newest (or a given) version of a matter, or a MatterError naming the code."""
+    if version is not None and not 1 <= version <= MAX_VERSION:
+        raise MatterError(f"bad version {version}: want 1-{MAX_VERSION}")
     found = _stored(db, code, version)
     if found is None:
         raise MatterError(f"unknown matter {code}: see 'tongban matter list'")

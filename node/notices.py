@@ -8,14 +8,14 @@ its signed checkpoint and an inclusion proof (sync/deliver.py).
 from __future__ import annotations
 
 from node.store import Draft, NodeStore
-from pki.division import in_subtree, validate
+from pki.division import in_subtree, require_known
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
 
 def send(store: NodeStore, recipient: str, title: str, text: str) -> int:
     """Write the notice into the own log; returns its seq. It goes out with the next sync."""
-    validate(recipient)
+    require_known(recipient, "recipient")
     if recipient == store.division:
         raise InputError(f"a notice to {recipient} would be addressed to this node itself")
     if not title.strip():

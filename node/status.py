@@ -1,4 +1,9 @@
-"""The numbers behind ``tongban status``: link upward and the subtree below."""
+"""The numbers behind ``tongban status``: link upward and the subtree below.
+
+``status`` is where an operator looks to see whether the node is well, so it
+first runs SQLite's quick check: a damaged database stops it (exit 2) rather
+than being shown as a healthy node with fewer records.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from datetime import UTC, datetime
 
 from node import linkstate
 from node.certwatch import expiry_message
+from node.db import check_integrity
 from node.store import NodeStore
 from pki.division import in_subtree
 from sync.batches import sendable
@@ -60,6 +66,7 @@ class Status:
 
 def collect(store: NodeStore) -> Status:
     db, log, me = store.db, store.log, store.division
+    check_integrity(db, store.home.db_path, quick=True)
     link = linkstate.load(db)
     own_receipt = log.latest_receipt(me, link.parent or None) if link.parent else None
     status = Status(me, store.config.name, link,

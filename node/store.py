@@ -1,10 +1,10 @@
 """The node store: the one place where records are written.
 
 Every state change goes through ``NodeStore.write``: in a single SQLite
-transaction the records are built, projected (which is where domain rules
-refuse bad input), appended to the log, and a new checkpoint is signed. If any
-step raises, nothing is written. Foreign records (replicated from other nodes)
-enter through ``ingest`` after the sync layer has verified them.
+transaction the records are built (their text checked, node.text), projected
+(which is where domain rules refuse bad input), appended to the log, and a new
+checkpoint is signed. If any step raises, nothing is written. Foreign records
+(replicated from other nodes) enter through ``ingest`` after the sync layer has verified them.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from node import clock, projection
 from node.db import connect
 from node.home import Config, Home
+from node.text import check_record_text
 from pki.checkpoint import CheckpointSigner
 from sync import certstore, deliver, receive
 from sync.log import LogStore
@@ -117,8 +118,9 @@ class NodeStore:
             for offset, draft in enumerate(drafts):
                 seq = first_seq + offset
                 hlc = self.clock.tick(now_ms)
-                data = build_record(origin, seq, hlc, draft.kind, draft.make_body(seq, hlc),
-                                    draft.recipient)
+                body = draft.make_body(seq, hlc)
+                check_record_text(draft.kind, body)
+                data = build_record(origin, seq, hlc, draft.kind, body, draft.recipient)
                 projector.apply(parse_record(data))
                 records.append(data)
             projector.flush()

@@ -35,6 +35,9 @@ from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
 DUE_SOON_DAYS = 3
+#: The longest time limit, in working days, anywhere in a case (about fourteen years):
+#: far beyond any statutory limit, and small enough that deadline arithmetic stays cheap.
+MAX_LIMIT_DAYS = 3650
 
 CHANNELS = ("window", "online", "mobile", "self-service")
 
@@ -281,8 +284,10 @@ def _apply(event: record_pb2.CaseEvent, at_ms: int, limit_days: int) -> CaseStat
         raise WorkflowError(
             f"{where}: bad channel {event.channel!r}: want one of {', '.join(CHANNELS)}"
         )
-    if isinstance(limit_days, bool) or not isinstance(limit_days, int) or limit_days < 0:
-        raise WorkflowError(f"{where}: limit_days {limit_days!r}: want an integer >= 0")
+    if isinstance(limit_days, bool) or not isinstance(limit_days, int) or not (
+            0 <= limit_days <= MAX_LIMIT_DAYS):
+        raise WorkflowError(f"{where}: limit_days {limit_days!r}: want an integer "
+                            f"0-{MAX_LIMIT_DAYS}")
     return CaseState(
         case_no=case_no,
         matter_code=event.matter_code.strip(),
@@ -320,6 +325,9 @@ def _accept(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
             raise WorkflowError(
                 f"{where}: 容缺受理 of {missing!r} needs due_days >= 1 (working days to supply it)"
             )
+        if event.due_days > MAX_LIMIT_DAYS:
+            raise WorkflowError(f"{where}: due_days {event.due_days}: want at most "
+                                f"{MAX_LIMIT_DAYS} working days")
         if missing in case.materials:
             raise WorkflowError(f"{where}: {missing!r} is owed (容缺) but was also handed in")
         due = calendar.add_workdays(date_of_ms(at_ms), event.due_days)

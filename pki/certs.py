@@ -22,7 +22,7 @@ import ipaddress
 from datetime import datetime, timedelta
 
 from cryptography import x509
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
@@ -32,6 +32,8 @@ from pki.errors import InputError, MalformedError, VerificationError
 
 URI_PREFIX = "urn:tongban:node:"
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
+#: The longest validity tongban issues (about a century); past it dates overflow.
+MAX_DAYS = 36500
 
 #: Depth below the national node; a CA's path length is what remains above villages.
 _DEPTH = {
@@ -77,6 +79,13 @@ def node_dns(code: str) -> str:
 
 def division_of(cert: x509.Certificate) -> str:
     """The division a certificate names; CN and SAN URI must agree."""
+    try:
+        return _division_of(cert)
+    except _PARSE_ERRORS as exc:
+        raise MalformedError("certificate", f"does not parse: {exc}") from exc
+
+
+def _division_of(cert: x509.Certificate) -> str:
     cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
     if len(cns) != 1:
         raise MalformedError("certificate", f"want exactly one subject CN, got {len(cns)}")
@@ -199,7 +208,7 @@ def issue(
     _positive_days(days)
     if not csr.is_signature_valid:
         raise VerificationError("certificate request signature does not verify")
-    subject = csr_division(csr)
+    subject = division.require_known(csr_division(csr), "certificate subject")
     issuer = division_of(issuer_cert)
     if not division.is_ancestor(issuer, subject):
         raise SubtreeViolation(issuer, subject)
@@ -285,14 +294,65 @@ def csr_pem(csr: x509.CertificateSigningRequest) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
+#: What pyca raises when it finally parses a lazily read part of a certificate.
+_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
+
+
+def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificate:
+    """``cert`` once every part tongban reads has been parsed, or a MalformedError.
+
+    pyca/cryptography parses names, extensions and the key only when first
+    asked, so a mutated certificate loads fine and raises ``ValueError`` or
+    ``UnsupportedAlgorithm`` later, deep inside a verification. Every
+    certificate that enters from bytes passes here first; later reads of the
+    same parts then cannot fail.
+    """
+    try:
+        cert.subject.rfc4514_string()
+        cert.issuer.rfc4514_string()
+        list(cert.extensions)
+        cert.public_key()
+        cert.signature_hash_algorithm  # noqa: B018 - parsing is the point
+        cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
+        cert.serial_number  # noqa: B018
+    except _PARSE_ERRORS as exc:
+        raise MalformedError(what, f"certificate does not parse: {exc}") from exc
+    if not _unsigned_parts_canonical(cert):
+        raise MalformedError(what, "the parts outside the signature are not as RFC 5280 "
+                             "wants them (outer algorithm equal to the signed one, the "
+                             "signature's BIT STRING with no unused bits)")
+    return cert
+
+
+def _unsigned_parts_canonical(cert: x509.Certificate) -> bool:
+    """The outer signatureAlgorithm and the signature's unused-bits byte are not signed.
+
+    Found by the fuzzer: a flipped bit in either still verified, so two different
+    files would have been the same certificate. RFC 5280 4.1.1.2 wants the outer
+    algorithm equal to the inner one (among the first fields of the TBSCertificate,
+    after version and serial), and DER a BIT STRING of whole bytes here.
+    """
+    whole = cert.public_bytes(serialization.Encoding.DER)
+    tbs = cert.tbs_certificate_bytes
+    start = whole.find(tbs)
+    outer = whole[start + len(tbs):]
+    if start < 0 or len(outer) < 2 or outer[1] & 0x80:
+        return False
+    algorithm, signature = outer[:2 + outer[1]], outer[2 + outer[1]:]
+    header = 3 if len(signature) > 1 and signature[1] == 0x81 else 2
+    return (algorithm in tbs[:64] and len(signature) > header and signature[0] == 0x03
+            and signature[header] == 0)
+
+
 def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]:
     """All certificates in a PEM bundle, in file order; at least one."""
     if b"-----BEGIN CERTIFICATE-----" not in data:
         raise MalformedError(what, "no PEM CERTIFICATE block found")
     try:
-        return x509.load_pem_x509_certificates(data)
-    except ValueError as exc:
+        found = x509.load_pem_x509_certificates(data)
+    except (ValueError, x509.InvalidVersion) as exc:
         raise MalformedError(what, f"bad PEM certificate ({exc})") from exc
+    return [parsed(cert, what) for cert in found]
 
 
 def load_cert(data: bytes, what: str = "certificate") -> x509.Certificate:
@@ -304,11 +364,15 @@ def load_cert(data: bytes, what: str = "certificate") -> x509.Certificate:
 
 def load_csr(data: bytes, what: str = "certificate request") -> x509.CertificateSigningRequest:
     try:
-        return x509.load_pem_x509_csr(data)
-    except ValueError as exc:
+        csr = x509.load_pem_x509_csr(data)
+        csr.subject.rfc4514_string()
+        list(csr.extensions)
+        csr.public_key()
+    except _PARSE_ERRORS as exc:
         raise MalformedError(what, f"bad PEM certificate request ({exc})") from exc
+    return csr
 
 
 def _positive_days(days: int) -> None:
-    if days <= 0:
-        raise InputError(f"bad validity: got {days} days, want at least 1")
+    if not 1 <= days <= MAX_DAYS:
+        raise InputError(f"bad validity: got {days} days, want 1-{MAX_DAYS}")

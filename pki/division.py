@@ -5,12 +5,23 @@ or a county; the 12-digit statistical form adds TTT (township) and VVV
 (village). 000000 is the national node and the ancestor of every code.
 Ancestry is by prefix, so a county whose prefecture runs no node still sits
 inside its province's subtree.
+
+``validate`` checks the shape only (it is applied to every code read back from
+a log or a certificate); ``require_known`` also checks the code against the
+GB/T 2260 list the node ships, python-stdnum's ``cn/loc`` (newest entries
+include Xinjiang's 白杨市 659012, 2022), and is applied where a code is typed in:
+``init --division``, ``notice send --to``, the subject of ``pki issue``. A code
+abolished in that list ("[-YYYY]") is refused for new use with its year. The
+list has no townships or villages: a 12-digit code is known when its county is.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from enum import StrEnum
+
+from stdnum import numdb
 
 from pki.errors import InputError
 
@@ -51,6 +62,40 @@ def validate(code: str) -> str:
             raise DivisionError(f"bad division code {code!r}: a township lies inside a county")
         if code[6:9] == "000" and code[9:] != "000":
             raise DivisionError(f"bad division code {code!r}: a village needs a township part")
+    return code
+
+
+@functools.lru_cache(maxsize=4096)
+def listed(code: str) -> tuple[str, int | None] | None:
+    """(name, year abolished or None) of a six-digit code in the shipped GB/T 2260 list,
+    or None when the list does not hold it."""
+    parts = numdb.get("cn/loc").info(code)
+    if len(parts) < 2 or "county" not in parts[-1][1]:
+        return None
+    province = parts[0][1].get("province", "")
+    newest = parts[-1][1]["county"].split(",")[-1]
+    abolished = None
+    if newest.startswith("["):
+        years, newest = newest[1:].split("]", 1)
+        end = years.split("-")[1]
+        abolished = int(end) if end else None
+    name = newest if newest == province else province + newest
+    return name, abolished
+
+
+def require_known(code: str, what: str = "division code") -> str:
+    """``code`` if it is 000000 or a current GB/T 2260 code, else a DivisionError."""
+    validate(code)
+    if code == NATIONAL:
+        return code
+    entry = listed(code[:6])
+    if entry is None:
+        raise DivisionError(f"unknown {what} {code}: not in the GB/T 2260 list this node ships "
+                            "(python-stdnum cn/loc); check the code")
+    name, abolished = entry
+    if abolished is not None:
+        raise DivisionError(f"{what} {code} ({name}) was abolished in {abolished}: "
+                            "use the code that replaced it")
     return code
 
 

@@ -12,6 +12,7 @@ in pki, the lowest layer, so that sync and node write files the same way.
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from pki.errors import EnvironmentProblem, InputError
@@ -61,11 +62,33 @@ def _sync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-def read_file(path: str | os.PathLike, what: str) -> bytes:
-    """A file's bytes, or an EnvironmentProblem naming what was missing or unreadable."""
+#: Certificates, keys, requests and proofs are kilobytes; callers that read larger
+#: files (bundles, catalogues) pass their own limit.
+DEFAULT_READ_LIMIT = 16 * 1024 * 1024
+
+
+def read_file(path: str | os.PathLike, what: str, *, limit: int = DEFAULT_READ_LIMIT) -> bytes:
+    """A regular file's bytes, at most ``limit`` of them, or an error naming ``what``.
+
+    A device, a fifo or a file larger than ``limit`` is refused (InputError)
+    without reading it whole: ``/dev/zero`` or a gigabyte handed over by mistake
+    must not hang the command or fill memory.
+    """
     try:
-        return Path(path).read_bytes()
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise InputError(f"{what} {path} is not a regular file")
+            if info.st_size > limit:
+                raise InputError(f"{what} {path} is {info.st_size:,} bytes, more than the "
+                                 f"{limit:,} allowed")
+            data = fh.read(limit + 1)
     except FileNotFoundError as exc:
         raise EnvironmentProblem(f"no {what} at {path}") from exc
+    except IsADirectoryError as exc:
+        raise InputError(f"{what} {path} is a folder, want a file") from exc
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read {what} {path}: {exc.strerror}") from exc
+    if len(data) > limit:  # grew while we read it
+        raise InputError(f"{what} {path} is more than the {limit:,} bytes allowed")
+    return data

@@ -66,7 +66,7 @@ class P256Sha256(SignatureSuite):
         key = _p256_public(public_key)
         try:
             key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
-        except InvalidSignature as exc:
+        except (InvalidSignature, ValueError) as exc:  # ValueError: not a DER signature
             raise VerificationError(f"{self.name} signature does not verify") from exc
 
     def public_key_bytes(self, public_key: object) -> bytes:

@@ -18,7 +18,6 @@ ancestors' records, so an ancestor batch with records is refused.
 from __future__ import annotations
 
 import gzip
-import io
 import time
 import zlib
 from collections.abc import Callable
@@ -41,9 +40,17 @@ from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import verify_standalone
 from sync.replica import Replica
 
-#: A county's backlog after weeks offline is megabytes; this only stops a gzip bomb.
-#: The one limit: importing and auditing a bundle decode it the same way (``unpack``).
-MAX_BUNDLE_BYTES = 512 * 1024 * 1024
+#: The one limit on a bundle, unpacked: importing and auditing decode it the same way
+#: (``unpack``), and an export stops adding batches before it (the rest goes in the next
+#: bundle, as the parent's receipts then say). A county's backlog after weeks offline is a
+#: few megabytes. Decoding holds the bytes about three times over (unpacked, the signed
+#: envelope, the parsed Bundle), so 64 MiB keeps ``bundle import`` and ``audit verify``
+#: under 300 MB on any input, including a gzip bomb (bench/bench_hostile.py).
+MAX_BUNDLE_BYTES = 64 * 1024 * 1024
+#: A bundle file on disk: gzip adds a little to data that does not compress.
+MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_BYTES + (1 << 20)
+#: What one decompression step may produce; the stream is never inflated whole at once.
+_INFLATE_STEP = 1 << 20
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
 
@@ -84,14 +91,7 @@ def unpack(blob: bytes, what: str) -> tuple[federation_pb2.SignedBundle, federat
     Checks only the framing; the auditor reports a missing signature as a
     finding, the importer (``decode``) refuses it.
     """
-    try:
-        with gzip.GzipFile(fileobj=io.BytesIO(blob)) as stream:
-            raw = stream.read(MAX_BUNDLE_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise MalformedError(what, f"damaged or truncated gzip data ({exc or 'cut short'})"
-                             ) from exc
-    if len(raw) > MAX_BUNDLE_BYTES:
-        raise MalformedError(what, f"more than {MAX_BUNDLE_BYTES} bytes unpacked")
+    raw = inflate(blob, what)
     signed = federation_pb2.SignedBundle()
     bundle = federation_pb2.Bundle()
     try:
@@ -100,6 +100,40 @@ def unpack(blob: bytes, what: str) -> tuple[federation_pb2.SignedBundle, federat
     except DecodeError as exc:
         raise MalformedError(what, f"not a tongban bundle: {exc}") from exc
     return signed, bundle
+
+
+def inflate(blob: bytes, what: str) -> bytes:
+    """The gzip member in ``blob``, inflated as a stream and never past what it declares.
+
+    The gzip trailer declares the unpacked size (ISIZE); a bundle declaring
+    more than MAX_BUNDLE_BYTES is refused before inflating, and inflating
+    stops at the declared size (or the limit), so a bomb costs at most the
+    limit in memory whatever it claims. Trailing bytes after the member are
+    damage too.
+    """
+    if len(blob) < 18 or blob[:2] != b"\x1f\x8b":
+        raise MalformedError(what, "not a gzip file")
+    declared = int.from_bytes(blob[-4:], "little")
+    if declared > MAX_BUNDLE_BYTES:
+        raise MalformedError(what, f"declares {declared:,} bytes unpacked, more than the "
+                             f"{MAX_BUNDLE_BYTES:,} allowed")
+    inflater = zlib.decompressobj(wbits=31)
+    out = bytearray()
+    pending = blob
+    try:
+        while pending and not inflater.eof:
+            room = declared + 1 - len(out)
+            out += inflater.decompress(pending, max(1, min(room, _INFLATE_STEP)))
+            if len(out) > declared:
+                raise MalformedError(what, f"inflates past the {declared:,} bytes it declares")
+            pending = inflater.unconsumed_tail
+    except zlib.error as exc:
+        raise MalformedError(what, f"damaged gzip data ({exc})") from exc
+    if not inflater.eof:
+        raise MalformedError(what, "truncated gzip data")
+    if inflater.unused_data:
+        raise MalformedError(what, "bytes after the end of the gzip data")
+    return bytes(out)
 
 
 def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
@@ -141,15 +175,22 @@ def open_verified(replica: Replica, blob: bytes, what: str
 # --- making bundles ------------------------------------------------------------------------------
 
 
-def _batches_from(replica: Replica, origin: str, start: int) -> list[federation_pb2.LogBatch]:
-    """Every batch from ``start`` to the newest checkpoint, each with its prefix frontier."""
+#: Room kept in an export for the sender chain, requests, receipts and deliveries.
+_ENVELOPE_BYTES = MAX_BUNDLE_DELIVERY_BYTES + (4 << 20)
+
+
+def _batches_from(replica: Replica, origin: str, start: int, budget: list[int]
+                  ) -> list[federation_pb2.LogBatch]:
+    """Batches from ``start`` towards the newest checkpoint, each with its prefix frontier,
+    while ``budget[0]`` bytes remain (what does not fit goes in the next bundle)."""
     r = replica
     out = []
     limit = sendable(r.log, origin)
     while start < limit:
         batch = make_batch(r.log, r.certs, origin, start, MAX_BATCH_BYTES)
-        if batch is None:
+        if batch is None or batch.ByteSize() > budget[0]:
             break
+        budget[0] -= batch.ByteSize()
         batch.prefix_frontier.extend(merkle.CompactRange.of_stored(
             start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)).hashes)
         out.append(batch)
@@ -167,10 +208,12 @@ def export_for_parent(replica: Replica, parent: str, csrs: list[bytes] | None = 
     with r.lock:
         bundle.delivered.update(delivered_sizes(r.db))
         sizes = r.log.sizes()
+        budget = [MAX_BUNDLE_BYTES - _ENVELOPE_BYTES]
         for origin in sorted(sizes):
             if in_subtree(r.division, origin):
                 receipt = r.log.latest_receipt(origin, parent)
-                bundle.batches.extend(_batches_from(r, origin, receipt.size if receipt else 0))
+                bundle.batches.extend(
+                    _batches_from(r, origin, receipt.size if receipt else 0, budget))
             elif is_ancestor(origin, r.division):
                 bundle.batches.append(
                     federation_pb2.LogBatch(origin=origin, first_seq=sizes[origin]))
@@ -185,10 +228,11 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
         sender=r.division, recipient=child, created_ms=int(time.time() * 1000),
         sender_chain_der=[der(c) for c in r.chain], receipts=imported.receipts)
     with r.lock:
+        budget = [MAX_BUNDLE_BYTES - _ENVELOPE_BYTES]
         for origin in sorted(r.log.sizes()):
             if is_ancestor(origin, child):
                 bundle.batches.extend(
-                    _batches_from(r, origin, imported.held_by_sender.get(origin, 0)))
+                    _batches_from(r, origin, imported.held_by_sender.get(origin, 0), budget))
         wanted = r.host.addressed_into(child, imported.delivered)
         deliveries, _ = make_deliveries(r.log, r.db, r.certs, wanted, MAX_BUNDLE_DELIVERY_BYTES)
         bundle.deliveries.extend(deliveries)

@@ -147,7 +147,7 @@ def test_all_digit_credit_code_is_not_mistaken_for_a_resident_id():
     [
         ("11540102MB0I275610", "characters I are not allowed"),
         ("B1540102MB01275610", "registration authority B is unknown"),
-        ("10540102000000010A", "organisation type 0 is unknown"),
+        ("10540102000000010A", r"organisation type 0 is not one that authority 1 \(机构编制\)"),
         ("115401A2MB01275610", "region 5401A2 is not a six-digit division code"),
         ("11540102MB0127561", "17 characters, want 18"),
     ],
@@ -193,3 +193,41 @@ def test_every_constructed_resident_id_passes_and_one_wrong_digit_fails(born, se
     flipped = str((int(number[position]) + 1) % 10)
     with pytest.raises(ApplicantError):
         check_resident_id(number[:position] + flipped + number[position + 1 :])
+
+
+def _uscc(first17: str) -> str:
+    from stdnum.cn import uscc
+    return first17 + uscc.calc_check_digit(first17)
+
+
+def test_a_resident_id_with_an_impossible_date_is_not_read_as_a_credit_code():
+    number = "540102199002301232"  # check digit holds for GB 11643; 02-30 is no date
+    from stdnum.cn import ric, uscc  # it also carries a valid GB 32100 check character
+    assert ric.calc_check_digit(number) == number[17]
+    assert uscc.calc_check_digit(number[:17]) == number[17]
+    with pytest.raises(ApplicantError, match=r"^bad resident ID 5401021990\.\.\.: birth date "
+                                             r"19900230 is not a date"):
+        check_applicant(number)
+
+
+@pytest.mark.parametrize(("authority", "allowed"), [
+    ("1", "1239"), ("2", "19"), ("3", "123459"), ("4", "19"), ("5", "1239"), ("6", "129"),
+    ("7", "129"), ("8", "19"), ("9", "123"), ("A", "19"), ("N", "1239"), ("Y", "1")])
+def test_credit_code_authority_and_type_pairs_follow_gb_32100(authority, allowed):
+    for kind in "123456789":
+        code = _uscc(f"{authority}{kind}540102MA6T0N0Y0")
+        if kind in allowed:
+            assert check_uscc(code).kind == "legal"
+        else:
+            with pytest.raises(ApplicantError, match=f"organisation type {kind} is not one "
+                                                     f"that authority {authority}"):
+                check_uscc(code)
+
+
+def test_credit_code_messages_mask_the_number():
+    code = _uscc("91999999MA6T0N0Y0")  # region 999999 is no division: a warning
+    warning = check_uscc(code).warnings[0]
+    assert code not in warning and "91999999MA..." in warning
+    with pytest.raises(ApplicantError) as refused:
+        check_uscc(code[:17] + ("0" if code[17] != "0" else "1"))
+    assert code[:17] not in str(refused.value)

@@ -350,7 +350,7 @@ def test_apply_normalises_the_applicant_and_refuses_a_second_apply():
     assert s.applicant_id == "11010519491231002X"
     with pytest.raises(IllegalTransition, match="'apply' is not allowed; allowed: accept"):
         step(s, "apply", at(11, 3), **APPLY)
-    with pytest.raises(WorkflowError, match="limit_days -1: want an integer >= 0"):
+    with pytest.raises(WorkflowError, match="limit_days -1: want an integer 0-3650"):
         run([("apply", at(11, 2), APPLY)], limit_days=-1)
 
 

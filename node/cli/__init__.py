@@ -1,10 +1,13 @@
 """The ``tongban`` command.
 
 One module per command group under node/cli/; each command parses its options,
-calls one operation in a domain module and prints. Errors meant for people
-(pki.errors.Error) print as one line on stderr and exit with the error's code
-(1 refused, 2 could not run); ``--verbose`` adds the trace. Anything else is a
-bug and shows its trace.
+calls one operation in a domain module and prints. ``TongbanGroup`` is the one
+boundary every failure passes: errors meant for people (pki.errors.Error) print
+as one line on stderr and exit with the error's code (1 refused, 2 could not
+run); anything else (a damaged database, a full disk, a permission, an
+encoding, an overflow, a bug) is first turned into such an error by
+node.failures, so no command ever shows a trace unless ``--verbose`` asks.
+Arguments that are not valid UTF-8 are refused before any command runs.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ from node.cli.report import report_cmd
 from node.cli.seal import seal_group
 from node.cli.stats import stats_cmd
 from node.cli.supervise import supervise_group
-from pki.errors import Error
+from node.failures import EncodingProblem, explain
+from node.text import printable
 
 
 def _verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -56,14 +60,44 @@ def _add_verbose(command: click.Command) -> None:
 
 
 class TongbanGroup(click.Group):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            refuse_undecodable(args)
+        except EncodingProblem as exc:
+            _fail(exc, verbose=False)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except Error as exc:
-            if ctx.find_root().params.get("verbose"):
-                traceback.print_exc()
-            click.echo(f"error: {exc.diagnostics()}", err=True)
-            sys.exit(exc.exit_code)
+        except (click.exceptions.ClickException, click.exceptions.Abort,
+                click.exceptions.Exit):
+            raise
+        except Exception as exc:  # the one boundary: every failure becomes one line
+            _fail(explain(exc), verbose=bool(ctx.find_root().params.get("verbose")))
+
+
+def _fail(error, *, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exc()
+    click.echo(f"error: {printable(error.diagnostics(), newlines=False)}", err=True)
+    sys.exit(error.exit_code)
+
+
+def refuse_undecodable(args: list[str]) -> None:
+    """Python hands bytes that are not UTF-8 over as lone surrogates; name the option."""
+    for i, arg in enumerate(args):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            if arg.startswith("--") and "=" in arg:
+                where = arg.split("=", 1)[0]
+            elif i and args[i - 1].startswith("-"):
+                where = args[i - 1]
+            else:
+                where = f"argument {i + 1}"
+            raise EncodingProblem(f"{printable(where)} is not valid UTF-8: retype it, or set "
+                                  "a UTF-8 locale (LANG=C.UTF-8)") from None
 
 
 @click.group(cls=TongbanGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,15 @@ from pathlib import Path
 import click
 
 from node import audits
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from pki.certs import division_of, serial_hex
 from pki.errors import VerificationError
 
@@ -63,8 +71,8 @@ def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(f"root: {division_of(audited.root)} serial {serial_hex(audited.root)}")
-        click.echo(report.text())
+        echo(f"root: {division_of(audited.root)} serial {serial_hex(audited.root)}")
+        echo(report.text())
     if not report.ok:
         raise AuditFailed(f"audit found {report.problem_count()} problems "
                           f"and {len(report.forks)} forks in {audited.path}")
@@ -83,7 +91,7 @@ def prove(case_no: str, out: Path, home_dir: str | None) -> None:
       tongban audit prove --case 540102-2026-0000003 --out case.proof.json
     """
     count = audits.prove(resolve_home(home_dir), case_no, out)
-    click.echo(f"wrote proof of {count} records of case {case_no} to {out}")
+    echo(f"wrote proof of {count} records of case {case_no} to {out}")
 
 
 @audit_group.command("check")
@@ -111,10 +119,10 @@ def check(file: Path, root_file: Path, as_json: bool) -> None:
                    "events": [dict(zip(("origin", "seq", "time", "action", "actor"), r,
                                        strict=True)) for r in rows]})
         return
-    click.echo(f"case {checked.label}: {len(rows)} records verified against root "
+    echo(f"case {checked.label}: {len(rows)} records verified against root "
                f"{serial_hex(case.root)}")
     for log in logs:
         when = log["trusted_time"] or "unconfirmed (no parent receipt; judged at now)"
-        click.echo(f"  log {log['origin']}: checkpoint size {log['size']}, signer serial "
+        echo(f"  log {log['origin']}: checkpoint size {log['size']}, signer serial "
                    f"{log['signer_serial']}, trusted time {when}")
-    click.echo(table(["origin", "seq", "time", "action", "actor"], rows))
+    echo(table(["origin", "seq", "time", "action", "actor"], rows))

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 
 from node import bundle_files
-from node.cli.common import emit_json, home_option, json_option, resolve_home
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 
 
 def _stderr(line: str) -> None:
-    click.echo(line, err=True)
+    echo(line, err=True)
 
 
 @click.group("bundle")
@@ -37,7 +37,7 @@ def export_cmd(for_parent: bool, out: str, as_json: bool, home_dir: str | None) 
         emit_json({"out": out, "peer": made.peer, "records": made.records,
                    "batches": made.batches, "bytes": made.size})
         return
-    click.echo(f"wrote {out} for {made.peer}: {made.records} records in "
+    echo(f"wrote {out} for {made.peer}: {made.records} records in "
                f"{made.batches} batches, {made.size} bytes")
 
 
@@ -68,12 +68,12 @@ def import_cmd(bundle_file: str, reply: str | None, as_json: bool, home_dir: str
                        "file": reply, "receipts": done.reply.receipts,
                        "records": done.reply.records, "bytes": done.reply.size}})
         return
-    click.echo(f"imported {bundle_file} from {done.sender}: {done.new_records} new records, "
+    echo(f"imported {bundle_file} from {done.sender}: {done.new_records} new records, "
                f"{done.receipts} receipts")
     for path in done.saved_requests:
-        click.echo(f"certificate request saved: {path} (tongban pki issue {path} --out …)")
+        echo(f"certificate request saved: {path} (tongban pki issue {path} --out …)")
     if done.reply is not None:
-        click.echo(f"wrote reply {reply} for {done.sender}: {done.reply.receipts} receipts, "
+        echo(f"wrote reply {reply} for {done.sender}: {done.reply.receipts} receipts, "
                    f"{done.reply.records} records, {done.reply.size} bytes")
     elif reply and not done.from_child:
         _stderr(f"--reply ignored: {bundle_file} came from the parent {done.sender}; only a "

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from node import calendar
-from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
 
@@ -31,7 +31,7 @@ def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...],
     """
     store = NodeStore.open(resolve_home(home_dir))
     done = calendar.publish(store, year, list(holidays), list(workdays))
-    click.echo(f"published {len(done.holidays)} holidays and {len(done.working_days)} working "
+    echo(f"published {len(done.holidays)} holidays and {len(done.working_days)} working "
                f"days for {year} from {store.division}; nodes below count with them after "
                "their next sync")
 
@@ -50,5 +50,5 @@ def show(as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(table(["day", "", "from"], [(r["day"], "working day" if r["workday"]
+    echo(table(["day", "", "from"], [(r["day"], "working day" if r["workday"]
                                             else "holiday", r["from"]) for r in rows]))

@@ -9,6 +9,7 @@ import click
 
 from node import cases, workflow
 from node.cli.common import (
+    echo,
     emit_json,
     format_ms,
     home_option,
@@ -41,13 +42,13 @@ def _print_outcome(outcome: cases.Outcome, as_json: bool = False, quiet: bool = 
                    "warnings": list(outcome.warnings)})
         return
     for warning in outcome.warnings:
-        click.echo(f"warning: {warning}", err=True)
+        echo(f"warning: {warning}", err=True)
     if quiet:
-        click.echo(case.case_no)
+        echo(case.case_no)
         return
-    click.echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
+    echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
     for step in outcome.next_steps:
-        click.echo(f"next: {step}")
+        echo(f"next: {step}")
 
 
 quiet_option = click.option("--quiet", "-q", is_flag=True,
@@ -183,9 +184,9 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
                 "reason", "due", "remaining_workdays", "score", "allowed_actions"):
         value = data.get(key)
         if value not in (None, [], ""):
-            click.echo(f"{key:20} {value}")
+            echo(f"{key:20} {value}")
     if events:
-        click.echo(table(["time", "action", "actor", "state", "details"],
+        echo(table(["time", "action", "actor", "state", "details"],
                          [(format_ms(e["at_ms"]), e["action"], e["actor"], e["state"],
                            " ".join(f"{k}={v}" for k, v in e["details"].items()))
                           for e in events]))
@@ -219,5 +220,5 @@ def list_(state, due_soon, overdue, as_json, home_dir) -> None:
         rows.append((v.case.case_no, workflow.LABELS[v.case.state], v.case.applicant_name,
                      v.case.matter_code, v.due or "-",
                      "-" if v.remaining is None else v.remaining, flag))
-    click.echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
-    click.echo(f"{len(views)} cases")
+    echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
+    echo(f"{len(views)} cases")

@@ -1,4 +1,9 @@
-"""Pieces every tongban command shares: --home, --json output, time display, tables."""
+"""Pieces every tongban command shares: --home, --json output, time display, tables.
+
+Every line a command prints goes through ``echo`` (and tables and JSON through
+it too), which escapes terminal control and bidi characters: records from other
+nodes may hold text this node would have refused (node.text).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +15,10 @@ import click
 
 from node.clock import today, wall_ms
 from node.home import Home
+from node.text import printable
 from node.workdays import CHINA_TZ
 
-__all__ = ["emit_json", "format_ms", "home_option", "json_option", "resolve_home", "table",
+__all__ = ["echo", "emit_json", "format_ms", "home_option", "json_option", "resolve_home", "table",
            "today", "wall_ms"]
 
 home_option = click.option(
@@ -35,8 +41,12 @@ def format_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
+def echo(text: object = "", *, err: bool = False) -> None:
+    click.echo(printable(str(text)), err=err)
+
+
 def emit_json(value) -> None:
-    click.echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str))
+    echo(json.dumps(value, ensure_ascii=False, indent=2, sort_keys=True, default=str))
 
 
 def _width(text: str) -> int:
@@ -45,7 +55,8 @@ def _width(text: str) -> int:
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    cells = [[str(h) for h in headers]] + [["" if c is None else str(c) for c in r] for r in rows]
+    cells = [[str(h) for h in headers]] + [
+        ["" if c is None else printable(str(c), newlines=False) for c in r] for r in rows]
     widths = [max(_width(row[i]) for row in cells) for i in range(len(headers))]
     lines = []
     for row in cells:

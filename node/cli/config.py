@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import emit_json, home_option, json_option, resolve_home
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 
 
 @click.group("config")
@@ -30,7 +30,7 @@ def check(home_dir: str | None) -> None:
     """
     home = resolve_home(home_dir)
     home.load_config()
-    click.echo(f"{home.config_path}: valid")
+    echo(f"{home.config_path}: valid")
 
 
 @config_group.command()
@@ -48,4 +48,4 @@ def show(defaults: bool, as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json(config.to_dict(defaults=defaults))
     else:
-        click.echo(config.to_toml(defaults=defaults), nl=False)
+        echo(config.to_toml(defaults=defaults), nl=False)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 
 from node import maintenance
-from node.cli.common import emit_json, home_option, json_option, resolve_home
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 
 
 @click.group("db")
@@ -19,19 +20,23 @@ def db_group() -> None:
 @db_group.command()
 @home_option
 def rebuild(home_dir: str | None) -> None:
-    """Rebuild every projection table from the log.
+    """Rebuild every projection table from the log (after SQLite's integrity check).
 
     \b
     Example:
       tongban db rebuild --home /var/lib/tongban
     """
-    with click.progressbar(length=1, label="rebuilding", file=sys.stderr) as bar:
+    with ExitStack() as stack:
+        bars: list = []
+
         def progress(done: int, total: int) -> None:
-            bar.length = max(total, 1)
-            bar.update(done - bar.pos)
+            if not bars:  # only once the integrity check has passed and replay begins
+                bars.append(stack.enter_context(click.progressbar(
+                    length=max(total, 1), label="rebuilding", file=sys.stderr)))
+            bars[0].update(done - bars[0].pos)
 
         count = maintenance.rebuild(resolve_home(home_dir), progress)
-    click.echo(f"rebuilt projections from {count} records")
+    echo(f"rebuilt projections from {count} records")
 
 
 @db_group.command()
@@ -55,4 +60,4 @@ def backup(out: str, as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json({"division": division, "out": str(target), "live_bytes": size})
         return
-    click.echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")
+    echo(f"backed up {division} to {target} ({size:,} bytes in the live file)")

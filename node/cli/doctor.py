@@ -7,7 +7,7 @@ import sys
 import click
 
 from node import doctor as checks
-from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 
 
 @click.command()
@@ -30,7 +30,7 @@ def doctor(as_json: bool, home_dir: str | None) -> None:
         emit_json({"verdict": checks.NAMES[code], "code": code,
                    "checks": [c.to_dict() for c in found]})
     else:
-        click.echo(table(["check", "verdict", "detail"],
+        echo(table(["check", "verdict", "detail"],
                          [(c.name, checks.NAMES[c.code], c.message) for c in found]))
-        click.echo(f"doctor: {checks.NAMES[code]}")
+        echo(f"doctor: {checks.NAMES[code]}")
     sys.exit(code)

@@ -7,7 +7,15 @@ import getpass
 import click
 
 from node import evaluation
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.store import NodeStore
 
 
@@ -39,7 +47,7 @@ def add(case_no: str, level: str, via: str, evaluator: str, entered_by: str, com
     store = NodeStore.open(resolve_home(home_dir))
     record_id = evaluation.record(store, case_no, level=evaluation.parse_level(level), via=via,
                                   evaluator=evaluator, entered_by=entered_by, comment=comment)
-    click.echo(f"evaluation {record_id} of {case_no}")
+    echo(f"evaluation {record_id} of {case_no}")
 
 
 @evaluation_group.command("list")
@@ -60,7 +68,7 @@ def list_(poor: bool, subtree: bool, as_json: bool, home_dir: str | None) -> Non
         if as_json:
             emit_json([loop.to_dict() for loop in loops])
             return
-        click.echo(table(
+        echo(table(
             ["id", "case", "level", "evaluated", *evaluation.STEP_LABELS.values()],
             [(lp.evaluation_id, lp.case_no, lp.level, lp.evaluated_on,
               *(lp.done.get(s) or f"due {lp.due[s]}" for s in evaluation.STEP_LABELS))
@@ -70,7 +78,7 @@ def list_(poor: bool, subtree: bool, as_json: bool, home_dir: str | None) -> Non
     if as_json:
         emit_json(rows)
         return
-    click.echo(table(["id", "case", "level", "by", "channel", "evaluator", "time", "comment"],
+    echo(table(["id", "case", "level", "by", "channel", "evaluator", "time", "comment"],
                      [(r["id"], r["case_no"], r["label"], r["evaluator_kind"], r["channel"],
                        r["evaluator"], format_ms(r["at_ms"]), r["comment"]) for r in rows]))
 
@@ -92,4 +100,4 @@ def follow_up(evaluation_id: str, step: str, text: str, actor: str,
     """
     store = NodeStore.open(resolve_home(home_dir))
     record_id = evaluation.follow_up(store, evaluation_id, step, text, actor)
-    click.echo(f"{evaluation.STEP_LABELS[step]} {record_id} for 差评 {evaluation_id}")
+    echo(f"{evaluation.STEP_LABELS[step]} {record_id} for 差评 {evaluation_id}")

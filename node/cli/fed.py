@@ -9,7 +9,15 @@ from dataclasses import asdict
 import click
 
 from node import children, link, logs, status
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.serve import serve as run_server
 from node.store import NodeStore
 from node.wiring import build
@@ -19,7 +27,7 @@ LINK_DOWN_EXIT = 1
 
 
 def _stderr(line: str) -> None:
-    click.echo(line, err=True)
+    echo(line, err=True)
 
 
 @click.command()
@@ -76,7 +84,7 @@ def sync(once: bool, as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json(asdict(report))
         return
-    click.echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
+    echo(f"synced with {report.parent} in {report.seconds:.1f}s: pushed "
                f"{sum(report.pushed.values())} records, pulled {sum(report.pulled.values())}, "
                f"{report.delivered} addressed to this subtree, "
                f"{report.receipts} receipts, {report.wire_bytes_sent} bytes sent (compressed)")
@@ -107,35 +115,35 @@ def status_cmd(subtree: bool, as_json: bool, home_dir: str | None) -> None:
         sys.exit(LINK_DOWN_EXIT if info.link.is_down else 0)
     lk = info.link
     now = int(time.time() * 1000)
-    click.echo(f"node {info.division} {info.name}")
+    echo(f"node {info.division} {info.name}")
     if lk.parent or lk.address:
-        click.echo(f"link to {lk.parent or '?'} at {lk.address}: {lk.state}")
-        click.echo(f"  last success     {format_ms(lk.last_success_ms)}")
+        echo(f"link to {lk.parent or '?'} at {lk.address}: {lk.state}")
+        echo(f"  last success     {format_ms(lk.last_success_ms)}")
         if lk.last_error:
-            click.echo(f"  last error       {lk.last_error}")
-        click.echo(f"  last attempt     {format_ms(lk.last_attempt_ms)}")
-        click.echo(f"  throughput       {lk.wire_bps * 8 / 1000:.1f} kbit/s on the wire "
+            echo(f"  last error       {lk.last_error}")
+        echo(f"  last attempt     {format_ms(lk.last_attempt_ms)}")
+        echo(f"  throughput       {lk.wire_bps * 8 / 1000:.1f} kbit/s on the wire "
                    f"({lk.throughput_bps * 8 / 1000:.1f} kbit/s before gzip)")
         if lk.clock_offset_ms is not None:
-            click.echo(f"  parent clock     {lk.clock_offset_ms / 1000:+.0f}s from ours")
-        click.echo(f"  newest receipt   size {info.newest_receipt_size or 0} at "
+            echo(f"  parent clock     {lk.clock_offset_ms / 1000:+.0f}s from ours")
+        echo(f"  newest receipt   size {info.newest_receipt_size or 0} at "
                    f"{format_ms(info.newest_receipt_ms)}")
         since = (f"{(now - info.newest_receipt_ms) / 1000:.0f}s"
                  if info.newest_receipt_ms else "never")
-        click.echo(f"  since last receipt {since}")
+        echo(f"  since last receipt {since}")
         oldest = min((o.oldest_waiting_ms for o in info.outbox if o.oldest_waiting_ms),
                      default=None)
         lag = f", oldest waiting {(now - oldest) / 1000:.0f}s" if oldest else ""
-        click.echo(f"  waiting          {info.waiting_records} records, "
+        echo(f"  waiting          {info.waiting_records} records, "
                    f"{info.waiting_bytes} bytes{lag}")
     else:
-        click.echo("no parent link (top of the federation, or not configured)")
+        echo("no parent link (top of the federation, or not configured)")
     if info.subtree:
-        click.echo(table(["node", "records", "checkpoint", "last seen"],
+        echo(table(["node", "records", "checkpoint", "last seen"],
                          [(n.origin, n.records, n.checkpoint_size, format_ms(n.last_seen_ms))
                           for n in info.subtree]))
     for cert in info.cert_warnings:
-        click.echo(f"warning: {cert}")
+        echo(f"warning: {cert}")
     sys.exit(LINK_DOWN_EXIT if lk.is_down else 0)
 
 
@@ -144,10 +152,10 @@ def _print_subtree(views: list[children.ChildView], as_json: bool) -> None:
         emit_json([v.to_dict() for v in views])
         return
     if not views:
-        click.echo("no enrolled children")
+        echo("no enrolled children")
         return
     now = time.time()
-    click.echo(table(
+    echo(table(
         ["node", "issuer", "records", "behind", "last contact", "last receipt", "problems",
          "cert expires", "last refusal"],
         [(v.division, v.issuer, v.records, "-" if v.behind_records is None else v.behind_records,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import home_option, resolve_home
+from node.cli.common import echo, home_option, resolve_home
 from node.home import Config
 from node.maintenance import create_home
 from pki.division import NATIONAL, level
@@ -37,5 +37,5 @@ def init(division: str, name: str, parent_address: str, listen_address: str,
     home = resolve_home(home_dir)
     create_home(home, Config(division=division, name=name, parent_address=parent_address,
                              listen_address=listen_address))
-    click.echo(f"created {level(division)} node {division} {name} in {home.path}")
-    click.echo(next_step(division))
+    echo(f"created {level(division)} node {division} {name} in {home.path}")
+    echo(next_step(division))

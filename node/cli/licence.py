@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from node import licence_export, licence_verify, licences
-from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.cli.common import today as local_today
 from node.home import Home
 from node.licence_format import from_qr_text
@@ -46,7 +46,7 @@ def issue(case_no: str, home_dir: str | None) -> None:
     """
     claims = licences.issue(_open(home_dir), case_no)
     until = claims.valid_to or "长期"
-    click.echo(f"{claims.licence_id} {claims.type_name} for {claims.holder_name}, "
+    echo(f"{claims.licence_id} {claims.type_name} for {claims.holder_name}, "
                f"valid {claims.valid_from} to {until}")
 
 
@@ -67,7 +67,7 @@ def list_(holder: str | None, type_code: str | None, as_json: bool, home_dir: st
     if as_json:
         emit_json(found)
         return
-    click.echo(table(["licence", "type", "holder", "issued", "valid to", "status"],
+    echo(table(["licence", "type", "holder", "issued", "valid to", "status"],
                      [(i["licence_id"], i["type_name"], i["holder_name"], i["issue_date"],
                        i["valid_to"] or "长期", "revoked" if i["revoked"] else "")
                       for i in found]))
@@ -90,7 +90,7 @@ def show(licence_id: str, as_json: bool, home_dir: str | None) -> None:
         return
     for key, value in item.items():
         if value not in (None, ""):
-            click.echo(f"{key:12} {value}")
+            echo(f"{key:12} {value}")
 
 
 @licence_group.command("revoke")
@@ -106,7 +106,7 @@ def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
         --reason 户口已迁出
     """
     licences.revoke(_open(home_dir), licence_id, reason)
-    click.echo(f"revoked {licence_id}: goes up with the next sync, and down to every node "
+    echo(f"revoked {licence_id}: goes up with the next sync, and down to every node "
                "with the national relay")
 
 
@@ -133,7 +133,7 @@ def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool
         raise InputError("say what to export: --out FILE, --qr PNG, --qr-text or --openssl DIR")
     for line in licence_export.export(_open(home_dir), licence_id, out, qr_png, qr_text,
                                       openssl_dir):
-        click.echo(line)
+        echo(line)
 
 
 def _root(path: Path) -> object:
@@ -187,7 +187,7 @@ def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: b
         emit_json(report)
     else:
         for key, value in report.items():
-            click.echo(f"{key:14} {value}")
+            echo(f"{key:14} {value}")
     if not verdict.ok:
         raise LicenceNotValid(f"licence {verdict.claims.licence_id} is {verdict.detail}")
 
@@ -204,6 +204,6 @@ def relay(home_dir: str | None) -> None:
       tongban licence relay --home /srv/tongban-000000
     """
     result = licences.relay(_open(home_dir))
-    click.echo(f"relayed {result.revocations} revocations and {result.certificates} "
+    echo(f"relayed {result.revocations} revocations and {result.certificates} "
                f"certificates in {result.records} records")
 

@@ -9,7 +9,7 @@ from google.protobuf.json_format import MessageToDict
 
 from node import matters
 from node.catalogue_file import load_file, sample_catalogue_path
-from node.cli.common import emit_json, home_option, json_option, resolve_home, table
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
 
@@ -20,9 +20,9 @@ def matter_group() -> None:
 
 def _report(results: list[matters.PublishResult]) -> None:
     for r in results:
-        click.echo(f"{r.status:9} {r.code} v{r.version}")
+        echo(f"{r.status:9} {r.code} v{r.version}")
     changed = sum(1 for r in results if r.status != "unchanged")
-    click.echo(f"{changed} published, {len(results) - changed} unchanged")
+    echo(f"{changed} published, {len(results) - changed} unchanged")
 
 
 @matter_group.command("import")
@@ -121,12 +121,13 @@ def list_(include_retired: bool, as_json: bool, home_dir: str | None) -> None:
     rows = [(m["code"], f"v{m['version']}", m["name"], m["type"],
              f"{m['promised_limit_days']}/{m['legal_limit_days']}",
              "retired" if m["retired"] else "") for m in items]
-    click.echo(table(["code", "ver", "name", "type", "promised/legal days", ""], rows))
+    echo(table(["code", "ver", "name", "type", "promised/legal days", ""], rows))
 
 
 @matter_group.command("show")
 @click.argument("code")
-@click.option("--version", type=int, default=None, help="A given version (default newest).")
+@click.option("--version", type=click.IntRange(min=1), default=None,
+              help="A given version (default newest).")
 @json_option
 @home_option
 def show(code: str, version: int | None, as_json: bool, home_dir: str | None) -> None:
@@ -145,7 +146,7 @@ def show(code: str, version: int | None, as_json: bool, home_dir: str | None) ->
     for key, value in data.items():
         if isinstance(value, list):
             value = json.dumps(value, ensure_ascii=False)
-        click.echo(f"{key:20} {value}")
+        echo(f"{key:20} {value}")
 
 
 @matter_group.command("retire")
@@ -161,4 +162,4 @@ def retire(code: str, reason: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     matter = matters.retire(store, code, reason)
-    click.echo(f"retired {code} v{matter.version} {matter.name}")
+    echo(f"retired {code} v{matter.version} {matter.name}")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from node import notices
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.store import NodeStore
 
 
@@ -28,7 +36,7 @@ def send(recipient: str, title: str, text: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     seq = notices.send(store, recipient, title, text)
-    click.echo(f"notice {store.division}#{seq} to {recipient}: goes out with the next sync")
+    echo(f"notice {store.division}#{seq} to {recipient}: goes out with the next sync")
 
 
 @notice_group.command("list")
@@ -45,6 +53,6 @@ def list_(as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json(rows)
         return
-    click.echo(table(["time", "from", "to", "title", "text"],
+    echo(table(["time", "from", "to", "title", "text"],
                      [(format_ms(r["at_ms"]), r["origin"], r["recipient"], r["title"], r["text"])
                       for r in rows]))

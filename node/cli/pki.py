@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from node import enrolment
-from node.cli.common import emit_json, home_option, json_option, resolve_home
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 from pki import certs
 from pki.errors import InputError
 
@@ -47,14 +47,14 @@ def init_root(out: str | None, days: int, home_dir: str | None) -> None:
     """
     if out is not None:
         made = enrolment.make_offline_root(Path(out), days)
-        click.echo(f"root CA 000000 serial {certs.serial_hex(made.cert)} "
+        echo(f"root CA 000000 serial {certs.serial_hex(made.cert)} "
                    f"valid until {made.cert.not_valid_after_utc:%Y-%m-%d}")
-        click.echo(f"certificate: {made.cert_path}")
-        click.echo(f"private key: {made.key_path} (mode 0600; keep it offline)")
+        echo(f"certificate: {made.cert_path}")
+        echo(f"private key: {made.key_path} (mode 0600; keep it offline)")
         return
     home = resolve_home(home_dir)
     root = enrolment.install_root(home, days)
-    click.echo(f"root CA 000000 serial {certs.serial_hex(root)} installed in {home.path}")
+    echo(f"root CA 000000 serial {certs.serial_hex(root)} installed in {home.path}")
 
 
 @pki_group.command()
@@ -66,7 +66,7 @@ def csr(home_dir: str | None) -> None:
     Example:
       tongban pki csr --home /srv/tongban
     """
-    click.echo(str(enrolment.write_csr(resolve_home(home_dir))))
+    echo(str(enrolment.write_csr(resolve_home(home_dir))))
 
 
 @pki_group.command()
@@ -104,10 +104,10 @@ def issue(csr_file: str, out: str, ca_cert: str | None, ca_key: str | None,
         issuer = enrolment.home_issuer(home)
     issued = enrolment.issue(Path(csr_file), Path(out), issuer, days, record_in=home)
     cert = issued.cert
-    click.echo(f"issued {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
+    echo(f"issued {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
                f"valid until {cert.not_valid_after_utc:%Y-%m-%d}: {out}")
     if issued.cut_short:
-        click.echo(f"warning: cut short to the issuer's own expiry; {days} days were asked for "
+        echo(f"warning: cut short to the issuer's own expiry; {days} days were asked for "
                    "(renew the issuer's certificate, then re-issue)", err=True)
 
 
@@ -125,7 +125,7 @@ def import_(bundle_file: str, home_dir: str | None) -> None:
       tongban pki import node-540102.pem
     """
     cert = enrolment.install(resolve_home(home_dir), Path(bundle_file))
-    click.echo(f"installed {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
+    echo(f"installed {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
                f"valid until {cert.not_valid_after_utc:%Y-%m-%d}")
 
 
@@ -148,11 +148,11 @@ def show(home_dir: str | None, as_json: bool) -> None:
         return
     for c in status.chain:
         kind = "CA" if c["ca"] else "leaf"
-        click.echo(f"{c['division']}  {kind:4}  serial {c['serial']}  issuer {c['issuer']}  "
+        echo(f"{c['division']}  {kind:4}  serial {c['serial']}  issuer {c['issuer']}  "
                    f"{c['not_before'][:10]} .. {c['not_after'][:10]}  "
                    f"{c['days_left']} days left")
     for w in status.warnings:
-        click.echo(f"warning: {w}")
+        echo(f"warning: {w}")
 
 
 @pki_group.command()
@@ -170,8 +170,8 @@ def rotate(home_dir: str | None) -> None:
       tongban pki rotate && tongban pki show
     """
     rotation = enrolment.rotate(resolve_home(home_dir))
-    click.echo(f"old key and certificate kept as {rotation.kept}.key/.crt")
-    click.echo(f"new request {rotation.csr_path}: have the parent issue it, then "
+    echo(f"old key and certificate kept as {rotation.kept}.key/.crt")
+    echo(f"new request {rotation.csr_path}: have the parent issue it, then "
                "'tongban pki import'")
 
 
@@ -188,9 +188,9 @@ def export_checkpoint_cmd(out: str, home_dir: str | None) -> None:
         openssl dgst -sha256 -verify signer-pubkey.pem -signature checkpoint.sig checkpoint.txt
     """
     done = enrolment.export_latest_checkpoint(resolve_home(home_dir), Path(out))
-    click.echo(f"exported {done.division} checkpoint size {done.size} to {done.files.directory}")
-    click.echo("check: openssl verify -CAfile root.pem -untrusted chain.pem signer.pem")
-    click.echo("check: openssl dgst -sha256 -verify signer-pubkey.pem "
+    echo(f"exported {done.division} checkpoint size {done.size} to {done.files.directory}")
+    echo("check: openssl verify -CAfile root.pem -untrusted chain.pem signer.pem")
+    echo("check: openssl dgst -sha256 -verify signer-pubkey.pem "
                "-signature checkpoint.sig checkpoint.txt")
 
 
@@ -210,4 +210,4 @@ def revoke(serial: str, reason: str, home_dir: str | None) -> None:
       tongban pki revoke 3f2a9c0d1e --reason keyCompromise --home /srv/tongban-540100
     """
     number, origin = enrolment.revoke(resolve_home(home_dir), serial, reason)
-    click.echo(f"revoked serial {number:x} ({reason}) in the log of {origin}")
+    echo(f"revoked serial {number:x} ({reason}) in the log of {origin}")

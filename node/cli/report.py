@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from node import report
-from node.cli.common import home_option, resolve_home, today
+from node.cli.common import echo, home_option, resolve_home, today
 from node.store import NodeStore
 
 
@@ -36,5 +36,5 @@ def report_cmd(out: str, subtree: bool, start: str | None, end: str | None,
         fh.write(built.html)
     os.replace(tmp, target)
     total = built.figures.total
-    click.echo(f"wrote {target}: {total['applications']} applications, "
+    echo(f"wrote {target}: {total['applications']} applications, "
                f"{built.red} red and {built.yellow} yellow cases")

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from node import seals
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.store import NodeStore
 from pki.errors import EnvironmentProblem
 
@@ -36,7 +44,7 @@ def create(body_uscc: str, name: str, image: Path | None, home_dir: str | None) 
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read {image}: {exc.strerror}") from exc
     seal = seals.create(NodeStore.open(resolve_home(home_dir)), body_uscc, name, picture)
-    click.echo(f"seal of {seal.name} ({seal.uscc}) serial {seal.serial_hex} valid until "
+    echo(f"seal of {seal.name} ({seal.uscc}) serial {seal.serial_hex} valid until "
                f"{format_ms(seal.not_after_ms)}")
 
 
@@ -54,7 +62,7 @@ def list_(as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json([asdict(s) for s in found])
         return
-    click.echo(table(["USCC", "body", "serial", "valid until", "status"],
+    echo(table(["USCC", "body", "serial", "valid until", "status"],
                      [(s.uscc, s.name, s.serial_hex, format_ms(s.not_after_ms),
                        "revoked" if s.revoked else "active") for s in found]))
 
@@ -72,4 +80,4 @@ def revoke(body_uscc: str, reason: str, home_dir: str | None) -> None:
       tongban seal revoke --body-uscc 11540102015712342L --reason superseded
     """
     seal = seals.revoke(NodeStore.open(resolve_home(home_dir)), body_uscc, reason)
-    click.echo(f"revoked seal {seal.serial_hex} of {seal.name} ({seal.uscc})")
+    echo(f"revoked seal {seal.serial_hex} of {seal.name} ({seal.uscc})")

@@ -8,7 +8,7 @@ import io
 import click
 
 from node import stats
-from node.cli.common import emit_json, home_option, resolve_home, table
+from node.cli.common import echo, emit_json, home_option, resolve_home, table
 from node.store import NodeStore
 
 _COLUMNS = ("applications", "accepted", "refused", "concluded", "withdrawn", "on_time_rate",
@@ -50,9 +50,9 @@ def stats_cmd(subtree: bool, by: str | None, start: str | None, end: str | None,
         writer = csv.DictWriter(out, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         writer.writerows(rows)
-        click.echo(out.getvalue(), nl=False)
+        echo(out.getvalue(), nl=False)
         return
-    click.echo(table(
+    echo(table(
         [key, "申请", "受理", "不予受理", "办结", "撤回", "按时办结率", "平均工作日", "P90",
          "即办件", "一次办结", "不见面", "评价", "好评率", "差评", "差评整改率"],
         [(r[key], r["applications"], r["accepted"], r["refused"], r["concluded"],
@@ -62,6 +62,6 @@ def stats_cmd(subtree: bool, by: str | None, start: str | None, end: str | None,
           _pct(r["one_visit_share"]), _pct(r["no_visit_share"]), r["evaluated"],
           _pct(r["good_rate"]), r["poor"], _pct(r["poor_closed_rate"])) for r in rows]))
     cat = result.catalogue
-    click.echo(f"catalogue: {cat['items']} items, 网上可办率 {_pct(cat['online_rate'])}, "
+    echo(f"catalogue: {cat['items']} items, 网上可办率 {_pct(cat['online_rate'])}, "
                f"全程网办率 {_pct(cat['fully_online_rate'])}")
-    click.echo(f"calendar: {result.calendar}")
+    echo(f"calendar: {result.calendar}")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from node import supervision
-from node.cli.common import emit_json, format_ms, home_option, json_option, resolve_home, table
+from node.cli.common import (
+    echo,
+    emit_json,
+    format_ms,
+    home_option,
+    json_option,
+    resolve_home,
+    table,
+)
 from node.cli.common import today as today_
 from node.store import NodeStore
 
@@ -44,7 +52,7 @@ def list_(subtree: bool, light: str | None, by: str | None, as_json: bool,
         if as_json:
             emit_json(counts)
             return
-        click.echo(table([by, "red", "yellow", "green"],
+        echo(table([by, "red", "yellow", "green"],
                          [(c[by], c["red"], c["yellow"], c["green"]) for c in counts]))
         return
     if as_json:
@@ -55,9 +63,9 @@ def list_(subtree: bool, light: str | None, by: str | None, as_json: bool,
         for clock in item.clocks:
             rows.append((item.light, item.case_no, item.state, clock.name, clock.due,
                          clock.remaining, clock.light, clock.ref))
-    click.echo(table(["light", "case", "state", "clock", "due", "left", "clock light", "ref"],
+    echo(table(["light", "case", "state", "clock", "due", "left", "clock light", "ref"],
                      rows))
-    click.echo(f"{sum(i.light == 'red' for i in items)} red, "
+    echo(f"{sum(i.light == 'red' for i in items)} red, "
                f"{sum(i.light == 'yellow' for i in items)} yellow, "
                f"{sum(i.light == 'green' for i in items)} green")
 
@@ -77,7 +85,7 @@ def notice(case_no: str, text: str, due_days: int, home_dir: str | None) -> None
     """
     store = NodeStore.open(resolve_home(home_dir))
     notice_id = supervision.send_notice(store, case_no, text, due_days)
-    click.echo(f"督办 {notice_id} about {case_no}: goes down with the next sync")
+    echo(f"督办 {notice_id} about {case_no}: goes down with the next sync")
 
 
 @supervise_group.command("reply")
@@ -93,7 +101,7 @@ def reply(notice_id: str, text: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     reply_id = supervision.reply(store, notice_id, text)
-    click.echo(f"reply {reply_id} to 督办 {notice_id}: goes up with the next sync")
+    echo(f"reply {reply_id} to 督办 {notice_id}: goes up with the next sync")
 
 
 @supervise_group.command("notices")
@@ -112,6 +120,6 @@ def notices(subtree: bool, as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json([{**vars(n), "answered": n.answered} for n in found])
         return
-    click.echo(table(["id", "case", "to", "sent", "due", "reply", "text"],
+    echo(table(["id", "case", "to", "sent", "due", "reply", "text"],
                      [(n.id, n.case_no, n.owner, format_ms(n.sent_ms), n.due,
                        n.reply_text or "unanswered", n.text) for n in found]))

@@ -14,22 +14,19 @@ from pathlib import Path
 from cryptography import x509
 
 from pki.certs import division_of
-from pki.errors import EnvironmentProblem, Error, MalformedError
+from pki.errors import Error, MalformedError
+from pki.files import read_file
 from pki.suite import suite_for
 from protos.tongban.v1 import federation_pb2
 from sync.audit.report import Report
-from sync.bundle import unpack
+from sync.bundle import MAX_BUNDLE_FILE_BYTES, unpack
 from sync.certstore import parse_der
 from sync.trust import Verifier
 
 
 def read(path: Path) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
     """The bundle file's envelope and bundle, decoded as an import decodes it."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise EnvironmentProblem(f"cannot read bundle {path}: {exc.strerror}") from exc
-    return unpack(raw, f"bundle {path}")
+    return unpack(read_file(path, "bundle", limit=MAX_BUNDLE_FILE_BYTES), f"bundle {path}")
 
 
 def certificates(report: Report, bundle: federation_pb2.Bundle) -> list[x509.Certificate]:

@@ -119,6 +119,15 @@ def _field(obj: object, key: str, kind: type, where: str):
     return obj[key]
 
 
+def _only_keys(obj: dict, allowed: set[str], where: str) -> None:
+    """A proof holds only what ``prove`` writes: an unknown key is damage, not an extension."""
+    if not isinstance(obj, dict):
+        raise MalformedError("case proof", f"{where}: want a JSON object")
+    unknown = sorted(set(obj) - allowed)
+    if unknown:
+        raise MalformedError("case proof", f"{where}: unknown keys {', '.join(unknown)}")
+
+
 def _unb64(value: object, where: str) -> bytes:
     if not isinstance(value, str):
         raise MalformedError("case proof", f"{where}: want a base64 string")
@@ -128,12 +137,22 @@ def _unb64(value: object, where: str) -> bytes:
         raise MalformedError("case proof", f"{where}: not base64") from exc
 
 
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict:
+    """A JSON object whose keys appear once: with a key twice, two readers of the same file
+    could see two different proofs (found by the fuzzer)."""
+    found = dict(pairs)
+    if len(found) != len(pairs):
+        raise MalformedError("case proof", "a key appears twice in one object")
+    return found
+
+
 def check(data: bytes, root: x509.Certificate, now: datetime) -> CheckedProof:
     """The proven records, or the error naming what does not verify."""
     try:
-        doc = json.loads(data)
+        doc = json.loads(data, object_pairs_hook=_unique_keys)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise MalformedError("case proof", f"not JSON ({exc})") from exc
+    _only_keys(doc, {"format", "label", "certificates", "logs"}, "top level")
     if _field(doc, "format", str, "top level") != FORMAT:
         raise MalformedError("case proof", f"format {doc['format']!r}, want {FORMAT!r}")
     pool = parse_der([_unb64(c, "certificates") for c in
@@ -148,6 +167,7 @@ def check(data: bytes, root: x509.Certificate, now: datetime) -> CheckedProof:
 def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
     origin = _field(entry, "origin", str, "log")
     where = f"log of {origin}"
+    _only_keys(entry, {"origin", "checkpoint", "receipts", "records"}, where)
     note = _field(entry, "checkpoint", str, where).encode("utf-8")
     try:
         signed = verifier.signer(note)
@@ -172,6 +192,7 @@ def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
     records = []
     for item in _field(entry, "records", list, where):
         seq = _field(item, "seq", int, where)
+        _only_keys(item, {"seq", "data", "proof"}, f"{where} seq {seq}")
         data = _unb64(item.get("data"), f"{where} seq {seq}")
         proof = [_unb64(h, f"{where} seq {seq} proof") for h in
                  _field(item, "proof", list, f"{where} seq {seq}")]

@@ -7,6 +7,7 @@ wrong stored node would make the node hand out proofs that fail elsewhere.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -24,11 +25,28 @@ CHUNK = 8192
 
 
 def open_readonly(path: Path) -> sqlite3.Connection:
+    """The database opened so that auditing it can change nothing, even on a read-only copy.
+
+    ``mode=ro`` still needs to create the -shm file of a WAL database; on a
+    read-only medium (a copy on a write-protected stick, a folder the auditor
+    may not write) the file is opened ``immutable=1`` instead, which reads it
+    as it lies. SQLite's quick check runs first: a damaged file is reported as
+    such (could not run), never audited as if its unreadable pages were absent.
+    """
+    path = Path(path).absolute()
+    writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+    uri = f"{path.as_uri()}?{'mode=ro' if writable else 'immutable=1'}"
     try:
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, isolation_level=None)
+        db = sqlite3.connect(uri, uri=True, isolation_level=None)
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
+        verdict = [row[0] for row in db.execute("PRAGMA quick_check(5)")]
     except sqlite3.DatabaseError as exc:
-        raise EnvironmentProblem(f"cannot read {path} as a node database: {exc}") from exc
+        raise EnvironmentProblem(f"cannot read {path} as a node database ({exc}): if it is "
+                                 "damaged, audit a backup or the parent's copy") from exc
+    if verdict != ["ok"]:
+        db.close()
+        raise EnvironmentProblem(f"the database {path} is damaged ({'; '.join(verdict)}): "
+                                 "audit a backup or the parent's copy")
     missing = {"records", "checkpoints", "receipts"} - tables
     if missing:
         db.close()
