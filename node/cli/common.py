@@ -41,8 +41,8 @@ def format_ms(ms: int | None) -> str:
     return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
-def echo(text: object = "", *, err: bool = False) -> None:
-    click.echo(printable(str(text)), err=err)
+def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:
+    click.echo(printable(str(text)), err=err, nl=nl)
 
 
 def emit_json(value) -> None:
