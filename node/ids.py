@@ -26,15 +26,15 @@ import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
 
 from pki.errors import InputError
 
-NATURAL = "natural"
-LEGAL = "legal"
+NATURAL: Final = "natural"
+LEGAL: Final = "legal"
 
 #: GB 32100 registration authorities: 1 机构编制, 2 外交, 3 司法行政, 4 文化, 5 民政,
 #: 6 旅游, 7 宗教, 8 工会, 9 市场监管(工商), A 中央军委改革和编制办公室, N 农业农村

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from cryptography.x509.oid import NameOID
-from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from node import linkstate
 from node.store import NodeStore
@@ -81,6 +81,19 @@ def exchange_once(store: NodeStore, uplink: Uplink) -> ExchangeReport:
     return report
 
 
+def _pause(stop: threading.Event, seconds: float) -> None:
+    """tenacity's sleep, cut short by SIGTERM."""
+    stop.wait(seconds)
+
+
+def _log_retry(state: RetryCallState, log: Callable[[str], None]) -> None:
+    # tenacity calls before_sleep only after a failed attempt, with the next sleep chosen
+    if state.outcome is None or state.next_action is None:
+        raise AssertionError("before_sleep called without an outcome or a next action")
+    log(f"link down ({state.outcome.exception()}); retrying in "
+        f"{state.next_action.sleep:.0f}s")
+
+
 def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
                 log: Callable[[str], None]) -> None:
     """Exchange with the parent until ``stop`` is set; never gives up on a broken link."""
@@ -89,9 +102,8 @@ def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,
     retrying = Retrying(
         retry=retry_if_exception_type((LinkDown, LinkRefused)),
         wait=wait_exponential_jitter(initial=1, max=MAX_BACKOFF_SECONDS),
-        sleep=stop.wait,
-        before_sleep=lambda rs: log(f"link down ({rs.outcome.exception()}); retrying in "
-                                    f"{rs.next_action.sleep:.0f}s"),
+        sleep=lambda seconds: _pause(stop, seconds),
+        before_sleep=lambda rs: _log_retry(rs, log),
         reraise=True,
     )
     while not stop.is_set():

@@ -18,6 +18,7 @@ from node import clock, projection
 from node.db import connect
 from node.home import Config, Home
 from pki.checkpoint import CheckpointSigner
+from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
@@ -33,9 +34,14 @@ class Draft:
     values derived from them (a case number) without a second round trip.
     """
 
-    kind: int
+    kind: record_pb2.Kind
     make_body: Callable[[int, int], bytes]
     recipient: str = ""
+
+    @classmethod
+    def of_body(cls, kind: record_pb2.Kind, body: bytes, recipient: str = "") -> Draft:
+        """A draft whose body is ready before its seq is known (most kinds)."""
+        return cls(kind, lambda _seq, _hlc: body, recipient)
 
 
 def migrate(db: sqlite3.Connection) -> None:

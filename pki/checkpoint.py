@@ -35,7 +35,7 @@ from cryptography import x509
 from pki import division
 from pki.certs import division_of
 from pki.errors import InputError, MalformedError, VerificationError
-from pki.suite import P256, SignatureSuite, suite_for
+from pki.suite import P256, SignatureSuite, SigningKey, suite_for
 
 ORIGIN_PREFIX = "tongban/"
 DASH = "\u2014 "
@@ -143,11 +143,11 @@ def parse_note(data: bytes) -> tuple[Checkpoint, list[NoteSignature]]:
     return checkpoint, [_signature_line(line) for line in lines]
 
 
-def sign_checkpoint(cp: Checkpoint, key: object, suite: SignatureSuite = P256) -> bytes:
+def sign_checkpoint(cp: Checkpoint, key: SigningKey, suite: SignatureSuite = P256) -> bytes:
     """The signed note for ``cp``; callers go through CheckpointSigner to avoid forks."""
     parse_body(cp.body())  # never sign what a verifier could not parse back
     signature = suite.sign(key, cp.body())
-    public = key.public_key()  # type: ignore[attr-defined]
+    public = key.public_key()
     sig = NoteSignature(cp.origin, suite.key_id(cp.origin, public), signature)
     return cp.body() + b"\n" + sig.line()
 
@@ -220,7 +220,7 @@ def _cosigned_message(body: bytes, time: int) -> bytes:
 
 def make_receipt(
     checkpoint_note: bytes,
-    parent_key: object,
+    parent_key: SigningKey,
     parent_division: str,
     now: datetime,
     suite: SignatureSuite = P256,
@@ -235,7 +235,7 @@ def make_receipt(
     if now.tzinfo is None:
         raise InputError("receipt time must be timezone-aware (got a naive datetime)")
     time = int(now.timestamp())
-    public = parent_key.public_key()  # type: ignore[attr-defined]
+    public = parent_key.public_key()
     signature = suite.sign(parent_key, _cosigned_message(checkpoint.body(), time))
     return Receipt(
         parent_division, time, suite.key_id(origin_for(parent_division), public), signature
@@ -299,7 +299,7 @@ class CheckpointSigner:
     that disagree there are proof of a fork and must never exist.
     """
 
-    def __init__(self, key: object, code: str, suite: SignatureSuite = P256) -> None:
+    def __init__(self, key: SigningKey, code: str, suite: SignatureSuite = P256) -> None:
         self.key = key
         self.origin = origin_for(code)
         self.suite = suite

@@ -151,7 +151,7 @@ def _batches_from(replica: Replica, origin: str, start: int) -> list[federation_
         if batch is None:
             break
         batch.prefix_frontier.extend(merkle.CompactRange.of_stored(
-            start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)).hashes)
+            start, lambda lvl, idx: r.log.tree_node(origin, lvl, idx)).hashes)
         out.append(batch)
         start += len(batch.records)
     return out

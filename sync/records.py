@@ -41,7 +41,7 @@ class HybridClock:
 
 
 def build_record(
-    origin: str, seq: int, hlc: int, kind: int, body: bytes, recipient: str = ""
+    origin: str, seq: int, hlc: int, kind: record_pb2.Kind, body: bytes, recipient: str = ""
 ) -> bytes:
     return record_pb2.Record(
         origin=origin, seq=seq, hlc=hlc, kind=kind, recipient=recipient, body=body

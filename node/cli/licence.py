@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from node import licence_export, licence_verify, licences
 from node.cli.common import emit_json, home_option, json_option, resolve_home, table
@@ -136,7 +137,15 @@ def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool
         click.echo(line)
 
 
-def _root(path: Path) -> object:
+def _node(home_dir: str | None) -> NodeStore:
+    home = resolve_home(home_dir)
+    if not Home(home.path).exists():
+        raise EnvironmentProblem(f"no node at {home.path}: pass --root ROOT.pem to verify a "
+                                 "file without a node (a QR payload needs a node)")
+    return NodeStore.open(home)
+
+
+def _root(path: Path) -> x509.Certificate:
     try:
         return load_cert(path.read_bytes(), f"root certificate {path}")
     except OSError as exc:
@@ -163,25 +172,23 @@ def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: b
       tongban licence verify licence.json --root root.pem
       tongban licence verify --qr-text 'TB1:…' --home /var/lib/tongban
     """
-    if (file is None) == (qr is None):
-        raise EnvironmentProblem("give a licence FILE or --qr-text, one of the two")
     now, today = datetime.now(UTC), local_today()
-    store = None
-    if root_file is None or qr is not None or home_dir:
-        home = resolve_home(home_dir)
-        if not Home(home.path).exists():
-            raise EnvironmentProblem(f"no node at {home.path}: pass --root ROOT.pem to verify a "
-                                     "file without a node (a QR payload needs a node)")
-        store = NodeStore.open(home)
-    if qr is not None:
-        verdict = licence_verify.verify_qr(store, from_qr_text(qr), now, today)
-    else:
+    if file is not None and qr is None:
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise EnvironmentProblem(f"cannot read {file}: {exc.strerror}") from exc
-        root = _root(root_file) if root_file else _root(store.home.root_cert_path)
-        verdict = licence_verify.verify_file(data, root, now, today, store)
+        store: NodeStore | None = None
+        if root_file is not None and not home_dir:
+            root_path = root_file
+        else:
+            store = _node(home_dir)
+            root_path = root_file or store.home.root_cert_path
+        verdict = licence_verify.verify_file(data, _root(root_path), now, today, store)
+    elif qr is not None and file is None:
+        verdict = licence_verify.verify_qr(_node(home_dir), from_qr_text(qr), now, today)
+    else:
+        raise EnvironmentProblem("give a licence FILE or --qr-text, one of the two")
     report = licence_export.describe(verdict)
     if as_json:
         emit_json(report)
