@@ -13,9 +13,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from node_fixtures import ID_OK, run
+from node_fixtures import ID_OK, run, tongban
 
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 
 REGION, COUNTY_A, COUNTY_B = "540000", "540102", "540121"
 ID_B = "540121198507150024"
@@ -55,7 +55,7 @@ def conclude(home: Path, case_no: str, day: str) -> None:
 
 
 def build(root: Path) -> tuple[Federation, dict[str, str]]:
-    fed = Federation(root)
+    fed = Federation(root, run=tongban)
     fed.add("000000")
     fed.add(REGION, "000000")
     fed.add(COUNTY_A, REGION)
