@@ -24,6 +24,8 @@ from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
 
 SCHEMA_VERSION = 1
+#: Records projected between flushes (and progress calls) in a rebuild.
+_REBUILD_FLUSH = 5000
 
 
 @dataclass(frozen=True)
@@ -189,19 +191,15 @@ class NodeStore:
             projection.create_tables(self.db)
             projector = projection.Projector(self.db, strict=False, from_empty=True)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
-            cursor = self.db.execute(
-                "SELECT coalesce(r.data, d.record) FROM arrivals a"
-                " LEFT JOIN records r ON r.origin = a.origin AND r.seq = a.seq"
-                " LEFT JOIN deliveries d ON d.origin = a.origin AND d.seq = a.seq ORDER BY a.n"
-            )
+            arrived = self.db.execute("SELECT origin, seq FROM arrivals ORDER BY n")
             done = 0
-            while batch := cursor.fetchmany(5000):
-                for (data,) in batch:
-                    projector.apply(parse_record(data))
-                projector.flush()
-                done += len(batch)
-                if progress:
-                    progress(done, total)
+            for data in deliver.held_records(self.log, self.db, arrived):
+                projector.apply(parse_record(data))
+                done += 1
+                if done % _REBUILD_FLUSH == 0 or done == total:
+                    projector.flush()
+                    if progress:
+                        progress(done, total)
             projection.create_indexes(self.db)
             self.db.execute("UPDATE projection_schema SET version = ?", (projection.SCHEMA,))
             return done
