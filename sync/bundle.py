@@ -21,7 +21,6 @@ import gzip
 import io
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -37,6 +36,7 @@ from protos.tongban.v1 import federation_pb2
 from sync import merkle
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
+from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import verify_standalone
 from sync.replica import Replica
@@ -46,8 +46,6 @@ from sync.replica import Replica
 MAX_BUNDLE_BYTES = 512 * 1024 * 1024
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
-
-Progress = Callable[[str], None]
 
 
 @dataclass
