@@ -239,19 +239,6 @@ def load_file(path: str | Path) -> list[dict]:
     return items
 
 
-def load_matters(path: str | Path, *, version: int = 1) -> list[record_pb2.Matter]:
-    """Read and check a whole file; refuse duplicate 实施编码 within it."""
-    matters: list[record_pb2.Matter] = []
-    seen: set[str] = set()
-    for item in load_file(path):
-        matter = parse_matter(item, version=version)
-        if matter.impl_code in seen:
-            raise CatalogueError(f"matter {matter.impl_code}: impl_code appears twice in {path}")
-        seen.add(matter.impl_code)
-        matters.append(matter)
-    return matters
-
-
 def sample_catalogue_path() -> Path:
     """The shipped example implementation list of 拉萨市城关区 (package data)."""
     return Path(str(resources.files("node").joinpath("data", "sample_catalogue.toml")))

@@ -7,7 +7,7 @@ import json
 from datetime import date
 
 import pytest
-from node_fixtures import ID_OK, run, tongban
+from node_fixtures import ID_OK, calendar_of, run, tongban
 from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at
 
 from node import supervision, workflow
@@ -194,7 +194,7 @@ def test_clocks_across_national_day_and_into_2027():
     assert clock.due == "2027-01-04"
     assert plain.uncovered_years([date(2026, 12, 28), date(2027, 1, 4)]) == [2027]
     # With the 2027 calendar notice (元旦 off), the same case is due a day later.
-    notice = Calendar.from_notices([record_pb2.CalendarNotice(year=2027,
+    notice = calendar_of([record_pb2.CalendarNotice(year=2027,
                                                               holidays=["2027-01-01"])])
     case = _accepted(date(2026, 12, 28), 5, notice)
     (clock,) = supervision.case_clocks(case, date(2027, 1, 5), notice, limits)
