@@ -97,7 +97,7 @@ def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
 def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments) -> Outcome:
     """Any action after apply; ``arguments`` are CaseEvent fields (reason, materials, …)."""
     case = _require(store, case_no)
-    if action == "evaluate":
+    if action == "evaluate":     # legacy events stay readable; the domain writes no new ones
         raise CaseError(
             "an evaluation is the applicant's, not the clerk's: record it with "
             f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
