@@ -83,7 +83,7 @@ def show(licence_id: str, as_json: bool, home_dir: str | None) -> None:
 
     \b
     Example:
-      tongban licence show 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K
+      tongban licence show 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7
     """
     item = licences.show(_open(home_dir).db, licence_id)
     if as_json:
@@ -103,7 +103,7 @@ def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
 
     \b
     Example:
-      tongban licence revoke 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+      tongban licence revoke 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7 \\
         --reason 户口已迁出
     """
     licences.revoke(_open(home_dir), licence_id, reason)
@@ -127,7 +127,7 @@ def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool
 
     \b
     Example:
-      tongban licence export 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+      tongban licence export 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7 \\
         --out licence.json --qr licence.png
     """
     if not (out or qr_png or qr_text or openssl_dir):
