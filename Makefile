@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint protos check-protos bench clean
+.PHONY: demo test test-slow lint typecheck protos check-protos bench clean
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m ops.demo
 
-test: $(STAMP) check-protos lint
+test: $(STAMP) check-protos lint typecheck
 	$(BIN)/python -m pytest -q
 
 test-slow: $(STAMP)
@@ -23,6 +23,10 @@ test-slow: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
+
+# Configured in pyproject.toml [tool.mypy]: node, sync and pki, bodies of unannotated functions too.
+typecheck: $(STAMP)
+	$(BIN)/mypy
 
 protos: $(STAMP)
 	$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. --grpc_python_out=. protos/tongban/v1/*.proto
@@ -39,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.run_all
 
 clean:
-	rm -rf $(VENV) tongban-home .pytest_cache
+	rm -rf $(VENV) tongban-home .pytest_cache .mypy_cache

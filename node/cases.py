@@ -20,6 +20,7 @@ from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
+from sync import deliver
 from sync.records import hlc_ms, parse_body, parse_record
 
 
@@ -99,7 +100,7 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
         if isinstance(value, int) and not 0 <= value <= workflow.MAX_LIMIT_DAYS:
             raise CaseError(f"bad {key} {value}: want 0-{workflow.MAX_LIMIT_DAYS}")
     case = _require(store, case_no)
-    if action == "evaluate":
+    if action == "evaluate":     # legacy events stay readable; the domain writes no new ones
         raise CaseError(
             "an evaluation is the applicant's, not the clerk's: record it with "
             f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
@@ -154,16 +155,14 @@ def records_of(db: sqlite3.Connection, case_no: str) -> list[tuple[str, int]]:
 def history(store: NodeStore, case_no: str) -> list[dict]:
     _require(store, case_no)
     rows = store.db.execute(
-        "SELECT e.seq, e.at_ms, e.action, e.actor, e.state_after, coalesce(r.data, d.record)"
-        " FROM case_events e"
-        " LEFT JOIN records r ON r.origin = e.origin AND r.seq = e.seq"
-        " LEFT JOIN deliveries d ON d.origin = e.origin AND d.seq = e.seq"
-        " WHERE e.case_no = ? ORDER BY e.origin, e.seq", (case_no,)
+        "SELECT origin, seq, at_ms, action, actor, state_after FROM case_events"
+        " WHERE case_no = ? ORDER BY origin, seq", (case_no,)
     ).fetchall()
+    records = deliver.held_records(store.log, store.db, [(row[0], row[1]) for row in rows])
     return [
         {"seq": seq, "at_ms": at_ms, "action": action, "actor": actor, "state": state,
          "details": _details(data)}
-        for seq, at_ms, action, actor, state, data in rows
+        for (_origin, seq, at_ms, action, actor, state), data in zip(rows, records, strict=True)
     ]
 
 

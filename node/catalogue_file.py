@@ -165,11 +165,11 @@ def parse_matter(item: dict, *, version: int = 1) -> record_pb2.Matter:
             f"{impl_code!r}: want 8-40 capital letters and digits, optionally in groups "
             "joined by single hyphens",
         )
-    texts = {key: _text(item, key, fail) for key in _TEXT_FIELDS}
+    texts = {key: _required_text(item, key, fail) for key in _TEXT_FIELDS}
     matter_type = _choice(item, "type", TYPES, fail)
     level = _choice(item, "level", LEVELS, fail)
     scope = _choice(item, "scope", SCOPES, fail)
-    body_uscc = _text(item, "body_uscc", fail)
+    body_uscc = _required_text(item, "body_uscc", fail)
     try:
         body_uscc = check_uscc(body_uscc).id
     except ApplicantError as exc:
@@ -183,7 +183,7 @@ def parse_matter(item: dict, *, version: int = 1) -> record_pb2.Matter:
     depth = _count(item, "online_depth", fail)
     if depth not in ONLINE_DEPTHS:
         raise fail("online_depth", f"{depth}: want 1 (信息发布) to 4 (全程网办)")
-    fees = _text(item, "fees", fail) if "fees" in item else DEFAULT_FEES
+    fees = _required_text(item, "fees", fail) if "fees" in item else DEFAULT_FEES
     return record_pb2.Matter(
         base_code=base_code,
         impl_code=impl_code,
@@ -241,19 +241,6 @@ def load_file(path: str | Path) -> list[dict]:
     return items
 
 
-def load_matters(path: str | Path, *, version: int = 1) -> list[record_pb2.Matter]:
-    """Read and check a whole file; refuse duplicate 实施编码 within it."""
-    matters: list[record_pb2.Matter] = []
-    seen: set[str] = set()
-    for item in load_file(path):
-        matter = parse_matter(item, version=version)
-        if matter.impl_code in seen:
-            raise CatalogueError(f"matter {matter.impl_code}: impl_code appears twice in {path}")
-        seen.add(matter.impl_code)
-        matters.append(matter)
-    return matters
-
-
 def sample_catalogue_path() -> Path:
     """The shipped example implementation list of 拉萨市城关区 (package data)."""
     return Path(str(resources.files("node").joinpath("data", "sample_catalogue.toml")))
@@ -274,7 +261,7 @@ def _code(item: dict, key: str, fail: _Fail) -> str:
     return value.strip()
 
 
-def _text(item: dict, key: str, fail: _Fail) -> str:
+def _required_text(item: dict, key: str, fail: _Fail) -> str:
     value = item[key]
     if not isinstance(value, str):
         raise fail(key, f"must be text, got {type(value).__name__}")
@@ -284,7 +271,7 @@ def _text(item: dict, key: str, fail: _Fail) -> str:
 
 
 def _choice(item: dict, key: str, allowed: tuple[str, ...], fail: _Fail) -> str:
-    value = _text(item, key, fail)
+    value = _required_text(item, key, fail)
     if value not in allowed:
         raise fail(key, f"{value!r}: want one of {', '.join(allowed)}")
     return value
@@ -292,7 +279,7 @@ def _choice(item: dict, key: str, allowed: tuple[str, ...], fail: _Fail) -> str:
 
 def _parts(item: dict, key: str, allowed: tuple[str, ...], fail: _Fail) -> list[str]:
     """Several values from ``allowed`` in one element, separated by ",", "，" or "、"."""
-    parts = _LIST_SEPARATORS.split(_text(item, key, fail))
+    parts = _LIST_SEPARATORS.split(_required_text(item, key, fail))
     for part in parts:
         if part not in allowed:
             raise fail(key, f"{part!r}: want one or more of {', '.join(allowed)}")

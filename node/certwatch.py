@@ -29,9 +29,9 @@ from sync.tls import TlsIdentity
 log = logging.getLogger("tongban.certs")
 
 
-def _fingerprint(store: NodeStore) -> tuple:
+def _fingerprint(store: NodeStore) -> tuple[tuple[int, int] | None, ...]:
     home = store.home
-    out = []
+    out: list[tuple[int, int] | None] = []
     for path in (home.cert_path, home.chain_path, home.key_path, home.root_cert_path):
         try:
             st = path.stat()
@@ -53,8 +53,9 @@ class CertWatch:
         self.uplink_identity_changed = threading.Event()
 
     def server_credentials(self) -> grpc.ServerCredentials:
+        # gRPC's contract: the fetcher returns None for "unchanged"; types-grpcio omits None
         return grpc.dynamic_ssl_server_credentials(
-            self._config(self.identity), self.server_config,
+            self._config(self.identity), self.server_config,  # type: ignore[arg-type]
             require_client_authentication=True)
 
     @staticmethod

@@ -101,7 +101,8 @@ def check_parent(store: NodeStore) -> Check:
     try:
         with grpc.secure_channel(address, identity(store.home).channel_credentials(),
                                  options) as channel:
-            health_pb2_grpc.HealthStub(channel).Check(
+            # the stub's methods are set in __init__, which grpc-stubs does not see
+            health_pb2_grpc.HealthStub(channel).Check(  # type: ignore[attr-defined]
                 health_pb2.HealthCheckRequest(service=""), timeout=PARENT_PROBE_S)
     except grpc.RpcError as exc:
         return Check("link", CRITICAL, f"parent {parent} at {address} does not answer: "

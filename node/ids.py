@@ -35,15 +35,15 @@ import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from stdnum import numdb
 from stdnum.cn import ric, uscc
 
 from pki.errors import InputError
 
-NATURAL = "natural"
-LEGAL = "legal"
+NATURAL: Final = "natural"
+LEGAL: Final = "legal"
 
 #: GB 32100-2015 (with amendment 1, 2016): each registration authority (first
 #: character) and the organisation types (second character) it may register.

@@ -26,6 +26,7 @@ from node.workdays import CHINA_TZ
 from pki.certs import cert_pem, certs_pem, load_cert
 from pki.errors import EnvironmentProblem
 from pki.keys import public_key_pem
+from pki.suite import p256_public
 from protos.tongban.v1 import record_pb2
 from sync.records import parse_record
 
@@ -82,7 +83,7 @@ def _openssl_files(store: NodeStore, body: record_pb2.Licence, out: Path) -> str
         raise EnvironmentProblem(f"cannot create {out}: {exc.strerror}") from exc
     for name, data in {"seal.pem": cert_pem(seal), "chain.pem": certs_pem(chain or [root]),
                        "root.pem": cert_pem(root),
-                       "seal-pubkey.pem": public_key_pem(seal.public_key()),
+                       "seal-pubkey.pem": public_key_pem(p256_public(seal.public_key())),
                        "licence.tbs": sealed.tbs, "licence.sig": sealed.der_signature}.items():
         _write(out / name, data)
     return (f"wrote {out}: openssl verify -CAfile root.pem -untrusted chain.pem seal.pem; "

@@ -39,7 +39,7 @@ from node.licence_format import (
     parse_sealed,
     seal_kid,
 )
-from node.licences import EXPORT_FORMAT, node_chain, revocation
+from node.licences import EXPORT_FORMAT, LicenceRevocation, node_chain, revocation
 from node.store import NodeStore
 from pki.certs import division_of, load_cert, serial_hex
 from pki.division import NATIONAL
@@ -150,7 +150,7 @@ def _is_node_cert(cert: x509.Certificate, code: str) -> bool:
 
 
 def _judge(claims: Claims, trust: TrustList, seal: x509.Certificate,
-           status: tuple[int | None, str, object], today: date, checked_by: str,
+           status: tuple[int | None, str, LicenceRevocation | None], today: date, checked_by: str,
            in_log: str | None) -> Verdict:
     as_of, source, revoked = status
     verdict = (VALID, "not revoked in the information held")
@@ -191,7 +191,8 @@ def node_trust(store: NodeStore) -> TrustList:
     return TrustList(root, list(pool.values()), revocations)
 
 
-def node_status(db: sqlite3.Connection, claims: Claims) -> tuple[int | None, str, object]:
+def node_status(db: sqlite3.Connection,
+                claims: Claims) -> tuple[int | None, str, LicenceRevocation | None]:
     """(as of ms, source, revocation or None) from what this node holds.
 
     The newest information is the issuer's own log when this node replicates

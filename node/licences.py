@@ -125,13 +125,13 @@ _COLUMNS = ("licence_id", "origin", "seq", "type_code", "type_name", "holder_id"
 
 
 @dataclass(frozen=True)
-class Revocation:
+class LicenceRevocation:
     at_ms: int
     reason: str
     source: str  # the issuer's own record, or the national relay
 
 
-def revocation(db: sqlite3.Connection, licence_id: str, issuer: str) -> Revocation | None:
+def revocation(db: sqlite3.Connection, licence_id: str, issuer: str) -> LicenceRevocation | None:
     """The earliest revocation of ``licence_id`` this node holds that counts.
 
     It counts when the issuer wrote it, or when the national node relayed it.
@@ -143,7 +143,7 @@ def revocation(db: sqlite3.Connection, licence_id: str, issuer: str) -> Revocati
     if row is None:
         return None
     at_ms, reason, origin, seq = row
-    return Revocation(at_ms, reason, f"{origin}#{seq}")
+    return LicenceRevocation(at_ms, reason, f"{origin}#{seq}")
 
 
 def list_licences(db: sqlite3.Connection, holder: str | None = None,
@@ -173,7 +173,7 @@ def show(db: sqlite3.Connection, licence_id: str) -> dict:
     return found[0]
 
 
-def revoke(store: NodeStore, licence_id: str, reason: str) -> Revocation:
+def revoke(store: NodeStore, licence_id: str, reason: str) -> LicenceRevocation:
     item = show(store.db, licence_id)
     if item["origin"] != store.division:
         raise LicenceError(f"licence {licence_id} belongs to {item['origin']}; "
@@ -186,7 +186,7 @@ def revoke(store: NodeStore, licence_id: str, reason: str) -> Revocation:
     body = record_pb2.LicenceRevoked(licence_id=licence_id, reason=reason.strip(),
                                      revoked_at_ms=at_ms).SerializeToString()
     store.write([Draft(record_pb2.LICENCE_REVOKED, lambda _s, _h: body)])
-    return Revocation(at_ms, reason.strip(), store.division)
+    return LicenceRevocation(at_ms, reason.strip(), store.division)
 
 
 def _home_certs(store: NodeStore) -> list[x509.Certificate]:
@@ -283,5 +283,5 @@ def relay(store: NodeStore) -> RelayResult:
     if current.ByteSize():
         bodies.append(current.SerializeToString())
     if bodies:
-        store.write([Draft(record_pb2.LICENCE_STATUS, lambda _s, _h, b=b: b) for b in bodies])
+        store.write([Draft.of_body(record_pb2.LICENCE_STATUS, b) for b in bodies])
     return RelayResult(len(bodies), len(revocations), len(certificates))

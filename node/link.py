@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 
 from cryptography.x509.oid import NameOID
-from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from node import linkstate
 from node.store import NodeStore
@@ -121,7 +121,7 @@ def run_forever(store: NodeStore, uplink: Uplink, stop: threading.Event,
     retrying = Retrying(
         retry=retry_if_exception_type((LinkDown, LinkRefused)),
         wait=wait_exponential_jitter(initial=1, max=config.max_backoff_seconds),
-        sleep=stop.wait,
+        sleep=lambda seconds: _pause(stop, seconds),
         before_sleep=_before_retry,
         reraise=True,
     )
@@ -142,7 +142,15 @@ def run_forever(store: NodeStore, uplink: Uplink, stop: threading.Event,
     uplink.close()
 
 
-def _before_retry(retry_state) -> None:
+def _pause(stop: threading.Event, seconds: float) -> None:
+    """tenacity's sleep, cut short by SIGTERM."""
+    stop.wait(seconds)
+
+
+def _before_retry(retry_state: RetryCallState) -> None:
+    # tenacity calls before_sleep only after a failed attempt, with the next sleep chosen
+    if retry_state.outcome is None or retry_state.next_action is None:
+        raise AssertionError("before_sleep called without an outcome or a next action")
     error = retry_state.outcome.exception()
     kind = "refused" if isinstance(error, LinkRefused) else "down"
     log.warning("link %s: %s", kind, error)

@@ -88,7 +88,7 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
             candidate.version = 1
             status = "new"
         data = candidate.SerializeToString()
-        drafts.append(Draft(record_pb2.MATTER_PUBLISHED, lambda _s, _h, d=data: d))
+        drafts.append(Draft.of_body(record_pb2.MATTER_PUBLISHED, data))
         results.append(PublishResult(code, candidate.version, status))
     if drafts:
         store.write(drafts)

@@ -22,7 +22,7 @@ def case_owner(case_no: str) -> str:
     return case_no.split("-", 1)[0]
 
 
-def oversight_author_problem(kind: int, origin: str, recipient: str, case_no: str,
+def oversight_author_problem(kind: Kind, origin: str, recipient: str, case_no: str,
                              answered_origin: str = "") -> str | None:
     """None when ``origin`` may write this record; otherwise the rule it breaks, in words.
 

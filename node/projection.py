@@ -11,6 +11,7 @@ order they arrived.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -216,7 +217,7 @@ class Projector:
             Kind.CERT_REVOKED: self._cert_revoked,
             Kind.CERT_ISSUED: self._cert_issued,
             Kind.POLICY_NOTICE: self._policy_notice,
-            **{kind: lambda record, project=project: project(self.db, record)
+            **{kind: functools.partial(project, self.db)
                for kind, project in licence_projection.HANDLERS.items()},
             Kind.SUPERVISION_NOTICE: self._supervision_notice,
             Kind.SUPERVISION_REPLY: self._supervision_reply,
@@ -271,6 +272,7 @@ class Projector:
         event = parse_body(record_pb2.CaseEvent, record.body, "case event body")
         at_ms = hlc_ms(record.hlc)
         cached = self._cases.get(event.case_no)
+        before: workflow.CaseState | None
         if cached:
             before = cached[0]
         else:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from xml.etree import ElementTree
@@ -131,7 +132,7 @@ def _cards(total: dict, catalogue: dict, red: int, yellow: int,
     ) + "</div>"
 
 
-def _table(headers: list[str], rows: list[list[object]]) -> str:
+def _table(headers: list[str], rows: Sequence[Sequence[object]]) -> str:
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
     return f"<table><tr>{head}</tr>{body}</table>"
@@ -147,8 +148,9 @@ def _nodes_table(store: NodeStore, node_status: status.Status,
     for item in items:
         counts.setdefault(item.owner, Counter())[item.light] += 1
     rows = []
-    nodes = [(store.division, node_status.link.last_success_ms if node_status.link.parent
-              else None, None)]
+    nodes: list[tuple[str, int | None, int | None]] = [
+        (store.division, node_status.link.last_success_ms if node_status.link.parent else None,
+         None)]
     nodes += [(n.origin, n.last_seen_ms, n.records) for n in node_status.subtree]
     for division, seen, held in nodes:
         c = counts.get(division, Counter())

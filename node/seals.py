@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from node.clock import wall_ms
 from node.home import Home
@@ -50,7 +51,7 @@ def seal_key_path(home: Home, uscc: str) -> Path:
     return home.path / SEALS_DIR / f"{uscc}.key"
 
 
-def _node_identity(home: Home) -> tuple[x509.Certificate, object]:
+def _node_identity(home: Home) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
     if not home.cert_path.exists():
         raise EnvironmentProblem(f"{home.path} has no node certificate yet: enrol first "
                                  "(tongban pki csr / import)")
@@ -106,7 +107,8 @@ def lookup(db: sqlite3.Connection, uscc: str) -> Seal | None:
     return found[-1] if found else None
 
 
-def signing_seal(store: NodeStore, uscc: str) -> tuple[object, x509.Certificate]:
+def signing_seal(store: NodeStore,
+                 uscc: str) -> tuple[ec.EllipticCurvePrivateKey, x509.Certificate]:
     """The key and certificate a licence of body ``uscc`` is sealed with."""
     seal = lookup(store.db, uscc)
     if seal is None:

@@ -79,9 +79,7 @@ def collect(store: NodeStore) -> Status:
             receipt = log.latest_receipt(origin, link.parent)
             receipted = receipt.size if receipt else 0
             waiting = max(0, held - receipted)
-            nbytes = db.execute("SELECT coalesce(sum(length(data)), 0) FROM records"
-                                " WHERE origin = ? AND seq >= ?", (origin, receipted)
-                                ).fetchone()[0]
+            nbytes = log.payload_bytes(origin, receipted)
             oldest = hlc_ms(parse_record(log.record(origin, receipted)).hlc) if waiting else None
             status.outbox.append(OriginLag(origin, held, receipted, waiting, nbytes, oldest))
         if origin != me:

@@ -19,11 +19,14 @@ from node.db import connect
 from node.home import Config, Home
 from node.text import check_record_text
 from pki.checkpoint import CheckpointSigner
+from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
 from sync.records import HybridClock, build_record, parse_record
 
 SCHEMA_VERSION = 1
+#: Records projected between flushes (and progress calls) in a rebuild.
+_REBUILD_FLUSH = 5000
 
 
 @dataclass(frozen=True)
@@ -34,9 +37,14 @@ class Draft:
     values derived from them (a case number) without a second round trip.
     """
 
-    kind: int
+    kind: record_pb2.Kind
     make_body: Callable[[int, int], bytes]
     recipient: str = ""
+
+    @classmethod
+    def of_body(cls, kind: record_pb2.Kind, body: bytes, recipient: str = "") -> Draft:
+        """A draft whose body is ready before its seq is known (most kinds)."""
+        return cls(kind, lambda _seq, _hlc: body, recipient)
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -189,19 +197,15 @@ class NodeStore:
             projection.create_tables(self.db)
             projector = projection.Projector(self.db, strict=False, from_empty=True)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
-            cursor = self.db.execute(
-                "SELECT coalesce(r.data, d.record) FROM arrivals a"
-                " LEFT JOIN records r ON r.origin = a.origin AND r.seq = a.seq"
-                " LEFT JOIN deliveries d ON d.origin = a.origin AND d.seq = a.seq ORDER BY a.n"
-            )
+            arrived = self.db.execute("SELECT origin, seq FROM arrivals ORDER BY n")
             done = 0
-            while batch := cursor.fetchmany(5000):
-                for (data,) in batch:
-                    projector.apply(parse_record(data))
-                projector.flush()
-                done += len(batch)
-                if progress:
-                    progress(done, total)
+            for data in deliver.held_records(self.log, self.db, arrived):
+                projector.apply(parse_record(data))
+                done += 1
+                if done % _REBUILD_FLUSH == 0 or done == total:
+                    projector.flush()
+                    if progress:
+                        progress(done, total)
             projection.create_indexes(self.db)
             self.db.execute("UPDATE projection_schema SET version = ?", (projection.SCHEMA,))
             return done

@@ -177,17 +177,17 @@ def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[Case
     for notice in notices(store, subtree=subtree):
         if notice.answered:
             continue
-        case = load_case(store.db, notice.case_no)
-        if case is None:
+        supervised = load_case(store.db, notice.case_no)
+        if supervised is None:
             continue
         overdue_or_not = clock("督办", date.fromisoformat(notice.due), today, calendar,
                                notice.id)
         overdue_or_not.light = RED   # an unanswered 督办 is red whatever its due date
-        entry(case).clocks.append(overdue_or_not)
+        entry(supervised).clocks.append(overdue_or_not)
     for case_no, step_clock in evaluation.follow_up_clocks(store, today, subtree=subtree):
-        case = load_case(store.db, case_no)
-        if case is not None:
-            entry(case).clocks.append(step_clock)
+        evaluated = load_case(store.db, case_no)
+        if evaluated is not None:
+            entry(evaluated).clocks.append(step_clock)
     for item in found.values():
         item.light = max((c.light for c in item.clocks), key=RANK.__getitem__)
     return sorted(found.values(), key=lambda c: (-RANK[c.light], _soonest(c), c.case_no))

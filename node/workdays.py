@@ -33,8 +33,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import chinese_calendar
 
-from pki.errors import InputError, MalformedError
-from protos.tongban.v1 import record_pb2
+from pki.errors import InputError
 
 CHINA_TZ = timezone(timedelta(hours=8), "UTC+08:00")
 
@@ -64,27 +63,6 @@ class Calendar:
         self._override_years = frozenset(d.year for d in self._overrides)
         self._package_years: dict[int, bool] = {}
         self._package_days: dict[date, bool] = {}
-
-    @classmethod
-    def from_notices(cls, notices: Iterable[record_pb2.CalendarNotice]) -> Calendar:
-        """A calendar with the notices applied in order (a later notice wins for a date)."""
-        overrides: list[tuple[date, bool]] = []
-        for notice in notices:
-            for text, working in [(t, False) for t in notice.holidays] + [
-                (t, True) for t in notice.working_days
-            ]:
-                try:
-                    day = date.fromisoformat(text)
-                except ValueError as exc:
-                    raise MalformedError(
-                        f"calendar notice for {notice.year}", f"date {text!r} is not YYYY-MM-DD"
-                    ) from exc
-                if day.year != notice.year:
-                    raise MalformedError(
-                        f"calendar notice for {notice.year}", f"date {text} is in {day.year}"
-                    )
-                overrides.append((day, working))
-        return cls(overrides)
 
     @property
     def has_overrides(self) -> bool:

@@ -208,7 +208,7 @@ def apply_event(
     new.materials = list(state.materials)
     new.updated_ms = at_ms
     if action not in ("conclude", "deliver", "evaluate"):
-        new.reason = _text(event.reason)
+        new.reason = _optional_text(event.reason)
     _HANDLERS[action](new, event, at_ms, calendar)
     return new
 
@@ -277,7 +277,7 @@ def _apply(event: record_pb2.CaseEvent, at_ms: int, limit_days: int) -> CaseStat
     if event.matter_version < 1:
         raise WorkflowError(f"{where}: matter version {event.matter_version}: want >= 1")
     applicant = check_applicant(event.applicant_id)
-    name = _text(event.applicant_name)
+    name = _optional_text(event.applicant_name)
     if name is None:
         raise WorkflowError(f"{where}: applicant name is empty")
     if event.channel not in CHANNELS:
@@ -317,7 +317,7 @@ def _apply(event: record_pb2.CaseEvent, at_ms: int, limit_days: int) -> CaseStat
 def _accept(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
     where = f"case {case.case_no}"
     case.materials = _merge(case.materials, _names(event, where))
-    missing = _text(event.missing_material)
+    missing = _optional_text(event.missing_material)
     if missing is None and event.due_days:
         raise WorkflowError(f"{where}: due_days {event.due_days} given without a missing material")
     if missing is not None:
@@ -402,7 +402,7 @@ def _conclude(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar
 
 
 def _deliver(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
-    method = _text(event.method)
+    method = _optional_text(event.method)
     if method is None:
         raise WorkflowError(f"case {case.case_no}: 送达 needs a method (e.g. 窗口领取, 邮寄)")
     case.delivery_method = method
@@ -431,7 +431,7 @@ def _evaluate(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar
     if not 1 <= event.score <= 5:
         raise WorkflowError(f"case {case.case_no}: score {event.score}: want 1 to 5")
     case.score = event.score
-    case.comment = _text(event.comment)
+    case.comment = _optional_text(event.comment)
 
 
 _HANDLERS = {
@@ -458,7 +458,8 @@ def _end_pause(case: CaseState, at_ms: int, calendar: Calendar) -> None:
     case.paused_since_ms = None
 
 
-def _text(value: str) -> str | None:
+def _optional_text(value: str) -> str | None:
+    """Free text from an event, None when blank (the field was left out)."""
     value = value.strip()
     return value or None
 

@@ -178,5 +178,5 @@ def wait_serving(node: Node, timeout: float = 20.0) -> None:
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
                     return
             except grpc.RpcError:
-                time.sleep(0.2)
+                time.sleep(0.05)
     raise RuntimeError(f"node {node.division} did not start serving on {node.address}")

@@ -29,6 +29,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from pki import division
 from pki.errors import InputError, MalformedError, VerificationError
+from pki.suite import PublicKey, p256_public
 
 URI_PREFIX = "urn:tongban:node:"
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
@@ -221,15 +222,15 @@ def issue(
     if want_ca and path_length is None:
         raise InputError(f"{subject} is a village: it cannot be a CA (got is_ca=True)")
     public = csr.public_key()
-    p256 = isinstance(public, ec.EllipticCurvePublicKey) and isinstance(public.curve, ec.SECP256R1)
-    if not p256:
+    if not (isinstance(public, ec.EllipticCurvePublicKey)
+            and isinstance(public.curve, ec.SECP256R1)):
         raise InputError(f"certificate request key is {type(public).__name__}: want ECDSA P-256")
     not_after = min(now + timedelta(days=days), issuer_cert.not_valid_after_utc)
     # Backdated a little so a child whose clock is slow can use it at once, but never
     # before the issuer's own start: nothing it signs may predate it.
     not_before = max(now - BACKDATE, issuer_cert.not_valid_before_utc)
     builder = _builder(
-        subject, public, issuer_cert.subject, issuer_cert.public_key(),
+        subject, public, issuer_cert.subject, p256_public(issuer_cert.public_key()),
         not_before, not_after, path_length if want_ca else None, want_ca,
     )
     return builder.sign(issuer_key, hashes.SHA256())
@@ -263,9 +264,9 @@ def is_self_signed(cert: x509.Certificate) -> bool:
     return cert.issuer == cert.subject and issued_by(cert, cert)
 
 
-def same_public_key(a: object, b: object) -> bool:
+def same_public_key(a: PublicKey, b: PublicKey) -> bool:
     fmt = (serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return a.public_bytes(*fmt) == b.public_bytes(*fmt)  # type: ignore[attr-defined]
+    return a.public_bytes(*fmt) == b.public_bytes(*fmt)
 
 
 def require_key_matches(key: ec.EllipticCurvePrivateKey, cert: x509.Certificate) -> None:

@@ -35,7 +35,7 @@ from cryptography import x509
 from pki import division
 from pki.certs import division_of
 from pki.errors import InputError, MalformedError, VerificationError
-from pki.suite import P256, SignatureSuite, suite_for
+from pki.suite import P256, SignatureSuite, SigningKey, suite_for
 
 ORIGIN_PREFIX = "tongban/"
 DASH = "\u2014 "
@@ -102,8 +102,8 @@ class ForkRefused(VerificationError):
     """Signing would produce a checkpoint inconsistent with one already signed."""
 
 
-def parse_body(data: bytes) -> Checkpoint:
-    text = _text(data, "checkpoint")
+def parse_checkpoint_body(data: bytes) -> Checkpoint:
+    text = _utf8_text(data, "checkpoint")
     if not text.endswith("\n"):
         raise MalformedError("checkpoint", "body does not end with a newline")
     lines = text[:-1].split("\n")
@@ -130,11 +130,11 @@ def parse_note(data: bytes) -> tuple[Checkpoint, list[NoteSignature]]:
     """Split a signed note into its checkpoint and signature lines (nothing verified)."""
     if len(data) > MAX_NOTE_BYTES:
         raise MalformedError("checkpoint", f"note is {len(data)} bytes, limit {MAX_NOTE_BYTES}")
-    text = _text(data, "checkpoint")
+    text = _utf8_text(data, "checkpoint")
     body, sep, sig_text = text.partition("\n\n")
     if not sep:
         raise MalformedError("checkpoint", "no blank line between body and signatures")
-    checkpoint = parse_body((body + "\n").encode())
+    checkpoint = parse_checkpoint_body((body + "\n").encode())
     if not sig_text.endswith("\n"):
         raise MalformedError("checkpoint", "signature lines do not end with a newline")
     lines = sig_text[:-1].split("\n")
@@ -143,11 +143,11 @@ def parse_note(data: bytes) -> tuple[Checkpoint, list[NoteSignature]]:
     return checkpoint, [_signature_line(line) for line in lines]
 
 
-def sign_checkpoint(cp: Checkpoint, key: object, suite: SignatureSuite = P256) -> bytes:
+def sign_checkpoint(cp: Checkpoint, key: SigningKey, suite: SignatureSuite = P256) -> bytes:
     """The signed note for ``cp``; callers go through CheckpointSigner to avoid forks."""
-    parse_body(cp.body())  # never sign what a verifier could not parse back
+    parse_checkpoint_body(cp.body())  # never sign what a verifier could not parse back
     signature = suite.sign(key, cp.body())
-    public = key.public_key()  # type: ignore[attr-defined]
+    public = key.public_key()
     sig = NoteSignature(cp.origin, suite.key_id(cp.origin, public), signature)
     return cp.body() + b"\n" + sig.line()
 
@@ -220,7 +220,7 @@ def _cosigned_message(body: bytes, time: int) -> bytes:
 
 def make_receipt(
     checkpoint_note: bytes,
-    parent_key: object,
+    parent_key: SigningKey,
     parent_division: str,
     now: datetime,
     suite: SignatureSuite = P256,
@@ -235,7 +235,7 @@ def make_receipt(
     if now.tzinfo is None:
         raise InputError("receipt time must be timezone-aware (got a naive datetime)")
     time = int(now.timestamp())
-    public = parent_key.public_key()  # type: ignore[attr-defined]
+    public = parent_key.public_key()
     signature = suite.sign(parent_key, _cosigned_message(checkpoint.body(), time))
     return Receipt(
         parent_division, time, suite.key_id(origin_for(parent_division), public), signature
@@ -243,7 +243,7 @@ def make_receipt(
 
 
 def parse_receipt(line: bytes) -> Receipt:
-    text = _text(line, "receipt")
+    text = _utf8_text(line, "receipt")
     if not text.endswith("\n") or text.count("\n") != 1:
         raise MalformedError("receipt", "want exactly one signature line ending in a newline")
     return _receipt_from(_signature_line(text[:-1], "receipt"))
@@ -262,7 +262,7 @@ def verify_receipt(
     if b"\n\n" in checkpoint_note_or_body:
         checkpoint, _ = parse_note(checkpoint_note_or_body)
     else:
-        checkpoint = parse_body(checkpoint_note_or_body)
+        checkpoint = parse_checkpoint_body(checkpoint_note_or_body)
     if isinstance(receipt, bytes):
         receipt = parse_receipt(receipt)
     parent = division_of(parent_cert)
@@ -299,7 +299,7 @@ class CheckpointSigner:
     that disagree there are proof of a fork and must never exist.
     """
 
-    def __init__(self, key: object, code: str, suite: SignatureSuite = P256) -> None:
+    def __init__(self, key: SigningKey, code: str, suite: SignatureSuite = P256) -> None:
         self.key = key
         self.origin = origin_for(code)
         self.suite = suite
@@ -332,7 +332,7 @@ class CheckpointSigner:
         return sign_checkpoint(Checkpoint(self.origin, size, root), self.key, self.suite)
 
 
-def _text(data: bytes, what: str) -> str:
+def _utf8_text(data: bytes, what: str) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

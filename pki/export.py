@@ -24,6 +24,7 @@ from pki.certs import cert_pem, certs_pem, is_self_signed
 from pki.checkpoint import checkpoint_signature, parse_note
 from pki.errors import EnvironmentProblem, InputError
 from pki.keys import public_key_pem
+from pki.suite import p256_public
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ def export_checkpoint(
         files.signer: cert_pem(signer),
         files.chain: certs_pem(intermediates or [root]),
         files.root: cert_pem(root),
-        files.signer_pubkey: public_key_pem(signer.public_key()),
+        files.signer_pubkey: public_key_pem(p256_public(signer.public_key())),
     }
     try:
         out.mkdir(parents=True, exist_ok=True)

@@ -30,6 +30,7 @@ from cryptography.x509.oid import NameOID
 from pki import division
 from pki.certs import SubtreeViolation, division_of, is_ca_cert, same_public_key
 from pki.errors import InputError, MalformedError, VerificationError
+from pki.suite import p256_public
 
 SEAL_URI_PREFIX = "urn:tongban:seal:"
 
@@ -103,7 +104,7 @@ def issue_seal(
             [x509.UniformResourceIdentifier(seal_uri(issuer, uscc))]), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            issuer_cert.public_key()), critical=False)
+            p256_public(issuer_cert.public_key())), critical=False)
         .sign(issuer_key, hashes.SHA256())
     )
 

@@ -11,12 +11,29 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pki.errors import InputError, VerificationError
+
+
+class SigningKey(Protocol):
+    """What callers hold of a private key: a suite signs with it, a key ID names its public half.
+
+    Typed this loosely so that an SM2 suite's keys fit without touching the callers.
+    """
+
+    def public_key(self) -> object: ...
+
+
+class PublicKey(Protocol):
+    """Any public key cryptography can read from a certificate or request."""
+
+    def public_bytes(self, encoding: serialization.Encoding,
+                     format: serialization.PublicFormat) -> bytes: ...
 
 
 class SignatureSuite(ABC):
@@ -63,7 +80,7 @@ class P256Sha256(SignatureSuite):
         return key.sign(data, ec.ECDSA(hashes.SHA256()))
 
     def verify(self, public_key: object, data: bytes, signature: bytes) -> None:
-        key = _p256_public(public_key)
+        key = p256_public(public_key)
         try:
             key.verify(signature, data, ec.ECDSA(hashes.SHA256()))
         except (InvalidSignature, ValueError) as exc:  # ValueError: not a DER signature
@@ -71,7 +88,7 @@ class P256Sha256(SignatureSuite):
 
     def public_key_bytes(self, public_key: object) -> bytes:
         """DER SubjectPublicKeyInfo: what `openssl pkey -pubout -outform DER` prints."""
-        return _p256_public(public_key).public_bytes(
+        return p256_public(public_key).public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
 
@@ -96,7 +113,8 @@ def _p256_private(key: object) -> ec.EllipticCurvePrivateKey:
     raise InputError(f"wrong private key type {type(key).__name__}: want ECDSA P-256")
 
 
-def _p256_public(key: object) -> ec.EllipticCurvePublicKey:
+def p256_public(key: object) -> ec.EllipticCurvePublicKey:
+    """``key`` as a P-256 public key, or VerificationError: what certificates here must hold."""
     if isinstance(key, ec.EllipticCurvePublicKey) and isinstance(key.curve, ec.SECP256R1):
         return key
     raise VerificationError(f"wrong public key type {type(key).__name__}: want ECDSA P-256")

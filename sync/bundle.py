@@ -20,7 +20,6 @@ from __future__ import annotations
 import gzip
 import time
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -36,6 +35,7 @@ from protos.tongban.v1 import federation_pb2
 from sync import merkle
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
+from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import verify_standalone
 from sync.replica import Replica
@@ -53,8 +53,6 @@ MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_BYTES + (1 << 20)
 _INFLATE_STEP = 1 << 20
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
-
-Progress = Callable[[str], None]
 
 
 @dataclass
@@ -192,7 +190,7 @@ def _batches_from(replica: Replica, origin: str, start: int, budget: list[int]
             break
         budget[0] -= batch.ByteSize()
         batch.prefix_frontier.extend(merkle.CompactRange.of_stored(
-            start, lambda lvl, idx, o=origin: r.log.tree_node(o, lvl, idx)).hashes)
+            start, lambda lvl, idx: r.log.tree_node(origin, lvl, idx)).hashes)
         out.append(batch)
         start += len(batch.records)
     return out

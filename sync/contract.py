@@ -11,12 +11,16 @@ whichever thread runs the servicer or the uplink.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from pki.revocation import RevocationSet
+
+#: Where sync reports what it is doing, one line at a time (the CLI prints them); it must
+#: not raise, because a failing progress line would abort a transfer.
+Progress = Callable[[str], None]
 
 
 class Host(Protocol):

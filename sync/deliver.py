@@ -10,15 +10,16 @@ record further down its own subtree with the same proof.
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 
 from pki.division import in_subtree
 from pki.errors import MalformedError, VerificationError
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
 from sync.certstore import CertStore, parse_der
-from sync.log import LogStore
+from sync.log import LogError, LogStore
 from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed, Receiver
 from sync.records import parse_record
 from sync.replica import Replica
@@ -35,6 +36,40 @@ def delivered_sizes(db: sqlite3.Connection) -> dict[str, int]:
     """Per origin, one past the highest delivered seq: the cursor a child sends upward."""
     return {origin: top + 1 for origin, top in db.execute(
         "SELECT origin, max(seq) FROM deliveries GROUP BY origin")}
+
+
+#: Keys per query in held_records: 2 parameters each, well under SQLite's 32,766.
+_CHUNK = 5000
+
+
+def held_records(log: LogStore, db: sqlite3.Connection,
+                 keys: Iterable[tuple[str, int]]) -> Iterator[bytes]:
+    """The exact bytes of each (origin, seq), from the log or else from deliveries, in order.
+
+    Streams in chunks, so a rebuild of millions of records runs in constant memory.
+    A key held in neither place is a damaged store: LogError, never a silent gap.
+    """
+    keys = iter(keys)
+    while chunk := list(itertools.islice(keys, _CHUNK)):
+        found = log.records_at(chunk)
+        missing = [key for key in chunk if key not in found]
+        if missing:
+            found.update(_delivered_at(db, missing))
+        for key in chunk:
+            data = found.get(key)
+            if data is None:
+                raise LogError(f"record {key[0]}#{key[1]} is neither in the log nor delivered")
+            yield data
+
+
+def _delivered_at(db: sqlite3.Connection,
+                  keys: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
+    rows = db.execute(
+        f"WITH k(origin, seq) AS (VALUES {', '.join(['(?, ?)'] * len(keys))})"
+        " SELECT k.origin, k.seq, t.record FROM k CROSS JOIN deliveries t"
+        " ON t.origin = k.origin AND t.seq = k.seq",
+        [part for key in keys for part in key]).fetchall()
+    return {(origin, seq): record for origin, seq, record in rows}
 
 
 def _proven_record(log: LogStore, db: sqlite3.Connection, origin: str, seq: int

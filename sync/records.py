@@ -8,13 +8,15 @@ errors never leak: they become "malformed record: …".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TypeVar
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 
 from pki.errors import MalformedError
 from protos.tongban.v1 import record_pb2
 
 LOGICAL_BITS = 16
+Body = TypeVar("Body", bound=Message)
 
 
 def hlc_ms(hlc: int) -> int:
@@ -41,7 +43,7 @@ class HybridClock:
 
 
 def build_record(
-    origin: str, seq: int, hlc: int, kind: int, body: bytes, recipient: str = ""
+    origin: str, seq: int, hlc: int, kind: record_pb2.Kind, body: bytes, recipient: str = ""
 ) -> bytes:
     return record_pb2.Record(
         origin=origin, seq=seq, hlc=hlc, kind=kind, recipient=recipient, body=body
@@ -57,7 +59,7 @@ def parse_record(data: bytes) -> record_pb2.Record:
     return record
 
 
-def parse_body(message_type: type, data: bytes, what: str):
+def parse_body(message_type: type[Body], data: bytes, what: str) -> Body:
     """Parse a record body into ``message_type`` or raise "malformed <what>: …"."""
     message = message_type()
     try:

@@ -67,7 +67,9 @@ def target_name(parent_division: str) -> str:
 
 def peer_certificate(context: grpc.ServicerContext) -> x509.Certificate:
     """The client certificate TLS already verified against the root."""
-    pems = context.auth_context().get("x509_pem_cert")
+    # grpc maps each property to a list of values; types-grpcio says bytes
+    pems: list[bytes] | None = context.auth_context().get(  # type: ignore[assignment]
+        "x509_pem_cert")
     if not pems:
         raise VerificationError("peer presented no client certificate")
     return load_cert(pems[0], "peer certificate")

@@ -28,13 +28,11 @@ from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import make_batch, sendable
 from sync.certstore import der, parse_der
+from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.tls import CHANNEL_OPTIONS, KEEPALIVE_TIME_MS, TlsIdentity, target_name
-
-Progress = Callable[[str], None]
-
 
 #: Below this many seconds of link time per batch a round trip costs little: no pipelining,
 #: which also keeps a fast link from delivering a batch before its predecessor is stored.

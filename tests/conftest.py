@@ -1,14 +1,17 @@
-"""Session-wide fixtures: one enrolled federation, built once, copied by every test.
+"""Session-wide fixtures: enrolled federations, built once, copied by every test.
 
 Enrolment (init, csr, issue, import for three nodes and two catalogue imports)
 runs in this process through the real CLI; each test gets a copy with its own
 ports (ops.fedcheck.copy_federation), so tests never see each other's writes.
+The oversight federation (tests/oversight_fixtures.py) is built the same way,
+once for the supervision, statistics and report suites.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import oversight_fixtures
 import pytest
 from node_fixtures import tongban
 
@@ -28,3 +31,26 @@ def fed_copy(fed_template: Federation, tmp_path: Path) -> Federation:
     fed = copy_federation(fed_template, tmp_path / "fed")
     yield fed
     fed.stop_all()
+
+
+@pytest.fixture(scope="session")
+def oversight_template(tmp_path_factory: pytest.TempPathFactory
+                       ) -> tuple[Federation, dict[str, str]]:
+    """The oversight federation and its case numbers by name (c1…c10), never started."""
+    return oversight_fixtures.build(tmp_path_factory.mktemp("oversight"))
+
+
+@pytest.fixture(scope="session")
+def oversight_synced(oversight_template: tuple[Federation, dict[str, str]],
+                     tmp_path_factory: pytest.TempPathFactory
+                     ) -> tuple[Federation, dict[str, str]]:
+    """A copy of the oversight federation after both counties synced to the region once."""
+    template, cases = oversight_template
+    fed = copy_federation(template, tmp_path_factory.mktemp("oversight-synced"))
+    fed.start(oversight_fixtures.REGION)
+    try:
+        fed.sync(oversight_fixtures.COUNTY_A)
+        fed.sync(oversight_fixtures.COUNTY_B)
+    finally:
+        fed.stop_all()
+    return fed, cases

@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from datetime import date
 from pathlib import Path
 
 from click.testing import CliRunner, Result
 
 from node.cli import cli
 from node.projection import PROJECTION_TABLES
+from node.workdays import Calendar
+from protos.tongban.v1 import record_pb2
 
 ID_OK = "540102199001010011"  # Lhasa Chengguan, born 1990-01-01, valid check digit
 USCC_OK = "91540100MA6T000006"
@@ -63,3 +66,10 @@ def dump_projections(db_path: Path) -> dict[str, list[tuple]]:
                 for t in PROJECTION_TABLES}
     finally:
         db.close()
+
+
+def calendar_of(notices: list[record_pb2.CalendarNotice]) -> Calendar:
+    """The calendar these notices make, applied in order (a later notice wins for a date)."""
+    return Calendar([(date.fromisoformat(day), working) for notice in notices
+                     for day, working in [(d, False) for d in notice.holidays]
+                     + [(d, True) for d in notice.working_days]])

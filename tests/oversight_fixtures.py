@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from node_fixtures import ID_OK, run
+from node_fixtures import ID_OK, run, tongban
 
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 
 REGION, COUNTY_A, COUNTY_B = "540000", "540102", "540121"
 ID_B = "540121198507150024"
@@ -72,7 +72,7 @@ def conclude(home: Path, case_no: str, day: str) -> None:
 
 
 def build(root: Path) -> tuple[Federation, dict[str, str]]:
-    fed = Federation(root)
+    fed = Federation(root, run=tongban)
     # Enrolment writes records too (CERT_ISSUED at each issuer), so it runs on the same
     # pinned calendar as the cases: no log may hold a time later than the writes below.
     with pinned("2026-03-01"):

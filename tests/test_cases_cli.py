@@ -5,6 +5,11 @@ import json
 import pytest
 from node_fixtures import ID_OK, dump_projections, make_node, run
 
+from node import cases
+from node.cases import CaseError
+from node.home import Home
+from node.store import NodeStore
+
 
 @pytest.fixture(scope="module")
 def county(tmp_path_factory):
@@ -133,7 +138,11 @@ def test_evaluation_only_after_conclusion(county):
     result = run(county, "evaluation", "add", case, "--level", "9", "--via", "online", ok=False)
     assert result.exit_code == 1 and "bad level '9'" in result.output
     result = run(county, "case", "evaluate", case, "--score", "4", ok=False)
-    assert result.exit_code == 1 and "tongban evaluation add" in result.output
+    assert result.exit_code == 2 and "No such command 'evaluate'" in result.output
+    store = NodeStore.open(Home(county))
+    with pytest.raises(CaseError, match="record it with 'tongban evaluation add"):
+        cases.act(store, case, "evaluate", actor="窗口01", score=4)
+    store.close()
 
 
 def test_bad_applicant_and_unknown_matter_are_refused(county):

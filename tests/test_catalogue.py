@@ -7,16 +7,19 @@ import tomllib
 
 import pytest
 import tomli_w
+from node_fixtures import make_node
 
 from node.catalogue_file import (
     TYPES,
     CatalogueError,
     load_file,
-    load_matters,
     parse_matter,
     sample_catalogue_path,
 )
+from node.home import Home
 from node.ids import check_uscc
+from node.matters import MatterError, publish
+from node.store import NodeStore
 from pki.errors import EnvironmentProblem, InputError, MalformedError
 
 ITEM = {
@@ -181,7 +184,7 @@ def test_long_national_style_impl_code_is_accepted():
 def test_sample_catalogue_is_a_realistic_county_list():
     path = sample_catalogue_path()
     assert path.name == "sample_catalogue.toml" and path.is_file()
-    matters = load_matters(path)
+    matters = [parse_matter(item) for item in load_file(path)]
     assert len(matters) >= 22
     codes = [m.impl_code for m in matters]
     assert len(set(codes)) == len(codes)
@@ -216,8 +219,10 @@ def test_sample_file_items_each_parse(tmp_path):
 def test_duplicate_impl_code_in_one_file_is_refused(tmp_path):
     path = tmp_path / "dup.json"
     path.write_text(json.dumps([ITEM, ITEM], ensure_ascii=False), encoding="utf-8")
-    with pytest.raises(CatalogueError, match="impl_code appears twice"):
-        load_matters(path)
+    store = NodeStore.open(Home(make_node(tmp_path, sample=False)))
+    with pytest.raises(MatterError, match="matter 540102-XK-001 appears twice in the input"):
+        publish(store, load_file(path))
+    store.close()
 
 
 @pytest.mark.parametrize(

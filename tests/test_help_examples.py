@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from node.catalogue_file import sample_catalogue_path
 from node.cli import cli
+from node.licence_format import LICENCE_ARC, issuing_node
 
 CLOCK = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
 
@@ -93,6 +94,9 @@ def test_help_is_plain_and_every_example_parses(path, command, tmp_path, monkeyp
     parsed = [_parse(args) for args in examples]
     if examples:
         assert any(got[:len(path)] == path for got in parsed), (path, examples)
+    # A licence number in an example is one `licence issue` could print: its check holds.
+    for word in (w for args in examples for w in args if w.startswith(LICENCE_ARC + ".")):
+        assert issuing_node(word) == "540102", word
 
 
 def test_runnable_examples_run_on_a_fresh_home(tmp_path, monkeypatch):

@@ -8,10 +8,8 @@ and servers; refusals are checked through the real verification code.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
-import sys
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -20,13 +18,14 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
+from node_fixtures import tongban
 
 from node.home import Home
 from node.licence_format import from_qr_text, parse_sealed, qr_text, seal
 from node.licence_verify import EXPIRED, REVOKED, node_trust, verify_qr, verify_sealed
 from node.seals import seal_key_path, signing_seal
 from node.store import NodeStore
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 from pki.errors import VerificationError
 from pki.keys import generate_key, load_private_key
 
@@ -40,13 +39,9 @@ MATERIALS = ["居民户口簿", "居民身份证",
              "落户依据材料（劳动合同、录取通知书、不动产权证书或亲属关系证明）"]
 
 
-def cli(*args: str, home: Path | None = None, cwd: Path | None = None
-        ) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "node.cli", *args]
-    if home is not None:
-        command += ["--home", str(home)]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    return subprocess.run(command, capture_output=True, text=True, cwd=cwd, env=env, timeout=60)
+def cli(*args: str, home: Path | None = None) -> subprocess.CompletedProcess:
+    """The CLI in this process, exit status and stderr kept for the refusals checked here."""
+    return tongban(*args, home=home, check=False)
 
 
 def issue_licence(home: Path, applicant: str = HOLDER) -> str:
@@ -64,7 +59,7 @@ def issue_licence(home: Path, applicant: str = HOLDER) -> str:
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory):
-    fed = Federation(tmp_path_factory.mktemp("licfed"))
+    fed = Federation(tmp_path_factory.mktemp("licfed"), run=tongban)
     for code, parent in [("000000", None), ("540000", "000000"), ("540100", "540000"),
                          ("540102", "540100"), ("540121", "540100"), ("650000", "000000"),
                          ("650102", "650000")]:
@@ -88,7 +83,7 @@ def propagate(fed: Federation) -> None:
         fed.sync(code)
 
 
-def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path):
+def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path, monkeypatch):
     county = fed.nodes["540102"].home
     licence = issue_licence(county)
     fresh = tmp_path / "fresh"
@@ -96,7 +91,8 @@ def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path):
     tongban("licence", "export", licence, "--out", str(fresh / "licence.json"), home=county)
     shutil.copy(county / "root.crt", fresh / "root.pem")
     assert (fresh / "licence.json").stat().st_mode & 0o777 == 0o600
-    result = cli("licence", "verify", "licence.json", "--root", "root.pem", "--json", cwd=fresh)
+    monkeypatch.chdir(fresh)            # a folder with the file and the root, and no node
+    result = cli("licence", "verify", "licence.json", "--root", "root.pem", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["status"] == "valid" and report["holder"] == f"扎西 {HOLDER}"
@@ -110,12 +106,12 @@ def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path):
         __import__("cbor2").dumps(__import__("cbor2").CBORTag(
             18, [sealed.protected, {}, forged, sealed.signature]))).decode()
     (fresh / "tampered.json").write_text(json.dumps(doc))
-    bad = cli("licence", "verify", "tampered.json", "--root", "root.pem", cwd=fresh)
+    bad = cli("licence", "verify", "tampered.json", "--root", "root.pem")
     assert bad.returncode == 1
     assert bad.stderr.strip().startswith("error: the licence in the file is not the one in "
                                          "540102's log record")
     assert "tampered field" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
-    missing = cli("licence", "verify", "licence.json", "--root", "nothing.pem", cwd=fresh)
+    missing = cli("licence", "verify", "licence.json", "--root", "nothing.pem")
     assert missing.returncode == 2
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from pki.division import DivisionError
 from pki.errors import EnvironmentProblem, InputError
-from sync import merkle
+from sync import deliver, merkle
 from sync.log import Checkpointed, LogError, LogStore, Receipted
 
 ORIGIN = "540102"
@@ -347,3 +347,19 @@ def test_append_reads_a_constant_number_of_statements(
         reads.append(statements.count - count - new_nodes)
     assert reads[0] == reads[1]
     assert 1 <= reads[0] <= 3
+
+
+def test_bulk_reads_keep_the_order_asked_and_fill_from_deliveries(db):
+    log = LogStore(db)
+    deliver.migrate(db)
+    _append(log, db, ORIGIN, 0, _records(0, 12_000))
+    db.execute("INSERT INTO deliveries VALUES (?, ?, ?, x'', x'')", (OTHER, 3, b"delivered"))
+    # More keys than one chunk, out of seq order, with a delivered record in the middle.
+    keys = [(ORIGIN, seq) for seq in range(11_999, -1, -2)] + [(OTHER, 3), (ORIGIN, 4)]
+    got = list(deliver.held_records(log, db, keys))
+    want = _records(0, 12_000)
+    assert got == [want[seq] for seq in range(11_999, -1, -2)] + [b"delivered", want[4]]
+    assert log.payload_bytes(ORIGIN, 11_990) == sum(len(r) for r in want[11_990:])
+    assert log.payload_bytes(ORIGIN, 12_000) == 0
+    with pytest.raises(LogError, match=r"record 650102#4 is neither in the log nor delivered"):
+        list(deliver.held_records(log, db, [(ORIGIN, 0), (OTHER, 4)]))

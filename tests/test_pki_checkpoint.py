@@ -155,7 +155,7 @@ def test_note_limits():
        code=st.sampled_from(["000000", "540000", "540100", "540102", "540102001000"]))
 def test_body_round_trip(size, root, code):
     checkpoint = cp.Checkpoint(cp.origin_for(code), size, root)
-    assert cp.parse_body(checkpoint.body()) == checkpoint
+    assert cp.parse_checkpoint_body(checkpoint.body()) == checkpoint
 
 
 @given(st.binary(max_size=300))

@@ -7,21 +7,14 @@ import re
 import pytest
 from browser import A4_AT_150_DPI, chromium, dump_dom, png_size, screenshot
 from node_fixtures import run
-from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at, build
+from oversight_fixtures import REGION, at
 
 
 @pytest.fixture(scope="module")
-def report(tmp_path_factory):
+def report(oversight_synced, tmp_path_factory):
     assert chromium(), "headless Chromium is needed: apt-get install -y chromium (.ci/run does)"
-    root = tmp_path_factory.mktemp("report")
-    fed, _ = build(root / "fed")
-    fed.start(REGION)
-    try:
-        fed.sync(COUNTY_A)
-        fed.sync(COUNTY_B)
-    finally:
-        fed.stop_all()
-    out = root / "report.html"
+    fed, _ = oversight_synced
+    out = tmp_path_factory.mktemp("report") / "report.html"
     printed = run(fed.nodes[REGION].home, "report", "--out", str(out), "--subtree",
                   env=at("2026-11-18")).output
     assert printed.startswith(f"wrote {out}: 10 applications, 2 red and 1 yellow")

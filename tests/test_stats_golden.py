@@ -15,21 +15,14 @@ import json
 
 import pytest
 from node_fixtures import run
-from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at, build
+from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at
 
 LEVELS = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 
 
 @pytest.fixture(scope="module")
-def fed(tmp_path_factory):
-    fed, cases = build(tmp_path_factory.mktemp("golden"))
-    fed.start(REGION)
-    try:
-        fed.sync(COUNTY_A)
-        fed.sync(COUNTY_B)
-    finally:
-        fed.stop_all()
-    return fed, cases
+def fed(oversight_synced):
+    return oversight_synced
 
 
 def stats(home, *args):

@@ -7,31 +7,26 @@ import json
 from datetime import date
 
 import pytest
-from node_fixtures import ID_OK, run
-from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at, build
+from node_fixtures import ID_OK, calendar_of, run, tongban
+from oversight_fixtures import COUNTY_A, COUNTY_B, REGION, at
 
 from node import supervision, workflow
 from node.home import Home
 from node.store import Draft, NodeStore
 from node.workdays import Calendar, ms_of_date
 from ops.fedcheck import copy_federation
-from ops.localfed import tongban
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
 TODAY = at("2026-11-18")
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory):
-    fed, cases = build(tmp_path_factory.mktemp("supervise"))
-    return fed, cases
-
-
 @pytest.fixture
-def fed(template, tmp_path):
-    fed, cases = template
-    return copy_federation(fed, tmp_path / "fed"), cases
+def fed(oversight_template, tmp_path):
+    fed, cases = oversight_template
+    copy = copy_federation(fed, tmp_path / "fed")
+    yield copy, cases
+    copy.stop_all()
 
 
 def lights(home, *args):
@@ -201,7 +196,7 @@ def test_clocks_across_national_day_and_into_2027():
     assert clock.due == "2027-01-04"
     assert plain.uncovered_years([date(2026, 12, 28), date(2027, 1, 4)]) == [2027]
     # With the 2027 calendar notice (元旦 off), the same case is due a day later.
-    notice = Calendar.from_notices([record_pb2.CalendarNotice(year=2027,
+    notice = calendar_of([record_pb2.CalendarNotice(year=2027,
                                                               holidays=["2027-01-01"])])
     case = _accepted(date(2026, 12, 28), 5, notice)
     (clock,) = supervision.case_clocks(case, date(2027, 1, 5), notice, limits)

@@ -50,7 +50,7 @@ def wait_converged(fed, timeout: float) -> None:
         if size(region, COUNTY) == size(county, COUNTY) and size(county, REGION) == size(
                 region, REGION):
             return
-        time.sleep(0.5)
+        time.sleep(0.05)
     log = fed.nodes[COUNTY].log_path.read_text() if fed.nodes[COUNTY].log_path else ""
     raise AssertionError(f"not converged in {timeout}s: region holds {size(region, COUNTY)}"
                          f"/{size(county, COUNTY)}; county log:\n{log[-3000:]}")

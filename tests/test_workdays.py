@@ -9,9 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from node_fixtures import calendar_of, make_node
 
+from node import calendar
+from node.home import Home
+from node.store import NodeStore
 from node.workdays import CHINA_TZ, Calendar, date_of_ms, ms_of_date
-from pki.errors import InputError, MalformedError
+from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
 CAL = Calendar()
@@ -111,7 +115,7 @@ def test_notice_covers_its_year():
         holidays=["2027-01-01", "2027-02-08"],
         working_days=["2027-02-06"],
     )
-    cal = Calendar.from_notices([notice])
+    cal = calendar_of([notice])
     assert cal.is_covered(2027) and cal.fallback_warning([date(2027, 3, 1)]) is None
     assert not cal.is_workday(date(2027, 1, 1))
     assert cal.is_workday(date(2027, 2, 6))  # a Saturday worked
@@ -121,17 +125,20 @@ def test_notice_covers_its_year():
 def test_later_notice_wins():
     first = record_pb2.CalendarNotice(year=2027, holidays=["2027-05-03"])
     second = record_pb2.CalendarNotice(year=2027, working_days=["2027-05-03"])
-    assert Calendar.from_notices([first, second]).is_workday(date(2027, 5, 3))
-    assert not Calendar.from_notices([second, first]).is_workday(date(2027, 5, 3))
+    assert calendar_of([first, second]).is_workday(date(2027, 5, 3))
+    assert not calendar_of([second, first]).is_workday(date(2027, 5, 3))
 
 
 @pytest.mark.parametrize(
     ("dates", "why"),
-    [(["2027-13-01"], "is not YYYY-MM-DD"), (["2026-05-01"], "date 2026-05-01 is in 2026")],
+    [(["2027-13-01"], "bad holiday date '2027-13-01': want YYYY-MM-DD"),
+     (["2026-05-01"], "holiday date 2026-05-01 is not in 2027")],
 )
-def test_malformed_notice(dates, why):
-    with pytest.raises(MalformedError, match=why):
-        Calendar.from_notices([record_pb2.CalendarNotice(year=2027, holidays=dates)])
+def test_malformed_notice(tmp_path, dates, why):
+    store = NodeStore.open(Home(make_node(tmp_path, sample=False)))
+    with pytest.raises(InputError, match=why):
+        calendar.publish(store, 2027, dates, [])
+    store.close()
 
 
 def test_override_must_be_a_date():

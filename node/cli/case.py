@@ -28,7 +28,7 @@ actor_option = click.option(
 
 @click.group("case")
 def case_group() -> None:
-    """Cases (办件): apply, accept, review, decide, conclude, deliver, evaluate."""
+    """Cases (办件): apply, accept, review, decide, conclude, deliver; 好差评 is `evaluation`."""
 
 
 def _open(home_dir: str | None) -> NodeStore:
@@ -141,10 +141,6 @@ _action_command("suspend", "Enter a special procedure (特别程序); the clock 
                 click.option("--reason", required=True))
 _action_command("resume", "Leave the special procedure; the clock runs again.",
                 "tongban case resume 540102-2026-0000003")
-_action_command("evaluate", "Record the applicant's evaluation (好差评, 1–5) after 办结.",
-                "tongban case evaluate 540102-2026-0000003 --score 5 --comment 很满意",
-                click.option("--score", type=click.IntRange(1, 5), required=True),
-                click.option("--comment", default=None))
 
 
 def _case_dict(view: cases.CaseView) -> dict:

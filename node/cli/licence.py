@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from node import licence_export, licence_verify, licences
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
@@ -82,7 +83,7 @@ def show(licence_id: str, as_json: bool, home_dir: str | None) -> None:
 
     \b
     Example:
-      tongban licence show 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K
+      tongban licence show 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7
     """
     item = licences.show(_open(home_dir).db, licence_id)
     if as_json:
@@ -102,7 +103,7 @@ def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
 
     \b
     Example:
-      tongban licence revoke 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+      tongban licence revoke 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7 \\
         --reason 户口已迁出
     """
     licences.revoke(_open(home_dir), licence_id, reason)
@@ -126,7 +127,7 @@ def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool
 
     \b
     Example:
-      tongban licence export 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.K \\
+      tongban licence export 1.2.156.3005.2.GA0001.11540102015712342L.5401020000012.001.7 \\
         --out licence.json --qr licence.png
     """
     if not (out or qr_png or qr_text or openssl_dir):
@@ -136,7 +137,15 @@ def export(licence_id: str, out: Path | None, qr_png: Path | None, qr_text: bool
         echo(line)
 
 
-def _root(path: Path) -> object:
+def _node(home_dir: str | None) -> NodeStore:
+    home = resolve_home(home_dir)
+    if not Home(home.path).exists():
+        raise EnvironmentProblem(f"no node at {home.path}: pass --root ROOT.pem to verify a "
+                                 "file without a node (a QR payload needs a node)")
+    return NodeStore.open(home)
+
+
+def _root(path: Path) -> x509.Certificate:
     try:
         return load_cert(path.read_bytes(), f"root certificate {path}")
     except OSError as exc:
@@ -163,25 +172,23 @@ def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: b
       tongban licence verify licence.json --root root.pem
       tongban licence verify --qr-text 'TB1:…' --home /var/lib/tongban
     """
-    if (file is None) == (qr is None):
-        raise EnvironmentProblem("give a licence FILE or --qr-text, one of the two")
     now, today = datetime.now(UTC), local_today()
-    store = None
-    if root_file is None or qr is not None or home_dir:
-        home = resolve_home(home_dir)
-        if not Home(home.path).exists():
-            raise EnvironmentProblem(f"no node at {home.path}: pass --root ROOT.pem to verify a "
-                                     "file without a node (a QR payload needs a node)")
-        store = NodeStore.open(home)
-    if qr is not None:
-        verdict = licence_verify.verify_qr(store, from_qr_text(qr), now, today)
-    else:
+    if file is not None and qr is None:
         try:
             data = file.read_bytes()
         except OSError as exc:
             raise EnvironmentProblem(f"cannot read {file}: {exc.strerror}") from exc
-        root = _root(root_file) if root_file else _root(store.home.root_cert_path)
-        verdict = licence_verify.verify_file(data, root, now, today, store)
+        store: NodeStore | None = None
+        if root_file is not None and not home_dir:
+            root_path = root_file
+        else:
+            store = _node(home_dir)
+            root_path = root_file or store.home.root_cert_path
+        verdict = licence_verify.verify_file(data, _root(root_path), now, today, store)
+    elif qr is not None and file is None:
+        verdict = licence_verify.verify_qr(_node(home_dir), from_qr_text(qr), now, today)
+    else:
+        raise EnvironmentProblem("give a licence FILE or --qr-text, one of the two")
     report = licence_export.describe(verdict)
     if as_json:
         emit_json(report)

@@ -42,7 +42,7 @@ def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
     if bool(file) == sample:
         raise click.UsageError("give a FILE or --sample (one of them)")
     store = NodeStore.open(resolve_home(home_dir))
-    _report(matters.publish(store, load_file(sample_catalogue_path() if sample else file)))
+    _report(matters.publish(store, load_file(file if file else sample_catalogue_path())))
 
 
 @matter_group.command("add")

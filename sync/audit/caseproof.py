@@ -167,6 +167,8 @@ def check(data: bytes, root: x509.Certificate, now: datetime) -> CheckedProof:
 def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
     origin = _field(entry, "origin", str, "log")
     where = f"log of {origin}"
+    if not isinstance(entry, dict):
+        raise MalformedError("case proof", f"{where} is not an object")
     _only_keys(entry, {"origin", "checkpoint", "receipts", "records"}, where)
     note = _field(entry, "checkpoint", str, where).encode("utf-8")
     try:
