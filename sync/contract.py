@@ -11,12 +11,16 @@ whichever thread runs the servicer or the uplink.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Protocol
 
 from pki.revocation import RevocationSet
+from protos.tongban.v1 import record_pb2
+
+#: (rule id, reason in words) for a record its origin may not write; None when it may.
+Judgement = tuple[str, str] | None
 
 
 class Host(Protocol):
@@ -76,5 +80,24 @@ class Host(Protocol):
 
         Must not raise. Receipts carry it, so it should be the wall clock; tests
         pin it.
+        """
+        ...
+
+
+class RecordPolicy(Protocol):
+    """Who may author what: the node's authority table, handed to the audit (node.authority).
+
+    sync knows records, not cases or catalogues, so ``audit verify`` asks this
+    object about each record's content; the node implements it with the same
+    table its own writes and received records are judged by.
+    """
+
+    def reader(self, origin: str, first_seq: int) -> Callable[[record_pb2.Record], Judgement]:
+        """A judge for ``origin``'s records, to be called once per record in seq order
+        from ``first_seq``.
+
+        Rules that depend on earlier records of the origin (its staff register) are
+        judged only when ``first_seq`` is 0. Must not raise: a record it cannot judge
+        is a violation (rule ``body-parse`` or ``unknown-kind``).
         """
         ...

@@ -19,9 +19,9 @@ CLOCK = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
 #: parent, a link, a CA or files from elsewhere and are only parsed.
 RUNNABLE = [
     ("init",), ("matter", "import"), ("matter", "add"), ("matter", "list"), ("matter", "show"),
-    ("case", "apply"), ("case", "list"), ("calendar", "publish"), ("calendar", "show"),
+    ("staff", "add"), ("staff", "list"), ("case", "apply"), ("case", "list"), ("calendar", "publish"), ("calendar", "show"),
     ("notice", "send"), ("notice", "list"), ("status",), ("db", "rebuild"), ("pki", "csr"),
-    ("matter", "retire"),
+    ("matter", "retire"), ("problems", "list"), ("staff", "disable"),
 ]
 
 
