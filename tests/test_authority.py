@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from audit_fixtures import COUNTIES, REGION, NOW, build, pinned_clock, replicate
+from audit_fixtures import COUNTIES, NOW, REGION, build, pinned_clock, replicate
 from node_fixtures import dump_projections
 
 from node import cases, problems, staff
-from node.authority import AuthorityViolation
 from node.audits import audit
+from node.authority import AuthorityViolation
 from node.catalogue_file import parse_matter, sample_catalogue
 from node.licence_format import licence_number
 from node.store import Draft, NodeStore

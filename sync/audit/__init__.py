@@ -109,7 +109,7 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
     for origin, group in bundle_file.batches(bundle).items():
         item = items.setdefault(origin, OriginInput(origin))
         previous_end = None
-        judge = None
+        reader = None
         for batch in group:
             if not batch.records and not batch.checkpoint:
                 continue  # a size announcement ("I hold first_seq records"), nothing to check
@@ -120,11 +120,11 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
                                "the bundle's batches")
             previous_end = end
             rows = [(batch.first_seq + i, None, data) for i, data in enumerate(batch.records)]
-            if judge is None and policy is not None:
-                judge = policy.reader(origin, batch.first_seq)  # one reader along the origin
+            if reader is None and policy is not None:
+                reader = policy.reader(origin, batch.first_seq)  # one reader along the origin
             try:
                 result = scan(origin, [rows], {end}, report, batch.first_seq,
-                              list(batch.prefix_frontier), progress=step, judge=judge)
+                              list(batch.prefix_frontier), progress=step, judge=reader)
             except Error as exc:
                 report.problem(origin, batch.first_seq, "prefix-frontier", str(exc))
                 continue
