@@ -334,3 +334,17 @@ def test_disabled_staff_may_not_act(fed):
         store.close()
     assert refused.value.rule == "staff-active"
     assert "is disabled on 540121's staff register" in str(refused.value)
+
+
+def test_design_prints_the_table():
+    """DESIGN.md's authority table has a row for every kind, with the same rule ids."""
+    from pathlib import Path
+
+    from node.authority import TABLE
+
+    design = (Path(__file__).resolve().parents[1] / "DESIGN.md").read_text(encoding="utf-8")
+    for kind, rule in TABLE.items():
+        row = next((line for line in design.splitlines()
+                    if line.startswith(f"| {kind} {K.Kind.Name(kind)} |")), None)
+        assert row is not None, f"DESIGN.md has no row for kind {kind}"
+        assert row.rstrip(" |").endswith(", ".join(rule.rule_ids)), row
