@@ -42,8 +42,10 @@ class Host(Protocol):
         the origin's signed checkpoint. May raise pki.errors.Error (the log's
         LogError when ``first_seq`` is not the stored size): the caller lets it
         propagate so the transaction rolls back and the batch is refused. A record
-        the node's domain rules reject must not raise: it is noted by the node
-        (projection_errors), since the log, not the projection, is the truth.
+        whose author may not write it, or that the node's domain rules reject, must
+        not raise: the node keeps it as evidence (authority_violations,
+        projection_errors) and does not apply it, since the log, not the
+        projection, is the truth.
         """
         ...
 
