@@ -3,7 +3,9 @@
 The database is built the fast way (LogStore directly, one signed checkpoint
 and one parent receipt per origin), because what is measured is the auditor,
 not the writer. The audit itself is the full one: every record hashed and
-parsed, stored leaf hashes and tree nodes compared, signatures and chains.
+parsed, judged by the authority table (node.authority: each origin's log opens
+with its staff register, then case events by a registered clerk), stored leaf
+hashes and tree nodes compared, signatures and chains.
 
     .venv/bin/python -m bench.bench_audit --origins 50 --records 20000
 """
@@ -19,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import write_results
+from node.authority import AuditPolicy
 from pki import certs, keys
 from pki.checkpoint import CheckpointSigner, make_receipt
 from protos.tongban.v1 import record_pb2
@@ -34,6 +37,11 @@ REGION = "540000"
 def _codes(n: int) -> list[str]:
     """n county codes under 540000: 5401xx, 5402xx, … (prefecture part never 00)."""
     return [f"54{1 + i // 99:02d}{1 + i % 99:02d}" for i in range(n)]
+
+
+def _staff() -> bytes:
+    return record_pb2.StaffMember(staff_id="窗口1", name="测试", roles=["clerk"]
+                                  ).SerializeToString()
 
 
 def _body(origin: str, seq: int) -> bytes:
@@ -67,6 +75,7 @@ def build(path: Path, origins: int, per_origin: int) -> tuple[certs.x509.Certifi
         hlc = int((now - timedelta(days=1)).timestamp() * 1000) << 16
         for first in range(0, per_origin, 10_000):
             batch = [build_record(code, seq, hlc + seq, record_pb2.CASE_EVENT, _body(code, seq))
+                     if seq else build_record(code, 0, hlc, record_pb2.STAFF_REGISTERED, _staff())
                      for seq in range(first, min(first + 10_000, per_origin))]
             log.append(code, first, batch)
         size = log.size(code)
@@ -93,7 +102,7 @@ def main() -> None:
         built = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         t0 = time.perf_counter()
-        report = audit_database(path, root, datetime.now(UTC))
+        report = audit_database(path, root, datetime.now(UTC), policy=AuditPolicy())
         took = time.perf_counter() - t0
         assert report.ok, report.text()
         total = report.records()
@@ -114,8 +123,8 @@ def main() -> None:
     lines = [
         f"database: {total:,} records from {args.origins} origins, {size_mb:.1f} MB "
         f"(built in {built:.1f} s, not measured)",
-        "full audit (hash + parse every record, compare stored leaf hashes and tree nodes,",
-        "  checkpoint signatures, receipts, chains at the receipt time):",
+        "full audit (hash + parse every record, the authority table, compare stored leaf",
+        "  hashes and tree nodes, checkpoint signatures, receipts, chains at the receipt time):",
         f"  time                      {took:10.2f} s",
         f"  records/s                 {total / took:10,.0f}",
         f"case proof check (4 records, inclusion proofs at size {args.records:,}, 1 receipt,",

@@ -16,6 +16,7 @@ from pathlib import Path
 from cryptography import x509
 
 from node import cases
+from node.authority import AuditPolicy
 from node.clock import now
 from node.db import connect
 from node.home import Home
@@ -51,7 +52,8 @@ def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = N
     """Audit a node database, a node home folder or a bundle file at ``clock.now()``.
 
     For a home, its root.crt is the default root and its own certificates are
-    added to the pool: a county's own database may hold no node_certs.
+    added to the pool: a county's own database may hold no node_certs. Every
+    record is judged against the authority table (node.authority).
     """
     extra: list[x509.Certificate] = []
     if path.is_dir():
@@ -63,7 +65,7 @@ def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = N
     if not path.exists():
         raise EnvironmentProblem(f"nothing to audit at {path}")
     root = read_root(root_file)
-    return Audited(path, root, audit_path(path, root, now(), extra, progress))
+    return Audited(path, root, audit_path(path, root, now(), extra, progress, AuditPolicy()))
 
 
 def prove(home: Home, case_no: str, out: Path) -> int:

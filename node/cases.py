@@ -3,6 +3,9 @@
 Checks that need the catalogue (matter exists, materials, 容缺 allowed) live
 here; the state machine itself is node.workflow and runs again inside the
 projection, so an illegal transition is refused before anything is written.
+Who may act (the case's owner; an active staff member with the action's role)
+is node.authority's, judged on the same write. Every event records the OS
+login that ran the command beside the actor (node.staff).
 """
 
 from __future__ import annotations
@@ -11,7 +14,8 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from node import licence_verify, licences, workflow
+from node import licence_verify, licences, staff, workflow
+from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import check_applicant
 from node.matters import current_matter
@@ -21,7 +25,7 @@ from node.workdays import date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync import deliver
-from sync.records import hlc_ms, parse_body, parse_record
+from sync.records import parse_body, parse_record
 
 
 class CaseError(InputError):
@@ -33,11 +37,6 @@ class Outcome:
     case: workflow.CaseState
     warnings: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
-
-
-def case_number(division: str, seq: int, hlc: int) -> str:
-    """Federation-unique and never reused: the division plus the log seq of the apply."""
-    return f"{division}-{date_of_ms(hlc_ms(hlc)).year}-{seq:07d}"
 
 
 def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
@@ -65,7 +64,7 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
             case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
             matter_version=matter.version, applicant_id=checked.id,
             applicant_name=applicant_name, channel=channel, materials=materials,
-            limit_days=matter.promised_limit_days, licences=cited,
+            limit_days=matter.promised_limit_days, licences=cited, os_login=staff.os_login(),
         ).SerializeToString()
 
     store.write([Draft(record_pb2.CASE_EVENT, body)])
@@ -107,7 +106,10 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
     if action == "accept":
         _check_acceptance(store, case, arguments.get("missing_material"),
                           arguments.get("materials") or [])
-    event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor, **arguments)
+    if action == "decide" and case.reviewer == actor and staff.one_person_office(store.config):
+        arguments["one_person_office"] = True  # recorded as such: one person reviewed and decided
+    event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor,
+                                 os_login=staff.os_login(), **arguments)
     data = event.SerializeToString()
     store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
     outcome = Outcome(_require(store, case_no))
@@ -153,16 +155,19 @@ def records_of(db: sqlite3.Connection, case_no: str) -> list[tuple[str, int]]:
 
 
 def history(store: NodeStore, case_no: str) -> list[dict]:
+    """Every event of the case in hybrid-logical-clock order across origins; equal times
+    are ordered by (origin, seq), so every node prints the same history."""
     _require(store, case_no)
     rows = store.db.execute(
-        "SELECT origin, seq, at_ms, action, actor, state_after FROM case_events"
-        " WHERE case_no = ? ORDER BY origin, seq", (case_no,)
+        "SELECT origin, seq, at_ms, action, actor, os_login, state_after FROM case_events"
+        " WHERE case_no = ? ORDER BY hlc, origin, seq", (case_no,)
     ).fetchall()
     records = deliver.held_records(store.log, store.db, [(row[0], row[1]) for row in rows])
     return [
-        {"seq": seq, "at_ms": at_ms, "action": action, "actor": actor, "state": state,
-         "details": _details(data)}
-        for (_origin, seq, at_ms, action, actor, state), data in zip(rows, records, strict=True)
+        {"origin": origin, "seq": seq, "at_ms": at_ms, "action": action, "actor": actor,
+         "os_login": login, "state": state, "details": _details(data)}
+        for (origin, seq, at_ms, action, actor, login, state), data
+        in zip(rows, records, strict=True)
     ]
 
 
@@ -172,7 +177,7 @@ def _details(record_bytes: bytes) -> dict:
     event = parse_body(record_pb2.CaseEvent, parse_record(record_bytes).body, "case event body")
     return {field.name: value if isinstance(value, str | int) else list(value)
             for field, value in event.ListFields()
-            if field.name not in ("case_no", "action", "actor")}
+            if field.name not in ("case_no", "action", "actor", "os_login")}
 
 
 @dataclass

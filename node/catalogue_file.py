@@ -64,6 +64,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from stdnum.cn import uscc
+
 from node.ids import ApplicantError, check_uscc
 from node.licence_types import UnknownLicenceType, licence_type
 from node.workflow import MAX_LIMIT_DAYS
@@ -244,6 +246,25 @@ def load_file(path: str | Path) -> list[dict]:
 def sample_catalogue_path() -> Path:
     """The shipped example implementation list of 拉萨市城关区 (package data)."""
     return Path(str(resources.files("node").joinpath("data", "sample_catalogue.toml")))
+
+
+#: The division whose codes and credit codes the shipped sample uses.
+SAMPLE_DIVISION = "540102"
+
+
+def sample_catalogue(division: str) -> list[dict]:
+    """The sample as ``division`` would publish it: implementation codes in its namespace
+    and implementing bodies' credit codes in its division (check character recomputed).
+
+    A code's namespace is its publisher's (node.authority), so every node that
+    loads the sample gets items of its own; names and everything else are kept.
+    """
+    items = load_file(sample_catalogue_path())
+    for item in items:
+        item["impl_code"] = division + item["impl_code"][len(SAMPLE_DIVISION):]
+        head = item["body_uscc"][:2] + division[:6] + item["body_uscc"][8:17]
+        item["body_uscc"] = head + uscc.calc_check_digit(head)
+    return items
 
 
 def _label(item: dict) -> str:

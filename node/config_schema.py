@@ -145,6 +145,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Working days from a 差评 to its 整改.", _working_days),
     Setting("evaluation", "feedback", int, 15,
             "Working days from a 差评 to its 反馈.", _working_days),
+    Setting("staff", "one_person_office", bool, False,
+            "One person may both review (审查) and decide (决定) a case; each such decision "
+            "records that it was taken in a one-person office.", None),
     Setting("log", "level", str, "info", "Lowest level `serve` logs.",
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "text", "text (one line, ISO time, level) or json (one "
@@ -176,6 +179,7 @@ class Config:
     evaluation_verify: int = 1
     evaluation_rectify: int = 15
     evaluation_feedback: int = 15
+    staff_one_person_office: bool = False
     log_level: str = "info"
     log_format: str = "text"
 

@@ -4,7 +4,7 @@
 says who evaluates (the person served, through the channel they used or on a
 paper card at the window) and asks that every 差评 (不满意, 非常不满意) be
 回访核实, 整改 and 反馈 — with 实名差评回访整改率 as the measure. All of it is
-written by the case's owning node (node.oversight_authority): the applicant's
+written by the case's owning node (node.authority): the applicant's
 evaluation arrives there through a channel, and the follow-up is the owner's
 work. The rules for one evaluation are node.workflow.check_evaluation.
 
@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from node import workflow
+from node.authority import case_owner
 from node.config_schema import Config
 from node.lights import Clock, clock
-from node.oversight_authority import case_owner
 from node.projection import FOLLOW_UP_STEPS, load_calendar, load_case
 from node.scope import in_scope
 from node.store import Draft, NodeStore

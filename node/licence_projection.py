@@ -1,7 +1,8 @@
 """Projection of seal and licence records into the tables `licence` and `seal` commands read.
 
-Kept apart from node.projection so the licence tables and their authority
-checks sit together; node.projection registers these handlers. Like every
+Kept apart from node.projection so the licence tables sit together;
+node.projection registers these handlers, after node.authority has judged
+the record (who may issue, revoke or relay) and parsed its body. Like every
 projection, nothing here reads the clock: a licence's expiry is judged when it
 is read, not when it is projected.
 """
@@ -13,17 +14,10 @@ import sqlite3
 
 from cryptography import x509
 
-from node.licence_authority import (
-    check_issue_author,
-    check_revoke_author,
-    check_seal_author,
-    check_status_author,
-)
 from node.licence_format import parse_sealed
 from pki.certs import serial_hex
 from pki.errors import MalformedError
 from protos.tongban.v1 import record_pb2
-from sync.records import parse_body
 
 TABLES = ("seals", "licences", "licence_revocations", "relayed_certs",
           "relayed_cert_revocations")
@@ -59,22 +53,20 @@ def _cert(der: bytes, what: str) -> x509.Certificate:
         raise MalformedError(what, f"certificate does not parse ({exc})") from exc
 
 
-def seal_issued(db: sqlite3.Connection, record: record_pb2.Record) -> None:
-    body = parse_body(record_pb2.SealIssued, record.body, "seal body")
+def seal_issued(db: sqlite3.Connection, record: record_pb2.Record,
+                body: record_pb2.SealIssued) -> None:
     cert = _cert(body.certificate_der, "seal body")
-    check_seal_author(record, cert)
     db.execute("INSERT OR IGNORE INTO seals VALUES (?,?,?,?,?,?,?)",
                (record.origin, record.seq, body.body_uscc, body.body_name, serial_hex(cert),
                 int(cert.not_valid_after_utc.timestamp() * 1000), body.certificate_der))
 
 
-def licence_issued(db: sqlite3.Connection, record: record_pb2.Record) -> None:
-    body = parse_body(record_pb2.Licence, record.body, "licence body")
+def licence_issued(db: sqlite3.Connection, record: record_pb2.Record,
+                   body: record_pb2.Licence) -> None:
     claims = parse_sealed(body.sealed).claims()
     if claims.licence_id != body.licence_id:
         raise MalformedError("licence body", f"number {body.licence_id} differs from its "
                              f"sealed claims ({claims.licence_id})")
-    check_issue_author(record, claims)
     seal = _cert(body.seal_certificate_der, "licence body")
     db.execute("INSERT OR IGNORE INTO licences VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                (claims.licence_id, record.origin, record.seq, claims.type_code,
@@ -83,17 +75,15 @@ def licence_issued(db: sqlite3.Connection, record: record_pb2.Record) -> None:
                 claims.case_no, claims.matter_code, serial_hex(seal)))
 
 
-def licence_revoked(db: sqlite3.Connection, record: record_pb2.Record) -> None:
-    body = parse_body(record_pb2.LicenceRevoked, record.body, "licence revocation body")
-    check_revoke_author(record, body.licence_id)
+def licence_revoked(db: sqlite3.Connection, record: record_pb2.Record,
+                    body: record_pb2.LicenceRevoked) -> None:
     db.execute("INSERT OR IGNORE INTO licence_revocations VALUES (?,?,?,?,?,?)",
                (body.licence_id, record.origin, record.seq, record.origin, body.revoked_at_ms,
                 body.reason))
 
 
-def licence_status(db: sqlite3.Connection, record: record_pb2.Record) -> None:
-    check_status_author(record)
-    body = parse_body(record_pb2.LicenceStatus, record.body, "licence status body")
+def licence_status(db: sqlite3.Connection, record: record_pb2.Record,
+                   body: record_pb2.LicenceStatus) -> None:
     db.executemany("INSERT OR IGNORE INTO relayed_certs VALUES (?,?,?)",
                    [(hashlib.sha256(der).digest(), der, record.seq)
                     for der in body.certificates])

@@ -1,7 +1,7 @@
 """Licences (电子证照): issue, list, show, revoke, export, and the national status relay.
 
 Only the node that owns a case issues its licence, and only that node revokes
-it (node.licence_authority). A licence is one LICENCE_ISSUED record whose body
+it (node.authority). A licence is one LICENCE_ISSUED record whose body
 carries the sealed claims (node.licence_format), so the record in the log, the
 export file and the QR code carry the same seal signature.
 

@@ -6,6 +6,10 @@ from a file or the command line); this module owns versions and look-ups.
 Publishing an item whose content is unchanged writes nothing, so importing the
 same catalogue file twice is harmless; a changed item becomes a new version and
 cases keep the version they were opened under.
+
+An item's identity is (publisher, code): the ``matters`` table is keyed by
+(origin, impl_code, version), and the authority table binds a code's namespace
+to its publisher's division, so two nodes' items never overwrite each other.
 """
 
 from __future__ import annotations
@@ -33,10 +37,13 @@ class PublishResult:
     status: str  # "new", "changed" or "unchanged"
 
 
-def _stored(db: sqlite3.Connection, code: str, version: int | None
-            ) -> tuple[record_pb2.Matter, bool] | None:
+def _stored(db: sqlite3.Connection, code: str, version: int | None,
+            publisher: str | None = None) -> tuple[record_pb2.Matter, bool] | None:
     query = "SELECT data, retired FROM matters WHERE impl_code = ?"
     params: tuple = (code,)
+    if publisher is not None:
+        query += " AND origin = ?"
+        params += (publisher,)
     if version is not None:
         query += " AND version = ?"
         params += (version,)
@@ -75,7 +82,7 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
         if code in seen:
             raise MatterError(f"matter {code} appears twice in the input")
         seen.add(code)
-        existing = _stored(store.db, code, None)
+        existing = _stored(store.db, code, None, store.division)
         if existing is not None:
             old, retired = existing
             candidate.version = old.version
@@ -95,6 +102,12 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
     return results
 
 
+def publisher(db: sqlite3.Connection, code: str) -> str | None:
+    """The node that published ``code`` (the namespace rule makes it one node), or None."""
+    row = db.execute("SELECT origin FROM matters WHERE impl_code = ? LIMIT 1", (code,)).fetchone()
+    return row[0] if row else None
+
+
 def retire(store: NodeStore, code: str, reason: str) -> record_pb2.Matter:
     matter = current_matter(store.db, code)
     body = record_pb2.MatterRetired(impl_code=code, version=matter.version, reason=reason)
@@ -105,12 +118,13 @@ def retire(store: NodeStore, code: str, reason: str) -> record_pb2.Matter:
 
 def list_matters(db: sqlite3.Connection, include_retired: bool = False) -> list[dict]:
     rows = db.execute(
-        "SELECT impl_code, max(version), name, type, promised_limit_days, legal_limit_days, retired"
-        " FROM matters GROUP BY impl_code ORDER BY impl_code"
+        "SELECT origin, impl_code, max(version), name, type, promised_limit_days,"
+        " legal_limit_days, retired FROM matters GROUP BY origin, impl_code"
+        " ORDER BY impl_code, origin"
     ).fetchall()
     out = [
-        {"code": code, "version": version, "name": name, "type": type_,
+        {"publisher": origin, "code": code, "version": version, "name": name, "type": type_,
          "promised_limit_days": promised, "legal_limit_days": legal, "retired": bool(retired)}
-        for code, version, name, type_, promised, legal, retired in rows
+        for origin, code, version, name, type_, promised, legal, retired in rows
     ]
     return [m for m in out if include_retired or not m["retired"]]

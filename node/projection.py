@@ -6,6 +6,10 @@ only on the record and on tables it itself maintains, never on the wall clock.
 A case's state depends on its own events alone (the apply event carries the
 matter's time limit), so records from many origins can be projected in the
 order they arrived.
+
+Every record is judged by the authority table (node.authority) before it is
+applied: an own write that breaks a rule is refused; a received one stays in
+the log and is kept in ``authority_violations`` instead of being applied.
 """
 
 from __future__ import annotations
@@ -16,20 +20,21 @@ import json
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date
+from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
 from node import licence_projection, workflow
-from node.oversight_authority import case_owner, oversight_author_problem
+from node.authority import AuthorityViolation, Staff, authorise, case_owner
 from node.workdays import Calendar
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
-from sync.records import hlc_ms, parse_body
+from sync.records import hlc_ms
 
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 3
+SCHEMA = 4
 
 PROJECTION_TABLES = (
     "matters",
@@ -40,6 +45,8 @@ PROJECTION_TABLES = (
     "certificates",
     "notices",
     "projection_errors",
+    "authority_violations",
+    "staff",
     "addressed",
     *licence_projection.TABLES,
     "supervision_notices",
@@ -50,10 +57,6 @@ PROJECTION_TABLES = (
 
 #: The 差评 closed loop of 国办发〔2019〕51号, in order: 回访核实, 整改, 反馈.
 FOLLOW_UP_STEPS = ("verify", "rectify", "feedback")
-
-
-class AuthorityError(InputError):
-    """A record whose author may not say it (node.oversight_authority)."""
 
 
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
@@ -72,12 +75,12 @@ def create_tables(db: sqlite3.Connection) -> None:
             seq INTEGER NOT NULL, base_code TEXT, name TEXT, type TEXT,
             promised_limit_days INTEGER, legal_limit_days INTEGER, retired INTEGER NOT NULL,
             retire_reason TEXT, published_ms INTEGER, data TEXT NOT NULL,
-            PRIMARY KEY (impl_code, version));
+            PRIMARY KEY (origin, impl_code, version));
         CREATE TABLE IF NOT EXISTS cases ({case_columns}, origin TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS case_events (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
             at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
-            PRIMARY KEY (origin, seq));
+            hlc INTEGER NOT NULL, os_login TEXT, PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS calendar_overrides (
             day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL,
             seq INTEGER NOT NULL);
@@ -94,6 +97,13 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS projection_errors (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, error TEXT NOT NULL,
             PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS authority_violations (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, kind INTEGER NOT NULL,
+            rule TEXT NOT NULL, reason TEXT NOT NULL, PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS staff (
+            origin TEXT NOT NULL, staff_id TEXT NOT NULL, name TEXT NOT NULL,
+            roles TEXT NOT NULL, active INTEGER NOT NULL, seq INTEGER NOT NULL,
+            PRIMARY KEY (origin, staff_id));
         CREATE TABLE IF NOT EXISTS notices (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,
             at_ms INTEGER NOT NULL, title TEXT, text TEXT, PRIMARY KEY (origin, seq));
@@ -125,7 +135,7 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 _INDEXES = (
     "CREATE INDEX IF NOT EXISTS cases_state ON cases(state)",
-    "CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no)",
+    "CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no, hlc)",
     # statistics read only these two actions of every case (node.stats)
     "CREATE INDEX IF NOT EXISTS case_events_milestones ON case_events(case_no, action, at_ms)"
     " WHERE action IN ('conclude', 'request-supplement')",
@@ -195,7 +205,9 @@ class Projector:
     """Applies records to the projection tables; one instance per transaction batch.
 
     ``calendar`` is loaded once: calendar notices are rare and take effect for
-    transitions projected after them.
+    transitions projected after them. The projector is also the authority
+    table's Facts (node.authority): the staff register and each case's reviewer
+    as projected so far.
     """
 
     def __init__(self, db: sqlite3.Connection, *, strict: bool = True,
@@ -209,7 +221,9 @@ class Projector:
         self._cases: dict[str, tuple[workflow.CaseState, str]] = {}
         self._dirty: set[str] = set()
         self._events: list[tuple] = []
-        self._handlers: dict[int, Callable[[record_pb2.Record], None]] = {
+        self._staff: dict[tuple[str, str], Staff | None] = {}
+        #: each handler takes the body parsed by node.authority as its kind's message type
+        self._handlers: dict[int, Callable[[record_pb2.Record, Any], None]] = {
             Kind.MATTER_PUBLISHED: self._matter_published,
             Kind.MATTER_RETIRED: self._matter_retired,
             Kind.CASE_EVENT: self._case_event,
@@ -223,15 +237,26 @@ class Projector:
             Kind.SUPERVISION_REPLY: self._supervision_reply,
             Kind.EVALUATION: self._evaluation,
             Kind.EVALUATION_FOLLOW_UP: self._evaluation_follow_up,
+            Kind.STAFF_REGISTERED: self._staff_registered,
+            Kind.STAFF_DISABLED: self._staff_disabled,
         }
 
     def apply(self, record: record_pb2.Record) -> None:
-        """Project one record. Strict (own new writes): domain errors refuse the write.
+        """Project one record. Strict (own new writes): any refusal refuses the write.
 
         Lenient (records already in the log: replicated or replayed): the log is the
-        truth, so a record the domain rules reject is noted in projection_errors
-        rather than blocking replication of everything after it.
+        truth, so a record its author may not write is kept in authority_violations
+        and one the domain rules reject is noted in projection_errors, rather than
+        blocking replication of everything after it. Neither is applied.
         """
+        try:
+            body = authorise(record, self)
+        except AuthorityViolation as exc:
+            if self.strict:
+                raise
+            self.db.execute("INSERT OR REPLACE INTO authority_violations VALUES (?,?,?,?,?)",
+                            (record.origin, record.seq, record.kind, exc.rule, str(exc)))
+            return
         if record.recipient:
             self.db.execute("INSERT OR IGNORE INTO addressed VALUES (?, ?, ?, ?)",
                             (record.origin, record.seq, record.recipient, record.kind))
@@ -239,16 +264,39 @@ class Projector:
         if handler is None:
             return
         if self.strict:
-            handler(record)
+            handler(record, body)
             return
         try:
-            handler(record)
+            handler(record, body)
         except InputError as exc:
             self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
                             (record.origin, record.seq, exc.diagnostics()))
 
-    def _matter_published(self, record: record_pb2.Record) -> None:
-        matter = parse_body(record_pb2.Matter, record.body, "matter body")
+    def staff_member(self, origin: str, staff_id: str) -> Staff | None:
+        key = (origin, staff_id)
+        if key not in self._staff:
+            row = self.db.execute("SELECT name, roles, active FROM staff WHERE origin = ? AND"
+                                  " staff_id = ?", key).fetchone()
+            self._staff[key] = None if row is None else Staff(
+                staff_id, row[0], frozenset(json.loads(row[1])), bool(row[2]))
+        return self._staff[key]
+
+    def reviewer_of(self, case_no: str) -> str | None:
+        case = self._case_now(case_no)
+        return case.reviewer if case else None
+
+    def _staff_registered(self, record: record_pb2.Record, body: record_pb2.StaffMember) -> None:
+        self.db.execute("INSERT OR REPLACE INTO staff VALUES (?,?,?,?,1,?)",
+                        (record.origin, body.staff_id, body.name,
+                         json.dumps(sorted(set(body.roles))), record.seq))
+        self._staff.pop((record.origin, body.staff_id), None)
+
+    def _staff_disabled(self, record: record_pb2.Record, body: record_pb2.StaffDisabled) -> None:
+        self.db.execute("UPDATE staff SET active = 0, seq = ? WHERE origin = ? AND staff_id = ?",
+                        (record.seq, record.origin, body.staff_id))
+        self._staff.pop((record.origin, body.staff_id), None)
+
+    def _matter_published(self, record: record_pb2.Record, matter: record_pb2.Matter) -> None:
         self.db.execute(
             "INSERT OR REPLACE INTO matters VALUES (?,?,?,?,?,?,?,?,?,0,NULL,?,?)",
             (
@@ -260,16 +308,14 @@ class Projector:
             ),
         )
 
-    def _matter_retired(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.MatterRetired, record.body, "matter retirement body")
+    def _matter_retired(self, record: record_pb2.Record, body: record_pb2.MatterRetired) -> None:
         self.db.execute(
             "UPDATE matters SET retired = 1, retire_reason = ?"
-            " WHERE impl_code = ? AND version <= ?",
-            (body.reason, body.impl_code, body.version),
+            " WHERE origin = ? AND impl_code = ? AND version <= ?",
+            (body.reason, record.origin, body.impl_code, body.version),
         )
 
-    def _case_event(self, record: record_pb2.Record) -> None:
-        event = parse_body(record_pb2.CaseEvent, record.body, "case event body")
+    def _case_event(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
         at_ms = hlc_ms(record.hlc)
         cached = self._cases.get(event.case_no)
         before: workflow.CaseState | None
@@ -285,7 +331,8 @@ class Projector:
         if event.action == "evaluate":
             self._legacy_evaluation(record, event, after)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
-                             event.actor, str(after.state)))
+                             event.actor, str(after.state), record.hlc,
+                             event.os_login or None))
 
     def flush(self) -> None:
         """Write buffered case rows; call before anything reads the tables.
@@ -306,34 +353,31 @@ class Projector:
                 f" VALUES ({marks})", rows)
             self._dirty.clear()
         if self._events:
-            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?)",
+            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?,?)",
                                 self._events)
             self._events.clear()
         if len(self._cases) > _CASE_CACHE_LIMIT:
             self._cases.clear()
             self._cache_complete = False
 
-    def _calendar_notice(self, record: record_pb2.Record) -> None:
-        notice = parse_body(record_pb2.CalendarNotice, record.body, "calendar notice body")
+    def _calendar_notice(self, record: record_pb2.Record,
+                         notice: record_pb2.CalendarNotice) -> None:
         rows = [(d, 0, record.origin, record.seq) for d in notice.holidays]
         rows += [(d, 1, record.origin, record.seq) for d in notice.working_days]
         self.db.executemany("INSERT OR REPLACE INTO calendar_overrides VALUES (?,?,?,?)", rows)
         self.calendar = load_calendar(self.db)
 
-    def _cert_revoked(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.CertRevoked, record.body, "revocation body")
+    def _cert_revoked(self, record: record_pb2.Record, body: record_pb2.CertRevoked) -> None:
         self.db.execute(
             "INSERT OR IGNORE INTO revocations VALUES (?,?,?,?,?)",
             (record.origin, body.serial_hex, body.reason, body.revoked_at_ms, record.seq),
         )
 
-    def _cert_issued(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.CertIssued, record.body, "certificate body")
+    def _cert_issued(self, record: record_pb2.Record, body: record_pb2.CertIssued) -> None:
         self.db.execute("INSERT OR IGNORE INTO certificates VALUES (?,?,?)",
                         (record.origin, record.seq, body.certificate_der))
 
-    def _policy_notice(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.PolicyNotice, record.body, "policy notice body")
+    def _policy_notice(self, record: record_pb2.Record, body: record_pb2.PolicyNotice) -> None:
         self.db.execute("INSERT OR IGNORE INTO notices VALUES (?,?,?,?,?,?)",
                         (record.origin, record.seq, record.recipient, hlc_ms(record.hlc),
                          body.title, body.text))
@@ -364,16 +408,8 @@ class Projector:
         cached = self._cases.get(case_no)
         return cached[0] if cached else load_case(self.db, case_no)
 
-    def _authorise(self, record: record_pb2.Record, case_no: str,
-                   answered_origin: str = "") -> None:
-        problem = oversight_author_problem(record.kind, record.origin, record.recipient,
-                                           case_no, answered_origin)
-        if problem is not None:
-            raise AuthorityError(problem)
-
-    def _supervision_notice(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.SupervisionNotice, record.body, "督办 notice body")
-        self._authorise(record, body.case_no)
+    def _supervision_notice(self, record: record_pb2.Record,
+                            body: record_pb2.SupervisionNotice) -> None:
         if not body.text.strip() or body.due_days < 1:
             raise InputError(f"督办 notice about case {body.case_no} needs a text and "
                              "due_days >= 1")
@@ -381,24 +417,20 @@ class Projector:
                         (record.origin, record.seq, body.case_no, case_owner(body.case_no),
                          hlc_ms(record.hlc), body.text, body.due_days))
 
-    def _supervision_reply(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.SupervisionReply, record.body, "督办 reply body")
-        self._authorise(record, body.case_no, body.notice_origin)
+    def _supervision_reply(self, record: record_pb2.Record,
+                           body: record_pb2.SupervisionReply) -> None:
         self.db.execute("INSERT OR IGNORE INTO supervision_replies VALUES (?,?,?,?,?,?,?)",
                         (record.origin, record.seq, body.notice_origin, body.notice_seq,
                          body.case_no, hlc_ms(record.hlc), body.text))
 
-    def _evaluation(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.Evaluation, record.body, "evaluation body")
-        self._authorise(record, body.case_no)
+    def _evaluation(self, record: record_pb2.Record, body: record_pb2.Evaluation) -> None:
         workflow.check_evaluation(self._case_now(body.case_no), body)
         self._insert_evaluation(record, body.case_no, body.level, body.evaluator_kind,
                                 body.channel, body.evaluator.strip(), body.entered_by.strip(),
                                 body.comment.strip(), body.anonymous)
 
-    def _evaluation_follow_up(self, record: record_pb2.Record) -> None:
-        body = parse_body(record_pb2.EvaluationFollowUp, record.body, "follow-up body")
-        self._authorise(record, body.case_no)
+    def _evaluation_follow_up(self, record: record_pb2.Record,
+                              body: record_pb2.EvaluationFollowUp) -> None:
         if body.step not in FOLLOW_UP_STEPS:
             raise InputError(f"follow-up step {body.step!r} for case {body.case_no}: want "
                              f"{', '.join(FOLLOW_UP_STEPS)}")

@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from importlib.metadata import version
 
 from node import workflow
-from node.oversight_authority import case_owner
+from node.authority import case_owner
 from node.projection import FOLLOW_UP_STEPS, load_calendar
 from node.scope import in_scope
 from node.store import NodeStore

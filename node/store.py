@@ -1,10 +1,13 @@
 """The node store: the one place where records are written.
 
 Every state change goes through ``NodeStore.write``: in a single SQLite
-transaction the records are built (their text checked, node.text), projected
-(which is where domain rules refuse bad input), appended to the log, and a new
-checkpoint is signed. If any step raises, nothing is written. Foreign records
-(replicated from other nodes) enter through ``ingest`` after the sync layer has verified them.
+transaction the records are built (their text checked, node.text), checked against the one size limit every
+receiver applies, judged by the authority table and projected (which is where
+domain rules refuse bad input), appended to the log, and a new checkpoint is
+signed. If any step raises, nothing is written. A home whose configured
+division is not its certificate's writes nothing at all. Foreign records
+(replicated from other nodes) enter through ``ingest`` after the sync layer has
+verified them.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from node import clock, projection
+from node.authority import AuthorityViolation
 from node.db import connect
 from node.home import Config, Home
 from node.text import check_record_text
+from pki.certs import division_of
 from pki.checkpoint import CheckpointSigner
+from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
@@ -74,6 +80,7 @@ class NodeStore:
         self.log = LogStore(db)
         self.clock = HybridClock(self._last_hlc())
         self._signer: CheckpointSigner | None = None
+        self._identity_checked = False
 
     @classmethod
     def open(cls, home: Home) -> NodeStore:
@@ -115,9 +122,22 @@ class NodeStore:
         with self.transaction():
             return self._write_locked(drafts, wall_ms)
 
+    def _check_identity(self) -> None:
+        """The configured division must be the certificate's: records are signed with its key."""
+        if self._identity_checked or not self.home.cert_path.exists():
+            return  # before enrolment there is no certificate, and nothing leaves the node
+        certified = division_of(self.home.cert_chain().cert)
+        if certified != self.division:
+            raise AuthorityViolation(
+                "home-division", f"tongban.toml says division {self.division}, but node.crt "
+                f"is {certified}'s; records of {self.division} signed with {certified}'s key "
+                f"would be refused everywhere: set [node] division = \"{certified}\"")
+        self._identity_checked = True
+
     def _write_locked(self, drafts: Sequence[Draft], wall_ms: int | None) -> list[bytes]:
         saved_clock = self.clock.last
         try:
+            self._check_identity()
             origin = self.division
             first_seq = self.log.size(origin)
             projector = projection.Projector(self.db)
@@ -129,6 +149,10 @@ class NodeStore:
                 body = draft.make_body(seq, hlc)
                 check_record_text(draft.kind, body)
                 data = build_record(origin, seq, hlc, draft.kind, body, draft.recipient)
+                if len(data) > receive.MAX_RECORD_BYTES:
+                    raise InputError(f"record {origin}#{seq} would be {len(data)} bytes; every "
+                                     f"receiver refuses records over {receive.MAX_RECORD_BYTES}"
+                                     " bytes, so it would block this node's sync: shorten it")
                 projector.apply(parse_record(data))
                 records.append(data)
             projector.flush()

@@ -30,9 +30,9 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 
 from node import evaluation, workflow
+from node.authority import case_owner
 from node.config_schema import Config
 from node.lights import GREEN, RANK, RED, YELLOW, Clock, clock, light_of
-from node.oversight_authority import case_owner
 from node.projection import load_calendar, load_case, row_to_case
 from node.scope import in_scope
 from node.store import Draft, NodeStore

@@ -151,6 +151,9 @@ class CaseState:
     delivery_method: str | None
     score: int | None
     comment: str | None
+    #: Staff ID of the latest 审查 (review): the approver must be someone else
+    #: (node.authority, rule review-and-decide).
+    reviewer: str | None = None
 
 
 def allowed_actions(state: CaseState | None) -> list[str]:
@@ -377,6 +380,7 @@ def _supply(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
 
 def _review(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
     case.state = State.REVIEWING
+    case.reviewer = _optional_text(event.actor)
 
 
 def _decide(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:

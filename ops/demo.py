@@ -2,8 +2,11 @@
 
 National (000000) → Tibet (540000) → Lhasa (540100) → 城关区 (540102) and 林周县
 (540121). Every node is enrolled with the `tongban pki` commands and served by a
-real `tongban serve` with mutual TLS. County staff take cases through every
-path; the region publishes a catalogue item; one round of `tongban sync --once`
+real `tongban serve` with mutual TLS. Each county registers its staff (a clerk,
+a reviewer, an approver) and loads the sample catalogue in its own namespace;
+staff take cases through every path, each step by the role it needs; the
+region publishes a catalogue item, and is refused when it tries to withdraw a
+county's case; one round of `tongban sync --once`
 up and down the tree; then the demo shows that the national node holds every
 county record byte for byte and both counties received the region's item.
 """
@@ -15,7 +18,8 @@ import shutil
 import sys
 from pathlib import Path
 
-from ops.localfed import Federation, log_records, tongban
+from node.authority import ROLE_FOR_ACTION
+from ops.localfed import ACTOR_FOR_ROLE, STAFF, Federation, log_records, tongban
 
 ROOT = Path("demo-federation")
 COUNTIES = ("540102", "540121")
@@ -31,7 +35,9 @@ def say(text: str) -> None:
 
 
 def case(home: Path, *args: str, env: dict | None = None) -> str:
-    out = tongban("case", *args, "--actor", "窗口03", home=home, env=env).stdout.strip()
+    """One case command, by the staff member whose role the action needs."""
+    actor = ACTOR_FOR_ROLE[ROLE_FOR_ACTION[args[0]]]
+    out = tongban("case", *args, "--actor", actor, home=home, env=env).stdout.strip()
     print(f"   tongban case {' '.join(args[:2])} … → {out}")
     return out.split()[0]
 
@@ -111,9 +117,14 @@ def main() -> int:
         for node in fed.nodes.values():
             print(f"   {node.division} at {node.address}, home {node.home}")
 
-        say("counties load the sample catalogue; the region publishes an item downward")
+        say("counties register their staff and load the sample catalogue (own codes); "
+            "the region publishes an item downward")
         sample = Path(__file__).parent / "data" / "region_item.toml"
         for county in COUNTIES:
+            for staff_id, name, roles in STAFF:
+                print("   " + tongban("staff", "add", "--id", staff_id, "--name", name,
+                                      *[a for role in roles for a in ("--role", role)],
+                                      home=fed.nodes[county].home, env=EARLY).stdout.strip())
             tongban("matter", "import", "--sample", home=fed.nodes[county].home, env=EARLY)
         print(tongban("matter", "import", str(sample), home=fed.nodes["540000"].home).stdout)
 
@@ -121,8 +132,8 @@ def main() -> int:
         county_work(fed.nodes["540102"].home, EARLY, LATER)
         idno, name = APPLICANTS[1]
         other = fed.nodes["540121"].home
-        birth = [m["name"] for m in materials(other, "540102-QR-002") if m.get("required")]
-        c = case(other, "apply", "--matter", "540102-QR-002", "--applicant", idno,
+        birth = [m["name"] for m in materials(other, "540121-QR-002") if m.get("required")]
+        c = case(other, "apply", "--matter", "540121-QR-002", "--applicant", idno,
                  "--name", name, *flags(birth), env=EARLY)
         case(other, "accept", c, env=EARLY)
 
@@ -145,6 +156,12 @@ def main() -> int:
         say("城关区: link status")
         print(tongban("status", home=fed.nodes["540102"].home).stdout)
 
+        say("authority: the region may not withdraw a county's case (refused, nothing written)")
+        refused = tongban("case", "withdraw", c, "--reason", "上级撤回",
+                          home=fed.nodes["540000"].home, check=False)
+        print(f"   tongban case withdraw {c} (at 540000) → exit {refused.returncode}: "
+              f"{refused.stderr.strip()}")
+
         say("region: 督办 about an overdue case, the county's reply; then the offline report")
         supervise(fed)
 
@@ -154,7 +171,7 @@ def main() -> int:
 
         say("checks")
         ok = (check_national_holds_counties(fed) and check_counties_got_region_item(fed)
-              and check_audit(fed))
+              and refused.returncode == 1 and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
         print(f"(node homes are kept in {ROOT}/ for a look around: "
               f"tongban case list --home {ROOT}/540102)")

@@ -13,7 +13,9 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from node.catalogue_file import load_file, sample_catalogue_path
+from node import staff
+from node.authority import case_number
+from node.catalogue_file import sample_catalogue
 from node.home import Home
 from node.matters import current_matter, list_matters, publish
 from node.store import Draft, NodeStore
@@ -70,7 +72,9 @@ def add_events(home: Path, count: int, per_write: int = 50) -> None:
     store = NodeStore.open(Home(home))
     try:
         if not list_matters(store.db):
-            publish(store, load_file(sample_catalogue_path()))
+            publish(store, sample_catalogue(store.division))
+        if not any(m.staff_id == "窗口03" for m in staff.members(store)):
+            staff.add(store, "窗口03", "次仁", ["clerk"])
         matter = current_matter(store.db, list_matters(store.db)[0]["code"])
         done = 0
         while done < count:
@@ -83,17 +87,17 @@ def add_events(home: Path, count: int, per_write: int = 50) -> None:
 
 def _event(matter: record_pb2.Matter, division: str, i: int) -> Draft:
     if i % 2 == 0:
-        def body(seq: int, _hlc: int) -> bytes:
+        def body(seq: int, hlc: int) -> bytes:
             return record_pb2.CaseEvent(
-                case_no=f"{division}-2026-{seq:07d}", action="apply", actor="窗口03",
+                case_no=case_number(division, seq, hlc), action="apply", actor="窗口03",
                 matter_code=matter.impl_code, matter_version=matter.version,
                 applicant_id="540102199001010011", applicant_name="扎西", channel="window",
                 materials=[m.name for m in matter.materials if m.required],
                 limit_days=matter.promised_limit_days).SerializeToString()
         return Draft(record_pb2.CASE_EVENT, body)
 
-    def accept(seq: int, _hlc: int) -> bytes:
-        return record_pb2.CaseEvent(case_no=f"{division}-2026-{seq - 1:07d}", action="accept",
+    def accept(seq: int, hlc: int) -> bytes:
+        return record_pb2.CaseEvent(case_no=case_number(division, seq - 1, hlc), action="accept",
                                     actor="窗口03").SerializeToString()
     return Draft(record_pb2.CASE_EVENT, accept)
 

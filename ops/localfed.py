@@ -32,6 +32,14 @@ NAMES = {
 }
 
 
+#: The staff the demo registers on each county (node.staff): a window clerk, a reviewer
+#: and a section chief who decides, so 受理, 审查 and 决定 are three people.
+STAFF = (("窗口03", "次仁", ("clerk",)), ("审查01", "卓玛", ("reviewer",)),
+         ("科长", "普布", ("approver", "supervisor")))
+#: Which of them does each case action (the role node.authority.ROLE_FOR_ACTION asks for).
+ACTOR_FOR_ROLE = {"clerk": "窗口03", "reviewer": "审查01", "approver": "科长"}
+
+
 def log_records(home: Path, origin: str) -> list[bytes]:
     """One origin's log as stored in a node home, in sequence order (exact bytes)."""
     db = sqlite3.connect(home / "node.db")

@@ -17,6 +17,10 @@ from datetime import datetime
 from typing import Protocol
 
 from pki.revocation import RevocationSet
+from protos.tongban.v1 import record_pb2
+
+#: (rule id, reason in words) for a record its origin may not write; None when it may.
+Judgement = tuple[str, str] | None
 
 #: Where sync reports what it is doing, one line at a time (the CLI prints them); it must
 #: not raise, because a failing progress line would abort a transfer.
@@ -42,8 +46,10 @@ class Host(Protocol):
         the origin's signed checkpoint. May raise pki.errors.Error (the log's
         LogError when ``first_seq`` is not the stored size): the caller lets it
         propagate so the transaction rolls back and the batch is refused. A record
-        the node's domain rules reject must not raise: it is noted by the node
-        (projection_errors), since the log, not the projection, is the truth.
+        whose author may not write it, or that the node's domain rules reject, must
+        not raise: the node keeps it as evidence (authority_violations,
+        projection_errors) and does not apply it, since the log, not the
+        projection, is the truth.
         """
         ...
 
@@ -80,5 +86,24 @@ class Host(Protocol):
 
         Must not raise. Receipts carry it, so it should be the wall clock; tests
         pin it.
+        """
+        ...
+
+
+class RecordPolicy(Protocol):
+    """Who may author what: the node's authority table, handed to the audit (node.authority).
+
+    sync knows records, not cases or catalogues, so ``audit verify`` asks this
+    object about each record's content; the node implements it with the same
+    table its own writes and received records are judged by.
+    """
+
+    def reader(self, origin: str, first_seq: int) -> Callable[[record_pb2.Record], Judgement]:
+        """A judge for ``origin``'s records, to be called once per record in seq order
+        from ``first_seq``.
+
+        Rules that depend on earlier records of the origin (its staff register) are
+        judged only when ``first_seq`` is 0. Must not raise: a record it cannot judge
+        is a violation (rule ``body-parse`` or ``unknown-kind``).
         """
         ...

@@ -27,7 +27,9 @@ from sync.log import LogStore
 from sync.records import parse_record
 from sync.trust import Verifier
 
-#: Records larger than this are refused: no legitimate case event comes near it.
+#: The one record size limit: receivers refuse larger records and NodeStore.write refuses
+#: to write them (a record no parent accepts would block the rest of its log). No
+#: legitimate case event comes near it.
 MAX_RECORD_BYTES = 64 * 1024
 MAX_BATCH_RECORDS = 100_000
 

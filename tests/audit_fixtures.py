@@ -23,8 +23,8 @@ from pathlib import Path
 
 from pki_fixtures import Node, enrol, make_root
 
-from node import cases, matters
-from node.catalogue_file import load_file, sample_catalogue_path
+from node import cases, matters, staff
+from node.catalogue_file import sample_catalogue
 from node.clock import CLOCK_ENV
 from node.db import connect
 from node.home import Config, Home
@@ -95,15 +95,16 @@ def make_home(base: Path, node: Node, issuers: list, root: Node) -> Home:
     return home
 
 
-def _sample(n: int) -> list[dict]:
-    return load_file(sample_catalogue_path())[:n]
+def _sample(division: str, n: int) -> list[dict]:
+    return sample_catalogue(division)[:n]
 
 
 def county_round(store: NodeStore, first: bool) -> list[str]:
-    """A few writes: catalogue (first round), a new case, and a step on an older one."""
-    items = _sample(3)
+    """A few writes: catalogue and staff (first round), a new case, and a step on it."""
+    items = _sample(store.division, 3)
     if first:
         matters.publish(store, items)
+        staff.add(store, "窗口1", "测试", ["clerk"])
     item = items[0]
     required = [m["name"] for m in item.get("materials", []) if m.get("required")]
     case = cases.apply(store, matter_code=item["impl_code"], applicant=ID_OK,
@@ -188,9 +189,7 @@ def build(base: Path, *, county_days: int = 365) -> Fed:
     make_home(base, region, [], root)
     for node in counties.values():
         make_home(base, node, [region.cert], root)
-    items = _sample(2)
-    for item in items:
-        item["impl_code"] = item["impl_code"].replace("540102", REGION)
+    items = _sample(REGION, 2)
     with pinned_clock(START + timedelta(days=1)):
         region_store = NodeStore.open(fed.home(REGION))
         matters.publish(region_store, items)

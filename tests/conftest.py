@@ -13,16 +13,20 @@ from pathlib import Path
 
 import oversight_fixtures
 import pytest
-from node_fixtures import tongban
+from node_fixtures import register_staff, tongban
 
-from ops.fedcheck import build_federation, copy_federation
+from ops.fedcheck import COUNTY, REGION, build_federation, copy_federation
 from ops.localfed import Federation
 
 
 @pytest.fixture(scope="session")
 def fed_template(tmp_path_factory: pytest.TempPathFactory) -> Federation:
-    """National 000000 (CA only), region 540000, county 540102; catalogues on both nodes."""
-    return build_federation(tmp_path_factory.mktemp("fed-template"), run=tongban)
+    """National 000000 (CA only), region 540000, county 540102; catalogues on both nodes,
+    and the test staff registered on both."""
+    fed = build_federation(tmp_path_factory.mktemp("fed-template"), run=tongban)
+    for division in (REGION, COUNTY):
+        register_staff(fed.nodes[division].home)
+    return fed
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import sqlite3
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 from click.testing import CliRunner, Result
 
 from node.cli import cli
+from node.home import Home
 from node.projection import PROJECTION_TABLES
 from node.workdays import Calendar
 from protos.tongban.v1 import record_pb2
@@ -46,12 +48,34 @@ def tongban(*args: str, home: Path | None = None, check: bool = True,
     return done
 
 
+#: Staff IDs the suites act as: the OS login (the --actor default) and the window IDs the
+#: tests name. Each holds every case role, and test homes declare a one-person office,
+#: so a test may take a case through every step as one person; tests/test_authority.py
+#: checks roles and the separation of review and decision on homes without it.
+TEST_STAFF = (getpass.getuser(), "窗口01", "窗口02", "窗口03", "窗口1", "科长")
+CASE_ROLES = ("clerk", "reviewer", "approver", "supervisor")
+
+
+def register_staff(home: Path, env: dict | None = None, *, one_person_office: bool = True,
+                   staff: tuple[str, ...] = TEST_STAFF) -> None:
+    """Put the test staff on a home's register (records in its log, like any node's)."""
+    for staff_id in staff:
+        run(home, "staff", "add", "--id", staff_id, "--name", f"测试{staff_id}",
+            *[a for role in CASE_ROLES for a in ("--role", role)], env=env)
+    if one_person_office:
+        config = Home(home).load_config()
+        config.staff_one_person_office = True
+        Home(home).save_config(config)
+
+
 def make_node(tmp_path: Path, division: str = "540102", sample: bool = True,
-              env: dict | None = None) -> Path:
+              env: dict | None = None, staff: bool = True) -> Path:
     home = tmp_path / f"node-{division}"
     run(home, "init", "--division", division, "--name", "测试节点", env=env)
     if sample:
         run(home, "matter", "import", "--sample", env=env)
+    if staff:
+        register_staff(home, env)
     return home
 
 

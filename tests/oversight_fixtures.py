@@ -2,7 +2,8 @@
 
 National 000000 (CA only) → region 540000 → counties 540102 and 540121, each
 enrolled with the real ``tongban pki`` commands. Both counties load the
-城关区 sample catalogue. Every case is taken through the real CLI with the
+城关区 sample catalogue (each with codes in its own namespace) and register the
+test staff. Every case is taken through the real CLI with the
 clock pinned, in time order, so the golden figures in the tests can be worked
 out by hand from the dates written here (working days per chinese-calendar;
 2026's 国庆 holiday is 10-01…10-07 with 10-10, a Saturday, worked).
@@ -16,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from node_fixtures import ID_OK, run, tongban
+from node_fixtures import ID_OK, register_staff, run, tongban
 
 from ops.localfed import Federation
 
@@ -54,8 +55,14 @@ def flags(names: list[str]) -> list[str]:
     return [arg for name in names for arg in ("--material", name)]
 
 
+def own(home: Path, code: str) -> str:
+    """A sample code as the county of ``home`` (its folder is named by division) publishes it."""
+    return home.name + code[len(COUNTY_A):]
+
+
 def apply(home: Path, code: str, day: str, channel: str = "window", applicant: str = ID_OK,
           materials: list[str] | None = None) -> str:
+    code = own(home, code)
     names = required(home, code) if materials is None else materials
     out = run(home, "case", "apply", "--matter", code, "--applicant", applicant, "--name", "扎西",
               "--channel", channel, *flags(names), "--actor", "窗口01", env=at(day)).output
@@ -83,6 +90,7 @@ def build(root: Path) -> tuple[Federation, dict[str, str]]:
     a, b = fed.nodes[COUNTY_A].home, fed.nodes[COUNTY_B].home
     for home in (a, b):
         tongban("matter", "import", "--sample", home=home, env=at("2026-03-01"))
+        register_staff(home, at("2026-03-01"))
     c: dict[str, str] = {}
     # County A, in time order.
     c["c1"] = apply(a, GG001, "2026-03-02")
@@ -90,7 +98,7 @@ def build(root: Path) -> tuple[Federation, dict[str, str]]:
     c["c2"] = apply(a, GG001, "2026-03-03", "online")
     step(a, c["c2"], "2026-03-03", "accept")
     conclude(a, c["c1"], "2026-03-04")                  # 2 working days, on time
-    photo = required(a, GG001)[1]
+    photo = required(a, own(a, GG001))[1]
     step(a, c["c2"], "2026-03-05", "request-supplement", "--material", photo)
     step(a, c["c2"], "2026-03-10", "supply", "--material", photo)   # paused 3 working days
     conclude(a, c["c2"], "2026-03-12")                  # 7 - 3 = 4 working days, on time
@@ -116,9 +124,9 @@ def build(root: Path) -> tuple[Federation, dict[str, str]]:
     step(b, c["c7"], "2026-03-02", "accept")
     conclude(b, c["c7"], "2026-03-20")                  # 14 working days, due 03-16: late
     run(b, "evaluation", "add", c["c7"], "--level", "4", "--via", "sms", env=at("2026-03-23"))
-    c["c10"] = apply(b, GG001, "2026-11-02", materials=required(b, GG001)[:1])
+    c["c10"] = apply(b, GG001, "2026-11-02", materials=required(b, own(b, GG001))[:1])
     step(b, c["c10"], "2026-11-02", "request-supplement", "--material",
-         required(b, GG001)[1])                         # 补正 before acceptance, unanswered
+         required(b, own(b, GG001))[1])                         # 补正 before acceptance, unanswered
     c["c8"] = apply(b, GG001, "2026-11-16")
     step(b, c["c8"], "2026-11-16", "accept")            # due 11-30
     c["c9"] = apply(b, GG001, "2026-11-16")             # not accepted: acceptance clock

@@ -56,18 +56,18 @@ def test_county_home_verifies_clean_through_the_cli(template):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["ok"] and doc["problems"] == []
-    # a county checkpoints every write (catalogue, apply, accept; apply, accept); the region
-    # cosigned the newest after each of the two rounds: 5 - 2 unconfirmed
+    # a county checkpoints every write (catalogue, staff, apply, accept; apply, accept); the
+    # region cosigned the newest after each of the two rounds: 6 - 2 unconfirmed
     assert {k: doc["origins"][COUNTY][k] for k in ("records", "checkpoints", "receipts",
                                                    "unconfirmed")} == {
-        "records": 7, "checkpoints": 5, "receipts": 2, "unconfirmed": 3}
+        "records": 8, "checkpoints": 6, "receipts": 2, "unconfirmed": 4}
 
 
 def test_fixture_bundle_from_mid_log_verifies_clean(template, tmp_path):
     path = write_bundle(template, tmp_path / "b.gz", {COUNTY: 3, COUNTIES[1]: 5})
     report = audit_path(path, template.root.cert, datetime.now(UTC))
     assert report.ok, report.text()
-    assert report.origins[COUNTY].records == 4
+    assert report.origins[COUNTY].records == 5
 
 
 def test_bundle_made_by_the_bundle_module_verifies_clean(fed, tmp_path):
@@ -81,7 +81,7 @@ def test_bundle_made_by_the_bundle_module_verifies_clean(fed, tmp_path):
     path.write_bytes(blob)
     result = tongban("audit", "verify", str(path), "--root", str(fed.root_pem))
     assert result.exit_code == 0, result.output
-    assert "verified: 2 origins, 14 records" in result.output  # the counties; 540000 was cosigned
+    assert "verified: 2 origins, 16 records" in result.output  # the counties; 540000 was cosigned
 
 
 def test_tampered_database_exits_1_and_lists_origin_and_seq(fed):
@@ -124,9 +124,9 @@ def test_case_proof_round_trip_on_a_machine_that_knows_only_the_root(fed, tmp_pa
     doc = json.loads(checked.output)
     assert doc["case"] == case
     assert [e["action"] for e in doc["events"]] == ["apply", "accept"]
-    # the case's two events were first cosigned by the region in round one, at size 5
+    # the case's two events were first cosigned by the region in round one, at size 6
     assert [(x["origin"], x["size"], x["trusted_time"]) for x in doc["logs"]] == [
-        (COUNTY, 5, ROUND1.isoformat())]
+        (COUNTY, 6, ROUND1.isoformat())]
     stranger = tmp_path / "stranger.pem"
     stranger.write_bytes(cert_pem(make_root().cert))
     assert tongban("audit", "check", str(out), "--root", str(stranger)).exit_code == 1

@@ -26,7 +26,7 @@ WRITER = textwrap.dedent(
     store = NodeStore.open(Home.locate(sys.argv[1]))
     while True:
         outcome = apply(store, matter_code=sys.argv[2], applicant=sys.argv[3],
-                        applicant_name="卓玛", channel="window", materials=[], actor="t")
+                        applicant_name="卓玛", channel="window", materials=[], actor="窗口1")
         print(outcome.case.case_no, flush=True)
     """
 )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from node_fixtures import tongban
+from node_fixtures import register_staff, tongban
 
 from node.home import Home
 from node.store import NodeStore
@@ -47,6 +47,7 @@ def fed(tmp_path_factory):
     federation.add("540121", "540100")
     for county in ("540102", "540121"):
         tongban("matter", "import", "--sample", home=federation.nodes[county].home)
+        register_staff(federation.nodes[county].home)
     for division in federation.nodes:
         federation.start(division)
     yield federation
@@ -149,7 +150,7 @@ def test_certificate_from_another_subtree_is_refused(fed, tmp_path):
     other.add("650000", "000000")
     other.add("650100", "650000")
     home = other.nodes["650100"].home
-    tongban("matter", "import", str(REGION_ITEM), home=home)
+    tongban("matter", "import", "--sample", home=home)
     store = NodeStore.open(Home(home))
     try:
         batch = make_batch(store.log, build(store).certs, "650100", 0, 4096)

@@ -20,7 +20,8 @@ PENSION = ("居民身份证或户口簿", "城乡居民基本养老保险参保�
 
 
 def at(clock: str) -> dict:
-    return {"TONGBAN_CLOCK": clock}
+    """The pinned clock, and a fixed OS login (getpass reads $LOGNAME first)."""
+    return {"TONGBAN_CLOCK": clock, "LOGNAME": "czb"}
 
 
 @pytest.fixture(scope="module")
@@ -43,16 +44,16 @@ def test_case_list(county):
     out = tongban("case", "list", home=county, env=at("2026-11-04T09:00")).stdout
     assert out == (
         "case                 state  applicant  matter         due         days left\n"
-        "540102-2026-0000025  受理   扎西       540102-QR-002  2026-11-03  -1         OVERDUE\n"
-        "540102-2026-0000027  申请   卓玛       540102-GG-002  -           -\n"
+        "540102-2026-0000031  受理   扎西       540102-QR-002  2026-11-03  -1         OVERDUE\n"
+        "540102-2026-0000033  申请   卓玛       540102-GG-002  -           -\n"
         "2 cases\n")
 
 
 def test_case_show_with_history(county):
-    out = tongban("case", "show", "540102-2026-0000025", "--history", home=county,
+    out = tongban("case", "show", "540102-2026-0000031", "--history", home=county,
                   env=at("2026-11-04T09:00")).stdout
     assert out == (
-        "case_no              540102-2026-0000025\n"
+        "case_no              540102-2026-0000031\n"
         "state_label          受理\n"
         "matter_code          540102-QR-002\n"
         "matter_version       1\n"
@@ -63,12 +64,12 @@ def test_case_show_with_history(county):
         "due                  2026-11-03\n"
         "remaining_workdays   -1\n"
         "allowed_actions      ['request-supplement', 'review', 'withdraw', 'suspend']\n"
-        "time              action  actor   state     details\n"
-        "2026-11-02 10:00  apply   窗口01  applied   matter_code=540102-QR-002 matter_version=1"
-        " applicant_id=540102199001010011 applicant_name=扎西 channel=window"
+        "time              node    action  actor   login  state     details\n"
+        "2026-11-02 10:00  540102  apply   窗口01  czb    applied   matter_code=540102-QR-002"
+        " matter_version=1 applicant_id=540102199001010011 applicant_name=扎西 channel=window"
         " materials=['出生医学证明', '父母居民户口簿', '父母居民身份证', '父母结婚证']"
         " limit_days=1\n"
-        "2026-11-02 11:30  accept  窗口02  accepted\n")
+        "2026-11-02 11:30  540102  accept  窗口02  czb    accepted\n")
 
 
 def normalised(text: str, fed) -> str:
@@ -103,7 +104,7 @@ def test_status_of_a_county_and_of_its_region(synced):
         "  last attempt     TIME\n"
         "  throughput       RATE kbit/s on the wire (RATE kbit/s before gzip)\n"
         "  parent clock     Ns from ours\n"
-        "  newest receipt   size 25 at TIME\n"
+        "  newest receipt   size 31 at TIME\n"
         "  since last receipt Ns\n"
         "  waiting          0 records, 0 bytes\n")
     region = tongban("status", home=synced.nodes[REGION].home).stdout
@@ -111,7 +112,7 @@ def test_status_of_a_county_and_of_its_region(synced):
         "node 540000 西藏自治区\n"
         "no parent link (top of the federation, or not configured)\n"
         "node    records  checkpoint  last seen\n"
-        "540102  25       25          TIME\n")
+        "540102  31       31          TIME\n")
 
 
 def test_audit_verify_of_a_county_and_of_its_region(synced):
@@ -120,16 +121,17 @@ def test_audit_verify_of_a_county_and_of_its_region(synced):
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540102/node.db (database)\n"
-        "  origin 540000: 2 records, 1 checkpoints (newest size 2), 0 receipts,"
+        "  origin 540000: 7 records, 1 checkpoints (newest size 7), 0 receipts,"
         " 1 unconfirmed (judged at now)\n"
-        "  origin 540102: 25 records, 1 checkpoints (newest size 25), 1 receipts\n"
-        "verified: 2 origins, 27 records, 0 problems, 0 forks\n")
+        "  origin 540102: 31 records, 7 checkpoints (newest size 31), 1 receipts,"
+        " 6 unconfirmed (judged at now)\n"
+        "verified: 2 origins, 38 records, 0 problems, 0 forks\n")
     out = tongban("audit", "verify", str(region / "node.db"), "--root",
                   str(county / "root.crt")).stdout
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540000/node.db (database)\n"
-        "  origin 540000: 2 records, 2 checkpoints (newest size 2), 0 receipts,"
-        " 2 unconfirmed (judged at now)\n"
-        "  origin 540102: 25 records, 1 checkpoints (newest size 25), 1 receipts\n"
-        "verified: 2 origins, 27 records, 0 problems, 0 forks\n")
+        "  origin 540000: 7 records, 7 checkpoints (newest size 7), 0 receipts,"
+        " 7 unconfirmed (judged at now)\n"
+        "  origin 540102: 31 records, 1 checkpoints (newest size 31), 1 receipts\n"
+        "verified: 2 origins, 38 records, 0 problems, 0 forks\n")

@@ -17,12 +17,13 @@ from node.licence_format import LICENCE_ARC, issuing_node
 CLOCK = {"TONGBAN_CLOCK": "2026-11-02T10:00"}
 
 #: Examples run for real, in this order, on one fresh home; the rest need a
-#: parent, a link, a CA or files from elsewhere and are only parsed.
+#: parent, a link, a CA, a higher level (calendar publish) or files from elsewhere and are
+#: only parsed.
 RUNNABLE = [
     ("init",), ("matter", "import"), ("matter", "add"), ("matter", "list"), ("matter", "show"),
-    ("case", "apply"), ("case", "list"), ("calendar", "publish"), ("calendar", "show"),
+    ("staff", "add"), ("staff", "list"), ("case", "apply"), ("case", "list"), ("calendar", "show"),
     ("notice", "send"), ("notice", "list"), ("status",), ("db", "rebuild"), ("pki", "csr"),
-    ("matter", "retire"),
+    ("matter", "retire"), ("problems", "list"), ("staff", "disable"),
 ]
 
 

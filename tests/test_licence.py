@@ -18,7 +18,7 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
-from node_fixtures import tongban
+from node_fixtures import register_staff, tongban
 
 from node.home import Home
 from node.licence_format import from_qr_text, parse_sealed, qr_text, seal
@@ -68,6 +68,8 @@ def fed(tmp_path_factory):
     tongban("matter", "import", "--sample", home=county)
     tongban("matter", "import", str(DATA / "licence_650102.toml"), home=fed.nodes["650102"].home)
     tongban("seal", "create", "--body-uscc", BODY, "--name", "拉萨市公安局城关分局", home=county)
+    for code in ("540102", "540121", "650102"):
+        register_staff(fed.nodes[code].home)
     for code in ("000000", "540000", "540100", "650000"):
         fed.start(code)
     yield fed

@@ -32,8 +32,10 @@ from node.cli.licence import licence_group
 from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
+from node.cli.problems import problems_group
 from node.cli.report import report_cmd
 from node.cli.seal import seal_group
+from node.cli.staff import staff_group
 from node.cli.stats import stats_cmd
 from node.cli.supervise import supervise_group
 from node.failures import EncodingProblem, explain
@@ -138,6 +140,8 @@ cli.add_command(evaluation_group)
 cli.add_command(report_cmd)
 cli.add_command(doctor)
 cli.add_command(config_group)
+cli.add_command(staff_group)
+cli.add_command(problems_group)
 for _command in cli.commands.values():
     _add_verbose(_command)
 

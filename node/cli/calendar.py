@@ -22,7 +22,8 @@ def calendar_group() -> None:
 @home_option
 def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...],
             home_dir: str | None) -> None:
-    """Publish holidays and adjusted working days for every node below this one.
+    """Publish holidays and adjusted working days for every node below this one
+    (national, province and prefecture nodes: counties use what they receive).
 
     \b
     Example:

@@ -22,7 +22,8 @@ from node.store import NodeStore
 
 actor_option = click.option(
     "--actor", default=lambda: getpass.getuser(), show_default="login name",
-    help="Who does this (window staff ID); recorded in the case history (全过程留痕).",
+    help="Staff ID of who does this, on the staff register with the action's role "
+         "(tongban staff add); recorded in the case history beside the OS login (全过程留痕).",
 )
 
 
@@ -75,7 +76,7 @@ def apply(matter_code, applicant, applicant_name, channel, materials, licences, 
 
     \b
     Example:
-      tongban case apply --matter 540102-GG-001 \\
+      tongban case apply --matter 540102-GG-001 --actor 窗口03 \\
         --applicant 540102199001011233 --name 扎西 --material 居民身份证
     """
     outcome = cases.apply(
@@ -182,10 +183,11 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
         if value not in (None, [], ""):
             echo(f"{key:20} {value}")
     if events:
-        echo(table(["time", "action", "actor", "state", "details"],
-                         [(format_ms(e["at_ms"]), e["action"], e["actor"], e["state"],
-                           " ".join(f"{k}={v}" for k, v in e["details"].items()))
-                          for e in events]))
+        echo(table(["time", "node", "action", "actor", "login", "state", "details"],
+                   [(format_ms(e["at_ms"]), e["origin"], e["action"], e["actor"],
+                     e["os_login"] or "-", e["state"],
+                     " ".join(f"{k}={v}" for k, v in e["details"].items()))
+                    for e in events]))
 
 
 @case_group.command("list")

@@ -8,7 +8,7 @@ import click
 from google.protobuf.json_format import MessageToDict
 
 from node import matters
-from node.catalogue_file import load_file, sample_catalogue_path
+from node.catalogue_file import load_file, sample_catalogue
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
@@ -27,7 +27,8 @@ def _report(results: list[matters.PublishResult]) -> None:
 
 @matter_group.command("import")
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("--sample", is_flag=True, help="Import the bundled sample county catalogue.")
+@click.option("--sample", is_flag=True, help="Import the bundled sample county catalogue, "
+              "with codes in this node's namespace.")
 @home_option
 def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
     """Import items from a JSON or TOML file; changed items get a new version.
@@ -42,7 +43,8 @@ def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
     if bool(file) == sample:
         raise click.UsageError("give a FILE or --sample (one of them)")
     store = NodeStore.open(resolve_home(home_dir))
-    _report(matters.publish(store, load_file(file if file else sample_catalogue_path())))
+    items = sample_catalogue(store.division) if sample or file is None else load_file(file)
+    _report(matters.publish(store, items))
 
 
 @matter_group.command("add")
@@ -118,10 +120,11 @@ def list_(include_retired: bool, as_json: bool, home_dir: str | None) -> None:
     if as_json:
         emit_json(items)
         return
-    rows = [(m["code"], f"v{m['version']}", m["name"], m["type"],
+    rows = [(m["code"], f"v{m['version']}", m["publisher"], m["name"], m["type"],
              f"{m['promised_limit_days']}/{m['legal_limit_days']}",
              "retired" if m["retired"] else "") for m in items]
-    echo(table(["code", "ver", "name", "type", "promised/legal days", ""], rows))
+    echo(table(["code", "ver", "publisher", "name", "type", "promised/legal days", ""],
+               rows))
 
 
 @matter_group.command("show")
@@ -131,7 +134,7 @@ def list_(include_retired: bool, as_json: bool, home_dir: str | None) -> None:
 @json_option
 @home_option
 def show(code: str, version: int | None, as_json: bool, home_dir: str | None) -> None:
-    """Show every element of one item.
+    """Show every element of one item and who published it.
 
     \b
     Example:
@@ -139,7 +142,8 @@ def show(code: str, version: int | None, as_json: bool, home_dir: str | None) ->
     """
     store = NodeStore.open(resolve_home(home_dir))
     matter = matters.current_matter(store.db, code, version, allow_retired=True)
-    data = MessageToDict(matter, preserving_proto_field_name=True)
+    data = {"publisher": matters.publisher(store.db, code),
+            **MessageToDict(matter, preserving_proto_field_name=True)}
     if as_json:
         emit_json(data)
         return

@@ -5,7 +5,8 @@ certificate, and trusts nothing else: not the node that handed over the data,
 not its stored hashes, not its clock. Two passes: first every record of every
 origin is hashed and parsed (which also collects the revocations the logs
 carry), then each origin's checkpoints, receipts and certificates are judged
-with those revocations known.
+with those revocations known. With a RecordPolicy (the node's authority
+table) the first pass also judges whether each record's origin may say it.
 
 Findings go into a Report instead of being raised, so one run lists every
 problem; only "could not run at all" (unreadable input) raises.
@@ -27,6 +28,7 @@ from sync.audit import database
 from sync.audit.judge import Claim, OriginInput, ReceiptRow, judge
 from sync.audit.report import Report
 from sync.audit.tree import scan
+from sync.contract import RecordPolicy
 from sync.trust import Verifier
 
 #: (records done, records in total)
@@ -38,7 +40,8 @@ _GZIP_MAGIC = b"\x1f\x8b"
 
 def audit_path(path: Path, root: x509.Certificate, now: datetime,
                extra_certs: Iterable[x509.Certificate] = (),
-               progress: AuditProgress | None = None) -> Report:
+               progress: AuditProgress | None = None,
+               policy: RecordPolicy | None = None) -> Report:
     """Audit a node database or a bundle file, told apart by their first bytes."""
     try:
         with open(path, "rb") as fh:
@@ -46,9 +49,9 @@ def audit_path(path: Path, root: x509.Certificate, now: datetime,
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read {path}: {exc.strerror}") from exc
     if head.startswith(_GZIP_MAGIC):
-        return audit_bundle_file(path, root, now, progress)
+        return audit_bundle_file(path, root, now, progress, policy)
     if head == _SQLITE_MAGIC:
-        return audit_database(path, root, now, extra_certs, progress)
+        return audit_database(path, root, now, extra_certs, progress, policy)
     raise EnvironmentProblem(f"{path} is neither a node database (SQLite) nor a bundle (gzip)")
 
 
@@ -67,7 +70,8 @@ def _counter(progress: AuditProgress | None, total: int) -> Callable[[int], None
 
 def audit_database(path: Path, root: x509.Certificate, now: datetime,
                    extra_certs: Iterable[x509.Certificate] = (),
-                   progress: AuditProgress | None = None) -> Report:
+                   progress: AuditProgress | None = None,
+                   policy: RecordPolicy | None = None) -> Report:
     report = Report(str(path), "database")
     db = database.open_readonly(path)
     try:
@@ -77,7 +81,8 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
         items = []
         for origin in database.origins(db):
             result = scan(origin, database.chunks(db, origin), database.claim_sizes(db, origin),
-                          report, keep_nodes=True, progress=step)
+                          report, keep_nodes=True, progress=step,
+                          judge=policy.reader(origin, 0) if policy else None)
             report.origin(origin).records = result.end
             database.compare_tree_nodes(db, report, result)
             for revocation in result.revocations:
@@ -93,7 +98,8 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
 
 
 def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
-                      progress: AuditProgress | None = None) -> Report:
+                      progress: AuditProgress | None = None,
+                      policy: RecordPolicy | None = None) -> Report:
     report = Report(str(path), "bundle")
     signed, bundle = bundle_file.read(path)
     pool = bundle_file.certificates(report, bundle)
@@ -103,6 +109,7 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
     for origin, group in bundle_file.batches(bundle).items():
         item = items.setdefault(origin, OriginInput(origin))
         previous_end = None
+        reader = None
         for batch in group:
             if not batch.records and not batch.checkpoint:
                 continue  # a size announcement ("I hold first_seq records"), nothing to check
@@ -113,9 +120,11 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
                                "the bundle's batches")
             previous_end = end
             rows = [(batch.first_seq + i, None, data) for i, data in enumerate(batch.records)]
+            if reader is None and policy is not None:
+                reader = policy.reader(origin, batch.first_seq)  # one reader along the origin
             try:
                 result = scan(origin, [rows], {end}, report, batch.first_seq,
-                              list(batch.prefix_frontier), progress=step)
+                              list(batch.prefix_frontier), progress=step, judge=reader)
             except Error as exc:
                 report.problem(origin, batch.first_seq, "prefix-frontier", str(exc))
                 continue

@@ -14,7 +14,7 @@ go to the compact range in one call per target size.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
@@ -24,6 +24,7 @@ from pki.revocation import Revocation, parse_revocation
 from protos.tongban.v1 import record_pb2
 from sync import merkle
 from sync.audit.report import Report
+from sync.contract import Judgement
 from sync.receive import MAX_RECORD_BYTES
 
 #: (seq, stored leaf hash or None, record bytes)
@@ -44,7 +45,7 @@ class Scan:
 
 def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], report: Report,
          first_seq: int = 0, prefix: Sequence[bytes] = (), keep_nodes: bool = False,
-         progress=None) -> Scan:
+         progress=None, judge: Callable[[record_pb2.Record], Judgement] | None = None) -> Scan:
     """Hash every record of ``origin`` in order and return the roots at ``targets``.
 
     Records must arrive sorted by seq. A missing seq is reported and the
@@ -98,11 +99,16 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
                     problem(origin, seq, "record-claim",
                             f"record at {origin}#{seq} claims origin {record.origin!r} "
                             f"seq {record.seq}")
-                elif record.kind == revoked_kind:
-                    try:
-                        result.revocations.append(parse_revocation(origin, record.body))
-                    except Error as exc:
-                        problem(origin, seq, "malformed-revocation", str(exc))
+                else:
+                    if record.kind == revoked_kind:
+                        try:
+                            result.revocations.append(parse_revocation(origin, record.body))
+                        except Error as exc:
+                            problem(origin, seq, "malformed-revocation", str(exc))
+                    if judge is not None:
+                        verdict = judge(record)
+                        if verdict is not None:
+                            problem(origin, seq, f"authority:{verdict[0]}", verdict[1])
             leaves.append(h)
             expected = seq + 1
         # Leaves occupy the tree positions they are hashed at, gaps or not; cut the

@@ -27,6 +27,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     SUPERVISION_REPLY: _ClassVar[Kind]
     EVALUATION: _ClassVar[Kind]
     EVALUATION_FOLLOW_UP: _ClassVar[Kind]
+    STAFF_REGISTERED: _ClassVar[Kind]
+    STAFF_DISABLED: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 MATTER_PUBLISHED: Kind
 MATTER_RETIRED: Kind
@@ -45,6 +47,8 @@ SUPERVISION_NOTICE: Kind
 SUPERVISION_REPLY: Kind
 EVALUATION: Kind
 EVALUATION_FOLLOW_UP: Kind
+STAFF_REGISTERED: Kind
+STAFF_DISABLED: Kind
 
 class Record(_message.Message):
     __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
@@ -139,7 +143,7 @@ class MatterRetired(_message.Message):
     def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences")
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences", "os_login", "one_person_office")
     CASE_NO_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +162,8 @@ class CaseEvent(_message.Message):
     LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
     MISSING_MATERIAL_FIELD_NUMBER: _ClassVar[int]
     LICENCES_FIELD_NUMBER: _ClassVar[int]
+    OS_LOGIN_FIELD_NUMBER: _ClassVar[int]
+    ONE_PERSON_OFFICE_FIELD_NUMBER: _ClassVar[int]
     case_no: str
     action: str
     actor: str
@@ -176,7 +182,27 @@ class CaseEvent(_message.Message):
     limit_days: int
     missing_material: str
     licences: _containers.RepeatedCompositeFieldContainer[CitedLicence]
-    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ...) -> None: ...
+    os_login: str
+    one_person_office: bool
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ..., os_login: _Optional[str] = ..., one_person_office: _Optional[bool] = ...) -> None: ...
+
+class StaffMember(_message.Message):
+    __slots__ = ("staff_id", "name", "roles")
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLES_FIELD_NUMBER: _ClassVar[int]
+    staff_id: str
+    name: str
+    roles: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, staff_id: _Optional[str] = ..., name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StaffDisabled(_message.Message):
+    __slots__ = ("staff_id", "reason")
+    STAFF_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    staff_id: str
+    reason: str
+    def __init__(self, staff_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CitedLicence(_message.Message):
     __slots__ = ("licence_id", "material", "type_code", "issuer", "checked_by", "status_as_of_ms")

@@ -1,0 +1,472 @@
+"""The authority table: for every record kind, who may author it and about what.
+
+A signature proves who wrote a record; this module decides whether that
+writer may say it. It is the one copy of every such rule (DESIGN.md, "The
+authority table"), and three places call ``authorise``:
+
+- own writes (NodeStore.write, through the strict projector): a record that
+  breaks a rule is refused before anything is written;
+- received records (push, pull, delivery, bundle, rebuild: the lenient
+  projector): the record stays in the log, custody is kept, but it is never
+  projected; the violation is kept in ``authority_violations``;
+- ``tongban audit verify`` (sync.audit, through ``AuditPolicy``, which
+  implements sync.contract.RecordPolicy): every violation is reported with
+  origin, seq and rule.
+
+Most rules need nothing but the record and its parsed body (a case belongs to
+the division its number starts with). The staff rules need the origin's own
+staff register and the case's reviewer so far: ``Facts`` gives them, read
+from the projection tables at a node and kept in memory by the audit, which
+walks each origin's log in sequence order, as every node projects it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NoReturn, Protocol
+
+from cryptography import x509
+from google.protobuf.message import DecodeError, Message
+
+from node.licence_format import issuing_node, parse_sealed
+from node.workdays import date_of_ms
+from pki.division import NATIONAL, Level, is_ancestor, level, validate
+from pki.errors import Error, InputError
+from pki.revocation import parse_revocation
+from pki.seal_certs import seal_identity
+from protos.tongban.v1 import record_pb2
+from sync.records import hlc_ms
+
+Kind = record_pb2.Kind
+
+#: Staff roles (node/staff.py); case actions need the role ROLE_FOR_ACTION names.
+ROLES = ("clerk", "reviewer", "approver", "supervisor", "admin")
+ROLE_FOR_ACTION = {
+    "apply": "clerk", "accept": "clerk", "reject": "clerk", "request-supplement": "clerk",
+    "supply": "clerk", "withdraw": "clerk", "deliver": "clerk", "evaluate": "clerk",
+    "review": "reviewer", "suspend": "reviewer", "resume": "reviewer",
+    "decide": "approver", "conclude": "approver",
+}
+#: Levels whose nodes publish working-day calendars for their subtree.
+CALENDAR_LEVELS = frozenset({Level.NATIONAL, Level.PROVINCE, Level.PREFECTURE})
+
+
+class AuthorityViolation(InputError):
+    """A record its origin may not write: ``rule`` names the row of the table it breaks."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+    def diagnostics(self) -> str:
+        return f"{self} (rule {self.rule})"
+
+
+class UnknownKind(AuthorityViolation):
+    """A kind this version does not know: from a newer node, kept but not projected."""
+
+    def __init__(self, kind: int) -> None:
+        super().__init__("unknown-kind", f"record kind {kind} is unknown to this version of "
+                         "tongban; it is kept in the log and not applied (upgrade to apply it)")
+
+
+@dataclass(frozen=True)
+class Staff:
+    """One entry of a node's staff register, as its own records made it."""
+
+    staff_id: str
+    name: str
+    roles: frozenset[str]
+    active: bool
+
+
+class Facts(Protocol):
+    """What the stateful rules need to know, as of the record being judged."""
+
+    def staff_member(self, origin: str, staff_id: str) -> Staff | None:
+        """The origin's register entry for ``staff_id``, or None if it never registered one."""
+        ...
+
+    def reviewer_of(self, case_no: str) -> str | None:
+        """The staff ID of the case's latest 审查 (review) event, or None."""
+        ...
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One row of the table: the kind, who may author it, about what, and its body type."""
+
+    kind: int
+    body: type[Message]
+    who: str
+    about: str
+    rule_ids: tuple[str, ...]
+    #: the body arrives parsed as ``body``'s type, so each check declares its own type
+    check: Callable[[record_pb2.Record, Any, Facts], None]
+
+
+def case_owner(case_no: str) -> str:
+    """The division that owns a case: the part of its number before the first dash."""
+    return case_no.split("-", 1)[0]
+
+
+def case_number(division: str, seq: int, hlc: int) -> str:
+    """Federation-unique and never reused: the division plus the log seq of the apply."""
+    return f"{division}-{date_of_ms(hlc_ms(hlc)).year}-{seq:07d}"
+
+
+def code_namespace(impl_code: str) -> str:
+    """The division an implementation code belongs to: the part before the first hyphen,
+    or, for a national-platform code without hyphens, the credit code's division (3–8)."""
+    head, dash, _ = impl_code.partition("-")
+    return head if dash else impl_code[2:8]
+
+
+def _deny(rule: str, message: str) -> NoReturn:
+    raise AuthorityViolation(rule, message)
+
+
+def _division(code: str) -> bool:
+    try:
+        validate(code)
+    except InputError:
+        return False
+    return True
+
+
+# --- the rules, one function per kind --------------------------------------------------------
+
+
+def _matter_published(record: record_pb2.Record, body: record_pb2.Matter, facts: Facts) -> None:
+    owner = code_namespace(body.impl_code)
+    if owner != record.origin:
+        _deny("catalogue-namespace", f"implementation code {body.impl_code} is in the namespace "
+              f"of {owner}; {record.origin} may publish only codes of its own division")
+
+
+def _matter_retired(record: record_pb2.Record, body: record_pb2.MatterRetired,
+                    facts: Facts) -> None:
+    owner = code_namespace(body.impl_code)
+    if owner != record.origin:
+        _deny("catalogue-publisher", f"matter {body.impl_code} belongs to {owner}; "
+              f"{record.origin} may not retire it")
+
+
+def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Facts) -> None:
+    # The audit's hot path (every case event of every origin): locals, no extra calls.
+    origin, case_no, action, actor = record.origin, body.case_no, body.action, body.actor
+    if not case_no.startswith(origin + "-"):  # the owner is the part before the first dash
+        _deny("case-owner", f"case {case_no} belongs to {case_owner(case_no)}; {origin} may "
+              f"not {action or 'act on'} it")
+    if action == "apply":
+        want = case_number(origin, record.seq, record.hlc)
+        if case_no != want:
+            _deny("case-number", f"an application at {origin}#{record.seq} must be "
+                  f"numbered {want}, not {case_no}")
+    role = ROLE_FOR_ACTION.get(action)
+    if role is None:
+        return  # an unknown action is the workflow's to refuse, with its list of actions
+    staff = facts.staff_member(origin, actor)
+    if staff is None or not staff.active:
+        state = "is disabled on" if staff else "is not on"
+        _deny("staff-active", f"actor {actor or '(none)'} {state} {origin}'s staff "
+              f"register ('tongban staff list'); {action} of case {case_no} needs an "
+              "active staff member")
+    if role not in staff.roles:
+        _deny("staff-role", f"{action} of case {case_no} needs the {role} role; "
+              f"{actor} of {origin} has {', '.join(sorted(staff.roles))}")
+    if action == "decide" and facts.reviewer_of(case_no) == actor \
+            and not body.one_person_office:
+        _deny("review-and-decide", f"{body.actor} reviewed case {body.case_no} and may not "
+              "also decide it (allowed only where the node's config declares a one-person "
+              "office, which the decision then records)")
+
+
+def _licence_issued(record: record_pb2.Record, body: record_pb2.Licence, facts: Facts) -> None:
+    claims = parse_sealed(body.sealed).claims()
+    owner = issuing_node(claims.licence_id)
+    if owner != record.origin or claims.node != record.origin or claims.seq != record.seq:
+        _deny("licence-issuer", f"licence {claims.licence_id} belongs to {owner}; "
+              f"{record.origin}#{record.seq} may not issue it")
+
+
+def _licence_revoked(record: record_pb2.Record, body: record_pb2.LicenceRevoked,
+                     facts: Facts) -> None:
+    owner = issuing_node(body.licence_id)
+    if owner != record.origin:
+        _deny("licence-revoker", f"licence {body.licence_id} belongs to {owner}; "
+              f"{record.origin} may not revoke it")
+
+
+def _licence_status(record: record_pb2.Record, body: record_pb2.LicenceStatus,
+                    facts: Facts) -> None:
+    if record.origin != NATIONAL:
+        _deny("licence-relay", f"the licence status relay belongs to {NATIONAL}; "
+              f"{record.origin} may not write it")
+
+
+def _seal_issued(record: record_pb2.Record, body: record_pb2.SealIssued, facts: Facts) -> None:
+    cert = _certificate(body.certificate_der, "seal")
+    ident = seal_identity(cert)
+    issuer_cn = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    if ident.division != record.origin or [str(a.value) for a in issuer_cn] != [record.origin]:
+        _deny("seal-issuer", f"seal {ident.uscc} belongs to {ident.division}; "
+              f"{record.origin} may not publish it")
+
+
+def _cert_issued(record: record_pb2.Record, body: record_pb2.CertIssued, facts: Facts) -> None:
+    cert = _certificate(body.certificate_der, "certificate")
+    issuer_cn = [str(a.value) for a in
+                 cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    if issuer_cn != [record.origin]:
+        _deny("cert-issuer", f"the certificate was issued by {', '.join(issuer_cn) or 'nobody'}; "
+              f"{record.origin} may publish only certificates it issued")
+
+
+def _cert_revoked(record: record_pb2.Record, body: record_pb2.CertRevoked, facts: Facts) -> None:
+    """Keyed by issuer: a revocation names a serial of the origin's own issuing."""
+    parse_revocation(record.origin, record.body)
+
+
+def _key_rotated(record: record_pb2.Record, body: record_pb2.KeyRotated, facts: Facts) -> None:
+    cert = _certificate(body.new_certificate_der, "certificate")
+    names = [str(a.value) for a in cert.subject.get_attributes_for_oid(x509.NameOID.COMMON_NAME)]
+    if names != [record.origin]:
+        _deny("key-owner", f"a key rotation of {record.origin} must carry a certificate for "
+              f"{record.origin}, not {', '.join(names) or 'nobody'}")
+
+
+def _calendar_notice(record: record_pb2.Record, body: record_pb2.CalendarNotice,
+                     facts: Facts) -> None:
+    if level(record.origin) not in CALENDAR_LEVELS:
+        _deny("calendar-level", f"{record.origin} is a {level(record.origin)} node; only "
+              "national, province and prefecture nodes publish calendars (for their subtree)")
+
+
+def _addressed(record: record_pb2.Record, what: str) -> None:
+    if not _division(record.recipient):
+        _deny("notice-recipient", f"a {what} from {record.origin} is addressed to "
+              f"{record.recipient or 'nobody'}, which is not a division")
+    if record.recipient == record.origin:
+        _deny("notice-recipient", f"a {what} from {record.origin} is addressed to itself")
+
+
+def _policy_notice(record: record_pb2.Record, body: record_pb2.PolicyNotice, facts: Facts) -> None:
+    _addressed(record, "notice")
+
+
+def _change_request(record: record_pb2.Record, body: record_pb2.Matter, facts: Facts) -> None:
+    _addressed(record, "catalogue change request")
+    if not is_ancestor(record.recipient, record.origin):
+        _deny("change-request", f"a catalogue change request from {record.origin} goes to an "
+              f"ancestor, not to {record.recipient}")
+
+
+def _supervision_notice(record: record_pb2.Record, body: record_pb2.SupervisionNotice,
+                        facts: Facts) -> None:
+    owner = case_owner(body.case_no)
+    if not _division(owner) or not is_ancestor(record.origin, owner):
+        _deny("supervision-ancestor", f"case {body.case_no} belongs to {owner}; only its "
+              f"ancestors may send a 督办 notice about it, and {record.origin} is not one")
+    if record.recipient != owner:
+        _deny("supervision-recipient", f"a 督办 notice about case {body.case_no} must be "
+              f"addressed to its owner {owner}, not to {record.recipient or 'nobody'}")
+
+
+class _AboutACase(Protocol):
+    case_no: str
+
+
+def _owner_only(what: str) -> Callable[[record_pb2.Record, Any, Facts], None]:
+    def check(record: record_pb2.Record, body: _AboutACase, facts: Facts) -> None:
+        owner = case_owner(body.case_no)
+        if owner != record.origin:
+            _deny("case-owner", f"case {body.case_no} belongs to {owner}; {record.origin} "
+                  f"may not {what}")
+    return check
+
+
+_reply_owner = _owner_only("answer a 督办 notice about it")
+
+
+def _supervision_reply(record: record_pb2.Record, body: record_pb2.SupervisionReply,
+                       facts: Facts) -> None:
+    _reply_owner(record, body, facts)
+    if record.recipient != body.notice_origin:
+        _deny("reply-recipient", f"a reply about case {body.case_no} must be addressed to the "
+              f"notice's sender {body.notice_origin}, not to {record.recipient or 'nobody'}")
+
+
+def _staff_registered(record: record_pb2.Record, body: record_pb2.StaffMember,
+                      facts: Facts) -> None:
+    unknown = sorted(set(body.roles) - set(ROLES))
+    if not body.staff_id.strip() or not body.name.strip() or not body.roles or unknown:
+        _deny("staff-register", f"staff entry {body.staff_id or '(no id)'} of {record.origin} "
+              f"needs an id, a name and roles from {', '.join(ROLES)}"
+              + (f" (unknown: {', '.join(unknown)})" if unknown else ""))
+
+
+def _staff_disabled(record: record_pb2.Record, body: record_pb2.StaffDisabled,
+                    facts: Facts) -> None:
+    if facts.staff_member(record.origin, body.staff_id) is None:
+        _deny("staff-register", f"{record.origin} has no staff member {body.staff_id or '(none)'}"
+              " to disable")
+
+
+def _certificate(data: bytes, what: str) -> x509.Certificate:
+    try:
+        return x509.load_der_x509_certificate(data)
+    except ValueError as exc:
+        raise AuthorityViolation("body-parse", f"{what} in the record does not parse "
+                                 f"({exc})") from exc
+
+
+_OWN_LOG = "the origin itself, in its own log"
+
+#: The table. DESIGN.md prints it; `authorise` is the only reader.
+TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
+    Rule(Kind.MATTER_PUBLISHED, record_pb2.Matter, "the publisher",
+         "implementation codes in its own division's namespace", ("catalogue-namespace",),
+         _matter_published),
+    Rule(Kind.MATTER_RETIRED, record_pb2.MatterRetired, "the publisher",
+         "its own items", ("catalogue-publisher",), _matter_retired),
+    Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number)",
+         "its own cases, numbered by the apply's seq; the actor an active staff member with "
+         "the action's role; reviewer and approver two people unless a one-person office",
+         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide"),
+         _case_event),
+    Rule(Kind.LICENCE_ISSUED, record_pb2.Licence, "the node the licence number names",
+         "licences whose claims name it and this record's seq", ("licence-issuer",),
+         _licence_issued),
+    Rule(Kind.LICENCE_REVOKED, record_pb2.LicenceRevoked, "the issuing node",
+         "its own licences", ("licence-revoker",), _licence_revoked),
+    Rule(Kind.CERT_ISSUED, record_pb2.CertIssued, "the issuer", "certificates it issued",
+         ("cert-issuer",), _cert_issued),
+    Rule(Kind.CERT_REVOKED, record_pb2.CertRevoked, "the issuer",
+         "serials it issued (revocations are keyed by issuer)", ("body-parse",), _cert_revoked),
+    Rule(Kind.CALENDAR_NOTICE, record_pb2.CalendarNotice,
+         "a national, province or prefecture node", "working days in its own subtree",
+         ("calendar-level",), _calendar_notice),
+    Rule(Kind.POLICY_NOTICE, record_pb2.PolicyNotice, "any node",
+         "addressed to a division other than itself", ("notice-recipient",), _policy_notice),
+    Rule(Kind.MATTER_CHANGE_REQUEST, record_pb2.Matter, "any node",
+         "addressed to one of its ancestors", ("notice-recipient", "change-request"),
+         _change_request),
+    Rule(Kind.KEY_ROTATED, record_pb2.KeyRotated, _OWN_LOG, "its own new certificate",
+         ("key-owner",), _key_rotated),
+    Rule(Kind.SEAL_ISSUED, record_pb2.SealIssued, "the node that issued the seal",
+         "seals of bodies in its own division", ("seal-issuer",), _seal_issued),
+    Rule(Kind.LICENCE_STATUS, record_pb2.LicenceStatus, f"the national node {NATIONAL}",
+         "revocations and seals relayed from every issuer", ("licence-relay",), _licence_status),
+    Rule(Kind.SUPERVISION_NOTICE, record_pb2.SupervisionNotice,
+         "a strict ancestor of the case's owner", "a case, addressed to its owner",
+         ("supervision-ancestor", "supervision-recipient"), _supervision_notice),
+    Rule(Kind.SUPERVISION_REPLY, record_pb2.SupervisionReply, "the case's owner",
+         "its own case, addressed to the notice's sender", ("case-owner", "reply-recipient"),
+         _supervision_reply),
+    Rule(Kind.EVALUATION, record_pb2.Evaluation, "the case's owner", "its own case",
+         ("case-owner",), _owner_only("record its evaluation")),
+    Rule(Kind.EVALUATION_FOLLOW_UP, record_pb2.EvaluationFollowUp, "the case's owner",
+         "its own case's 差评", ("case-owner",), _owner_only("follow up its 差评")),
+    Rule(Kind.STAFF_REGISTERED, record_pb2.StaffMember, _OWN_LOG,
+         "its own staff register (id, name, known roles)", ("staff-register",),
+         _staff_registered),
+    Rule(Kind.STAFF_DISABLED, record_pb2.StaffDisabled, _OWN_LOG,
+         "a member of its own staff register", ("staff-register",), _staff_disabled),
+)}
+
+
+_DISPATCH = {kind: (rule.body.FromString, rule.check) for kind, rule in TABLE.items()}
+
+
+def authorise(record: record_pb2.Record, facts: Facts) -> Message:
+    """The record's parsed body when its origin may write it; else AuthorityViolation.
+
+    A body that does not parse as its kind breaks rule ``body-parse``; a kind
+    this version does not know raises UnknownKind (rule ``unknown-kind``).
+    """
+    found = _DISPATCH.get(record.kind)
+    if found is None:
+        raise UnknownKind(record.kind)
+    parse, check = found
+    try:
+        body = parse(record.body)
+    except DecodeError as exc:
+        raise AuthorityViolation("body-parse", f"record {record.origin}#{record.seq} of kind "
+                                 f"{Kind.Name(record.kind)} has a body that does not parse "
+                                 f"({exc})") from exc
+    try:
+        check(record, body, facts)
+    except AuthorityViolation:
+        raise
+    except Error as exc:  # a licence number, seal or revocation that does not parse
+        raise AuthorityViolation("body-parse", f"record {record.origin}#{record.seq}: "
+                                 f"{exc.diagnostics()}") from exc
+    return body
+
+
+# --- the audit's side: sync.contract.RecordPolicy --------------------------------------------
+
+
+@dataclass
+class _OriginFacts:
+    """Facts learnt from one origin's log, read in sequence order (the audit's Facts)."""
+
+    staff: dict[str, Staff] = field(default_factory=dict)
+    reviewers: dict[str, str] = field(default_factory=dict)
+
+    def staff_member(self, origin: str, staff_id: str) -> Staff | None:
+        return self.staff.get(staff_id)
+
+    def reviewer_of(self, case_no: str) -> str | None:
+        return self.reviewers.get(case_no)
+
+    def learn(self, record: record_pb2.Record, body: Message) -> None:
+        if isinstance(body, record_pb2.CaseEvent):
+            action = body.action
+            if action == "review":
+                self.reviewers[body.case_no] = body.actor
+            elif action == "decide":
+                self.reviewers.pop(body.case_no, None)
+        elif isinstance(body, record_pb2.StaffMember):
+            self.staff[body.staff_id] = Staff(body.staff_id, body.name, frozenset(body.roles),
+                                              True)
+        elif isinstance(body, record_pb2.StaffDisabled):
+            old = self.staff[body.staff_id]
+            self.staff[body.staff_id] = Staff(old.staff_id, old.name, old.roles, False)
+
+
+class _Unknown:
+    """Facts for a log read from the middle (a bundle batch): the staff rules cannot be
+    judged without the records before it, so they are not: every actor passes."""
+
+    def staff_member(self, origin: str, staff_id: str) -> Staff | None:
+        return Staff(staff_id, staff_id, frozenset(ROLES), True)
+
+    def reviewer_of(self, case_no: str) -> str | None:
+        return None
+
+
+_CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
+_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED})
+
+
+class AuditPolicy:
+    """The authority table for ``tongban audit verify`` (sync.contract.RecordPolicy)."""
+
+    def reader(self, origin: str, first_seq: int
+               ) -> Callable[[record_pb2.Record], tuple[str, str] | None]:
+        facts: _OriginFacts | _Unknown = _OriginFacts() if first_seq == 0 else _Unknown()
+        learn = facts.learn if isinstance(facts, _OriginFacts) else None
+
+        def check(record: record_pb2.Record) -> tuple[str, str] | None:
+            try:
+                body = authorise(record, facts)
+            except AuthorityViolation as exc:
+                return exc.rule, str(exc)
+            if learn is not None and record.kind in _STATEFUL:
+                learn(record, body)
+            return None
+
+        return check

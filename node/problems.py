@@ -1,0 +1,111 @@
+"""The operator's one inbox: everything this node refused or could not apply.
+
+Five sources, each kept where the code that refused it writes it: records
+whose author may not write them (authority_violations, node.authority),
+records of kinds this version does not know (there too, rule unknown-kind),
+records the domain rules refused (projection_errors), batches refused by the
+receiver (quarantine, sync.receive) and conflicting checkpoints (forks).
+Every problem gets a stable id, its reason in words and what to do about it.
+Batches refused only because they arrived early (OUT_OF_RANGE) are resent by
+the sender and are not problems; ``include_resent`` lists them anyway.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from pki.errors import InputError
+from protos.tongban.v1 import record_pb2
+
+Kind = record_pb2.Kind
+
+_QUARANTINE_ADVICE = {
+    "PERMISSION_DENIED": "a peer sent an origin outside what it may send: check that the peer "
+                         "is the child (or parent) it claims, and its enrolment",
+    "INVALID_ARGUMENT": "nothing of the batch was stored; the sender resends. If it repeats, "
+                        "the sender's signature, certificate or data is bad: run 'tongban "
+                        "status' there and check its certificate and clock",
+    "FAILED_PRECONDITION": "a fork (see the fork problem of the same origin)",
+    "OUT_OF_RANGE": "harmless: the batch arrived early and is resent from this node's size",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    id: str  # "<source>:<key>", what ``show`` takes
+    source: str  # authority, unknown-kind, projection, quarantine, fork
+    origin: str
+    seq: int | None
+    rule: str
+    reason: str
+    advice: str
+    details: dict
+
+    def to_dict(self) -> dict:
+        return vars(self)
+
+
+def _kind_name(kind: int) -> str:
+    return Kind.Name(kind) if kind in Kind.values() else f"kind {kind}"
+
+
+def _records(db: sqlite3.Connection) -> list[Problem]:
+    out = []
+    for origin, seq, kind, rule, reason in db.execute(
+            "SELECT origin, seq, kind, rule, reason FROM authority_violations"
+            " ORDER BY origin, seq"):
+        details = {"kind": _kind_name(kind)}
+        if rule == "unknown-kind":
+            out.append(Problem(f"unknown-kind:{origin}#{seq}", "unknown-kind", origin, seq, rule,
+                               reason, "upgrade tongban on this node, then run 'tongban db "
+                               "rebuild': the record is in the log and will then be applied",
+                               details))
+            continue
+        out.append(Problem(f"authority:{origin}#{seq}", "authority", origin, seq, rule, reason,
+                           f"nothing to undo: the record is kept as evidence and never "
+                           f"applied, and {origin}'s later records are not held up. Tell "
+                           f"{origin}'s operator (and the auditor: 'tongban audit verify' "
+                           "reports it too)", details))
+    for origin, seq, error in db.execute(
+            "SELECT origin, seq, error FROM projection_errors ORDER BY origin, seq"):
+        out.append(Problem(f"projection:{origin}#{seq}", "projection", origin, seq, "domain",
+                           error, f"the record is in the log but the domain rules refused it, "
+                           f"so it is not applied; ask {origin}'s operator what it meant to "
+                           "record", {}))
+    return out
+
+
+def _batches(db: sqlite3.Connection, include_resent: bool) -> list[Problem]:
+    out = []
+    for qid, received_ms, peer, origin, first_seq, status, reason in db.execute(
+            "SELECT id, received_ms, peer, origin, first_seq, status, reason FROM quarantine"
+            " ORDER BY id"):
+        if status == "OUT_OF_RANGE" and not include_resent:
+            continue
+        out.append(Problem(f"quarantine:{qid}", "quarantine", origin or "-", first_seq, status,
+                           reason, _QUARANTINE_ADVICE.get(status, "nothing was stored; the "
+                                                         "sender resends"),
+                           {"peer": peer, "received_ms": received_ms}))
+    for fid, origin, size, seen_ms in db.execute(
+            "SELECT id, origin, size, seen_ms FROM forks ORDER BY id"):
+        out.append(Problem(f"fork:{fid}", "fork", origin, size, "fork",
+                           f"{origin} signed two checkpoints of size {size} that disagree: its "
+                           "history was rewritten (an old backup restored, or its key misused)",
+                           f"nothing of {origin} after the fork is accepted. Call {origin}'s "
+                           "operator and the auditor; 'tongban audit verify' prints both signed "
+                           "notes as evidence", {"seen_ms": seen_ms}))
+    return out
+
+
+def listed(db: sqlite3.Connection, *, include_resent: bool = False) -> list[Problem]:
+    """Every problem, records first (by origin and seq), then batches and forks."""
+    return _records(db) + _batches(db, include_resent)
+
+
+def show(db: sqlite3.Connection, problem_id: str) -> Problem:
+    for problem in listed(db, include_resent=True):
+        if problem.id == problem_id:
+            return problem
+    raise InputError(f"no problem {problem_id} on this node: see 'tongban problems list'")
+
