@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+from collections.abc import Callable
+from typing import Any
 
 from cryptography import x509
 
@@ -98,7 +100,8 @@ def licence_status(db: sqlite3.Connection, record: record_pb2.Record,
                         record.seq))
 
 
-HANDLERS = {
+#: each takes the body parsed by node.authority as its kind's message type
+HANDLERS: dict[int, Callable[[sqlite3.Connection, record_pb2.Record, Any], None]] = {
     record_pb2.SEAL_ISSUED: seal_issued,
     record_pb2.LICENCE_ISSUED: licence_issued,
     record_pb2.LICENCE_REVOKED: licence_revoked,
