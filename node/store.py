@@ -3,11 +3,11 @@
 Every state change goes through ``NodeStore.write``: in a single SQLite
 transaction the records are built (their text checked, node.text), checked
 against the one size limit every receiver applies, judged by the authority
-table and projected (which is where domain rules refuse bad input), appended to the log, and a new checkpoint is
-signed. If any step raises, nothing is written. A home whose configured
-division is not its certificate's writes nothing at all. Foreign records
-(replicated from other nodes) enter through ``ingest`` after the sync layer has
-verified them.
+table and projected (which is where domain rules refuse bad input), appended
+to the log, and a new checkpoint is signed. If any step raises, nothing is
+written. A home whose configured division is not its certificate's writes
+nothing at all. Foreign records (replicated from other nodes) enter through
+``ingest`` after the sync layer has verified them.
 """
 
 from __future__ import annotations

@@ -12,10 +12,10 @@ Tab and newline are the two controls ordinary text may hold.
 from __future__ import annotations
 
 from google.protobuf.descriptor import FieldDescriptor
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 
+from node.authority import TABLE
 from pki.errors import InputError
-from protos.tongban.v1 import record_pb2
 
 #: Bidi embeddings, overrides and isolates, and the Arabic letter mark: they reorder
 #: what is shown without being seen themselves.
@@ -23,21 +23,6 @@ _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\
 _ALLOWED_CONTROLS = frozenset("\t\n")
 
 #: The body message of each record kind this node writes.
-BODIES: dict[int, type[Message]] = {
-    record_pb2.MATTER_PUBLISHED: record_pb2.Matter,
-    record_pb2.MATTER_RETIRED: record_pb2.MatterRetired,
-    record_pb2.CASE_EVENT: record_pb2.CaseEvent,
-    record_pb2.LICENCE_ISSUED: record_pb2.Licence,
-    record_pb2.LICENCE_REVOKED: record_pb2.LicenceRevoked,
-    record_pb2.CERT_ISSUED: record_pb2.CertIssued,
-    record_pb2.CERT_REVOKED: record_pb2.CertRevoked,
-    record_pb2.CALENDAR_NOTICE: record_pb2.CalendarNotice,
-    record_pb2.POLICY_NOTICE: record_pb2.PolicyNotice,
-    record_pb2.MATTER_CHANGE_REQUEST: record_pb2.Matter,
-    record_pb2.KEY_ROTATED: record_pb2.KeyRotated,
-}
-
-
 class TextError(InputError):
     """Text holding a control character, a bidi override or an unpaired surrogate."""
 
@@ -72,10 +57,19 @@ def check_message_text(message: Message, what: str) -> None:
 
 
 def check_record_text(kind: int, body: bytes) -> None:
-    """Refuse an own record whose body holds unsafe text (see module docstring)."""
-    message_class = BODIES.get(kind)
-    if message_class is not None:
-        check_message_text(message_class.FromString(body), message_class.__name__)
+    """Refuse an own record whose body holds unsafe text (see module docstring).
+
+    A body of an unknown kind, or one that does not parse, is left to the
+    authority table, which refuses it right after with its own rule.
+    """
+    rule = TABLE.get(kind)
+    if rule is None:
+        return
+    try:
+        message = rule.body.FromString(body)
+    except DecodeError:
+        return
+    check_message_text(message, rule.body.__name__)
 
 
 def printable(text: str, *, newlines: bool = True) -> str:

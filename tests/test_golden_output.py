@@ -121,17 +121,17 @@ def test_audit_verify_of_a_county_and_of_its_region(synced):
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540102/node.db (database)\n"
-        "  origin 540000: 7 records, 1 checkpoints (newest size 7), 0 receipts,"
+        "  origin 540000: 8 records, 1 checkpoints (newest size 8), 0 receipts,"
         " 1 unconfirmed (judged at now)\n"
         "  origin 540102: 31 records, 7 checkpoints (newest size 31), 1 receipts,"
         " 6 unconfirmed (judged at now)\n"
-        "verified: 2 origins, 38 records, 0 problems, 0 forks\n")
+        "verified: 2 origins, 39 records, 0 problems, 0 forks\n")
     out = tongban("audit", "verify", str(region / "node.db"), "--root",
                   str(county / "root.crt")).stdout
     assert normalised(out, synced) == (
         "root: 000000 serial SERIAL\n"
         "audit of FED/540000/node.db (database)\n"
-        "  origin 540000: 7 records, 7 checkpoints (newest size 7), 0 receipts,"
-        " 7 unconfirmed (judged at now)\n"
+        "  origin 540000: 8 records, 8 checkpoints (newest size 8), 0 receipts,"
+        " 8 unconfirmed (judged at now)\n"
         "  origin 540102: 31 records, 1 checkpoints (newest size 31), 1 receipts\n"
-        "verified: 2 origins, 38 records, 0 problems, 0 forks\n")
+        "verified: 2 origins, 39 records, 0 problems, 0 forks\n")
