@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from node_fixtures import register_staff
 
 from node import config_schema, logs
 from node.cli import cli
@@ -150,6 +151,7 @@ def test_case_apply_quiet_prints_only_the_number_and_writes_report_json(home):
     runner = CliRunner()
     at = ["--home", str(home.path)]
     assert runner.invoke(cli, ["matter", "import", "--sample", *at]).exit_code == 0
+    register_staff(home.path)
     code = json.loads(runner.invoke(cli, ["matter", "list", "--json", *at]).output)[0]["code"]
     applied = runner.invoke(cli, ["case", "apply", "--matter", code, "--applicant",
                                   "540102199001010011", "--name", "扎西", "--quiet", *at])

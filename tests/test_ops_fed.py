@@ -20,6 +20,7 @@ import grpc
 import pytest
 from cryptography import x509
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from node_fixtures import register_staff
 from prometheus_client.parser import text_string_to_metric_families
 
 from node.health import UPLINK_SERVICE
@@ -51,6 +52,7 @@ def fed(tmp_path_factory):
     home.save_config(config)
     county = federation.nodes["540102"].home
     tongban("matter", "import", "--sample", home=county)
+    register_staff(county)
     code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
     for _ in range(2):
         tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "扎西",
