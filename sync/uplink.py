@@ -78,6 +78,8 @@ class _Call:
     payload: int
     started: float
     wire_done: float    # when its bytes should have left the wire, by the pacer's rate
+    #: started while an earlier batch was in flight, so the parent may see it first
+    behind_another: bool = False
 
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -230,10 +232,11 @@ class Uplink:
             try:
                 response = call.future.result()
             except grpc.RpcError as exc:
-                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or call.batch.first_seq == (
-                        held_above):
+                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or not call.behind_another:
                     raise
-                # Overtook its predecessor: drain the rest and resend from the parent's size.
+                # Overtook its predecessor in the parent's thread pool: the predecessor's
+                # answer has already moved held_above to this batch's first_seq, so compare
+                # nothing; drain the rest and resend from the parent's size.
                 for later in inflight:
                     later.future.cancel()
                 inflight.clear()
@@ -274,7 +277,7 @@ class Uplink:
         future = stub.PushLogs.future(federation_pb2.PushRequest(batch=batch),
                                       timeout=(wire_free - now) + self.pacer.deadline(payload))
         report.payload_attempted += payload
-        return _Call(batch, future, payload, now, wire_done)
+        return _Call(batch, future, payload, now, wire_done, behind_another=bool(inflight))
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
         r = self.replica
