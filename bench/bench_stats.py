@@ -27,9 +27,8 @@ import time
 from datetime import date, timedelta
 from pathlib import Path
 
-from node.catalogue_file import load_file, sample_catalogue_path
-
 from bench.common import write_results
+from node.catalogue_file import load_file, sample_catalogue_path
 from node.db import connect
 from node.home import Config, Home
 from node.matters import current_matter, list_matters, publish

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from cryptography.x509.oid import NameOID
 from tenacity import Retrying, retry_if_exception_type, wait_exponential_jitter
 
-from node import linkstate
+from node import linkstate, log_guard
 from node.store import NodeStore
 from node.wiring import identity
 from pki.division import validate
@@ -36,8 +36,10 @@ def parent_division(replica: Replica) -> str:
     return validate(str(names[0].value))
 
 
-def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], None] | None = None
-                ) -> Uplink:
+def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], None] | None = None,
+                server_division: str | None = None) -> Uplink:
+    """The uplink to parent_address; ``server_division`` names a higher ancestor listening
+    there instead of the parent (recovery when the parent is gone too)."""
     address = store.config.parent_address
     if not address:
         raise EnvironmentProblem(
@@ -46,8 +48,8 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
     # first batch would spend several round trips finding the link again.
     pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps,
                   deadline_scale=store.config.deadline_scale)
-    return Uplink(replica, identity(store.home), address, parent_division(replica),
-                  pacer=pacer, progress=progress)
+    return Uplink(replica, identity(store.home), address,
+                  server_division or parent_division(replica), pacer=pacer, progress=progress)
 
 
 def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | None,
@@ -72,13 +74,21 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
 
 
 def exchange_once(store: NodeStore, uplink: Uplink) -> ExchangeReport:
+    """One exchange; what the parent holds of our own log then holds or frees own writes."""
     try:
         report = uplink.exchange()
     except Error as exc:
         record_attempt(store, uplink, None, exc)
         raise
+    confirm_sizes(store, uplink.replica, report.parent_sizes)
     record_attempt(store, uplink, report, None)
     return report
+
+
+def confirm_sizes(store: NodeStore, replica: Replica, parent_sizes: dict[str, int]) -> None:
+    """node.log_guard.confirm in its own transaction, once the recovery pulls are done."""
+    with replica.lock, store.transaction():
+        log_guard.confirm(store.db, store.division, parent_sizes)
 
 
 def run_forever(store: NodeStore, replica: Replica, stop: threading.Event,

@@ -27,6 +27,7 @@ from node.cli.licence import licence_group
 from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
+from node.cli.recover import recover_cmd
 from node.cli.report import report_cmd
 from node.cli.seal import seal_group
 from node.cli.stats import stats_cmd
@@ -77,6 +78,7 @@ cli.add_command(supervise_group)
 cli.add_command(stats_cmd)
 cli.add_command(evaluation_group)
 cli.add_command(report_cmd)
+cli.add_command(recover_cmd)
 
 
 def main() -> None:
