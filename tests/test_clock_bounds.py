@@ -1,4 +1,4 @@
-"""Clock bounds (issue 11): a wrong clock is refused or flagged, and no stored time crashes a reader."""
+"""Clock bounds (issue 11): a wrong clock is refused or flagged; no stored time crashes readers."""
 
 from __future__ import annotations
 
