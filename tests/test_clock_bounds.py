@@ -82,14 +82,15 @@ def test_implausible_wall_clocks_are_refused_in_one_line(tmp_path):
 def test_a_drill_clock_is_refused_on_a_real_home(fed_copy):
     fed = fed_copy
     county = fed.nodes[COUNTY].home
+    config = (county / "tongban.toml").read_text()
+    (county / "tongban.toml").write_text(config.replace("drill = true", "drill = false"))
     fed.start(REGION)
     tongban("sync", "--once", home=county)
     refused = _apply_cli(county, {"TONGBAN_CLOCK": "2100-06-01T10:00"})
     assert refused.exit_code == 1 and "$TONGBAN_CLOCK is set" in refused.output
     with sqlite3.connect(county / "node.db") as db:
         assert not db.execute("SELECT 1 FROM cases WHERE case_no LIKE '%-2100-%'").fetchall()
-    config = (county / "tongban.toml").read_text()
-    (county / "tongban.toml").write_text(config + "\n[clock]\ndrill = true\n")
+    (county / "tongban.toml").write_text(config)  # the local federation's drill marking
     assert _apply_cli(county, {"TONGBAN_CLOCK": "2027-01-04T10:00"}).exit_code == 0
 
 
