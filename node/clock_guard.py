@@ -5,9 +5,10 @@ backwards: one write at a clock set to 2100 would make every later case number
 540102-2100-…, and one far-future record from a peer would drag every
 receiver's clock forward. So:
 
-- own writes refuse a wall clock outside 2000–2200, or earlier than the own
-  log's newest time by more than ``[clock] tolerance_minutes`` (default 10):
-  the clock was wrong then or is wrong now, and the operator must say which;
+- own writes refuse a wall clock outside 2000–2200, or a system clock earlier
+  than the own log's newest time by more than ``[clock] tolerance_minutes``
+  (default 10): the clock was wrong then or is wrong now, and the operator
+  must say which (a pinned drill clock may step back);
 - received records move the local clock at most ``[clock] ahead_minutes``
   (default 5) past local wall time (sync.records.HybridClock.observe); one
   further ahead is stored anyway (the log is the truth) and noted in
@@ -77,7 +78,10 @@ def check_wall(now_ms: int, newest_own_ms: int | None, limits: ClockBounds) -> N
         raise ClockRefused(f"clock refused: the wall clock says {show(now_ms)}, outside "
                            f"{show(EARLIEST_MS)} – {show(LATEST_MS)}; set the system clock "
                            "(or $TONGBAN_CLOCK for a drill) and retry")
-    if newest_own_ms is not None and now_ms < newest_own_ms - limits.tolerance_ms:
+    # A pinned drill clock is the operator's explicit word and may step back (the HLC keeps
+    # the order); the system clock stepping back is what this catches.
+    if (newest_own_ms is not None and not os.environ.get(CLOCK_ENV)
+            and now_ms < newest_own_ms - limits.tolerance_ms):
         raise ClockRefused(
             f"clock refused: the wall clock says {show(now_ms)}, but this node's newest record "
             f"is from {show(newest_own_ms)}, more than {limits.tolerance_ms // MINUTE_MS} "
