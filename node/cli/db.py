@@ -82,7 +82,7 @@ def backup(out: str, full: bool, with_key: bool, passphrase_file: str | None,
 
 
 @db_group.command()
-@click.argument("backup_file", metavar="FILE", type=click.Path(dir_okay=False, exists=True))
+@click.argument("backup_file", metavar="FILE", type=click.Path(dir_okay=False))
 @click.option("--passphrase-file", type=click.Path(dir_okay=False, exists=True), default=None,
               help="Passphrase of the key in a home backup made with --with-key.")
 @home_option
