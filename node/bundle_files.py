@@ -78,6 +78,8 @@ def import_file(home: Home, path: Path, reply: Path | None, say: Callable[[str],
         data = read_file(path, "bundle", limit=bundles.MAX_BUNDLE_FILE_BYTES)
         done = bundles.import_bundle(replica, data, f"bundle {path}", say)
         result = Imported(done.sender, done.from_child, done.new_records, len(done.receipts))
+        if not done.from_child and done.held_of_subtree:
+            link.confirm_sizes(store, replica, done.held_of_subtree)
         if done.from_child:
             result.saved_requests = keep_child_requests(home, done.sender, done.csrs)
             if reply is not None:

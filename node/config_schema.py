@@ -148,6 +148,15 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("staff", "one_person_office", bool, False,
             "One person may both review (审查) and decide (决定) a case; each such decision "
             "records that it was taken in a one-person office.", None),
+    Setting("clock", "tolerance_minutes", float, 10.0,
+            "Own writes are refused while the system clock is this far before the newest own "
+            "record (a clock that jumped back).", positive=True),
+    Setting("clock", "ahead_minutes", float, 5.0,
+            "A received record may move this node's clock at most this far past its wall "
+            "clock; later ones are stored and flagged (tongban problems).", positive=True),
+    Setting("clock", "drill", bool, False,
+            "A training home: $TONGBAN_CLOCK may write even after a parent receipt. Never on "
+            "a production home.", None),
     Setting("log", "level", str, "info", "Lowest level `serve` logs.",
             choices=("debug", "info", "warning", "error")),
     Setting("log", "format", str, "text", "text (one line, ISO time, level) or json (one "
@@ -180,6 +189,9 @@ class Config:
     evaluation_rectify: int = 15
     evaluation_feedback: int = 15
     staff_one_person_office: bool = False
+    clock_tolerance_minutes: float = 10.0
+    clock_ahead_minutes: float = 5.0
+    clock_drill: bool = False
     log_level: str = "info"
     log_format: str = "text"
 

@@ -76,3 +76,43 @@ def _narrow_mode(path: Path) -> None:
                 os.chmod(part, stat.S_IMODE(info.st_mode) & DB_MODE)
         except OSError:
             continue  # absent, or not ours to change: SQLite reports what matters
+def snapshot(db: sqlite3.Connection, target: Path, mode: int = 0o600) -> None:
+    """A consistent copy of ``db`` at ``target``, never a partial file under that name.
+
+    SQLite's online backup writes into a temporary file beside the target
+    (created with ``mode``: the copy holds personal data), which is fsynced,
+    checked to hold the log tables, then renamed into place and the folder
+    fsynced. A kill or a full disk at any moment leaves either no file at
+    ``target`` or the whole copy, and at worst a ``.tmp`` file the next run replaces.
+    """
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.unlink(missing_ok=True)
+    try:
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode))
+        copy = sqlite3.connect(tmp)
+        try:
+            db.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")
+            (tables,) = copy.execute(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'records'").fetchone()
+        finally:
+            copy.close()
+        if not tables:
+            raise EnvironmentProblem(f"copy of the node database into {tmp} holds no log "
+                                     "tables; nothing written at the target")
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+        folder = os.open(target.parent, os.O_RDONLY)
+        try:
+            os.fsync(folder)
+        finally:
+            os.close(folder)
+    except (OSError, sqlite3.Error) as exc:
+        raise EnvironmentProblem(f"cannot write database copy {target}: "
+                                 f"{getattr(exc, 'strerror', None) or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from cryptography.x509.oid import NameOID
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
-from node import linkstate
+from node import linkstate, log_guard
 from node.store import NodeStore
 from node.wiring import identity
 from pki.division import validate
@@ -43,8 +43,10 @@ def parent_division(replica: Replica) -> str:
     return validate(str(names[0].value))
 
 
-def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], None] | None = None
-                ) -> Uplink:
+def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], None] | None = None,
+                server_division: str | None = None) -> Uplink:
+    """The uplink to parent_address; ``server_division`` names a higher ancestor listening
+    there instead of the parent (recovery when the parent is gone too)."""
     config = store.config
     if not config.parent_address:
         raise EnvironmentProblem(
@@ -53,8 +55,8 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
     # first batch would spend several round trips finding the link again.
     pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps,
                   deadline_scale=config.deadline_scale, max_batch_bytes=config.max_batch_bytes)
-    return Uplink(replica, identity(store.home), config.parent_address, parent_division(replica),
-                  pacer=pacer, progress=progress,
+    return Uplink(replica, identity(store.home), config.parent_address,
+                  server_division or parent_division(replica), pacer=pacer, progress=progress,
                   keepalive_ms=int(config.keepalive_seconds * 1000))
 
 
@@ -96,6 +98,7 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
 
 def exchange_once(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | None = None
                   ) -> ExchangeReport:
+    """One exchange; what the parent holds of our own log then holds or frees own writes."""
     try:
         report = uplink.exchange()
     except Error as exc:
@@ -103,10 +106,17 @@ def exchange_once(store: NodeStore, uplink: Uplink, on_attempt: AttemptHook | No
         if on_attempt:
             on_attempt(state, None)
         raise
+    confirm_sizes(store, uplink.replica, report.parent_sizes)
     state = record_attempt(store, uplink, report, None)
     if on_attempt:
         on_attempt(state, report)
     return report
+
+
+def confirm_sizes(store: NodeStore, replica: Replica, parent_sizes: dict[str, int]) -> None:
+    """node.log_guard.confirm in its own transaction, once the recovery pulls are done."""
+    with replica.lock, store.transaction():
+        log_guard.confirm(store.db, store.division, parent_sizes)
 
 
 def run_forever(store: NodeStore, uplink: Uplink, stop: threading.Event,

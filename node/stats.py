@@ -35,6 +35,7 @@ from importlib.metadata import version
 
 from node import workflow
 from node.authority import case_owner
+from node.clock_guard import EARLIEST_MS, LATEST_MS
 from node.projection import FOLLOW_UP_STEPS, load_calendar
 from node.scope import in_scope
 from node.store import NodeStore
@@ -189,7 +190,9 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
     span = db.execute("SELECT min(created_ms), max(updated_ms) FROM cases").fetchone()
     index = None
     if span[0] is not None:
-        index = WorkdayIndex(calendar, day_number(span[0]), day_number(span[1]) + 3 * 366)
+        # Times from a broken clock (year 9999) count at the sane range's ends.
+        first, last = (min(max(ms, EARLIEST_MS), LATEST_MS) for ms in span)
+        index = WorkdayIndex(calendar, day_number(first), day_number(last) + 3 * 366)
     scope: dict[str, bool] = {}
 
     def counted_here(origin: str) -> bool:

@@ -13,24 +13,27 @@ nothing at all. Foreign records (replicated from other nodes) enter through
 from __future__ import annotations
 
 import sqlite3
+import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from node import clock, projection
+from node import clock, clock_guard, log_guard, projection
 from node.authority import AuthorityViolation
-from node.db import connect
+from node.db import connect, snapshot
 from node.home import Config, Home
 from node.text import check_record_text
 from pki.certs import division_of
 from pki.checkpoint import CheckpointSigner
-from pki.errors import InputError
+from pki.errors import EnvironmentProblem, InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
-from sync.records import HybridClock, build_record, parse_record
+from sync.records import LOGICAL_BITS, HybridClock, build_record, hlc_ms, parse_record
 
-SCHEMA_VERSION = 1
+#: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard, clock_flags
+SCHEMA_VERSION = 2
 #: Records projected between flushes (and progress calls) in a rebuild.
 _REBUILD_FLUSH = 5000
 
@@ -53,9 +56,36 @@ class Draft:
         return cls(kind, lambda _seq, _hlc: body, recipient)
 
 
+def schema_version(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def refuse_newer(version: int, what: str) -> None:
+    """A database from a newer tongban is never opened: its layout is not ours to rebuild."""
+    if version > SCHEMA_VERSION:
+        raise EnvironmentProblem(
+            f"{what} is from a newer tongban (database version {version}, this program knows "
+            f"up to {SCHEMA_VERSION}): run that version, or restore a backup made by this "
+            "one; nothing changed")
+
+
 def migrate(db: sqlite3.Connection) -> None:
-    """Numbered migrations of the truth tables; projections are recreated by rebuild."""
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+    """Numbered migrations of the truth tables, all in one transaction; projections are
+    recreated by rebuild. Refuses a database from a newer version."""
+    version = schema_version(db)
+    refuse_newer(version, "node.db")
+    if version == SCHEMA_VERSION:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        _migrate_from(db, version)
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+    db.execute("COMMIT")
+
+
+def _migrate_from(db: sqlite3.Connection, version: int) -> None:
     if version < 1:
         LogStore.migrate(db)
         db.execute(
@@ -69,7 +99,27 @@ def migrate(db: sqlite3.Connection) -> None:
         projection.create_tables(db)
         projection.create_indexes(db)
         db.execute("INSERT INTO projection_schema VALUES (?)", (projection.SCHEMA,))
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if version < 2:
+        log_guard.migrate(db)
+        clock_guard.migrate(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _backup_before_migration(home: Home, db: sqlite3.Connection,
+                             progress: Callable[[str], None]) -> None:
+    """A migration of existing data starts with a full copy beside node.db."""
+    version = schema_version(db)
+    if not 1 <= version < SCHEMA_VERSION:
+        return
+    target = home.path / f"node.db.v{version}-{time.strftime('%Y%m%d%H%M%S')}.bak"
+    progress(f"migrating {home.db_path} from version {version} to {SCHEMA_VERSION}: "
+             f"backing up to {target} first")
+    snapshot(db, target)
+    progress(f"backup written; migrating to version {SCHEMA_VERSION}")
+
+
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 class NodeStore:
@@ -79,18 +129,34 @@ class NodeStore:
         self.db = db
         self.log = LogStore(db)
         self.clock = HybridClock(self._last_hlc())
+        self.clock_bounds = clock_guard.bounds(config)
         self._signer: CheckpointSigner | None = None
         self._identity_checked = False
+        self._started = log_guard.marker_exists(home)
 
     @classmethod
-    def open(cls, home: Home) -> NodeStore:
+    def open(cls, home: Home, progress: Callable[[str], None] = _stderr) -> NodeStore:
+        """Open (and migrate, after a backup) the home's database; refuses a newer one."""
         config = home.load_config()
         db = connect(home.db_path)
-        migrate(db)
+        try:
+            refuse_newer(schema_version(db), str(home.db_path))
+            _backup_before_migration(home, db, progress)
+            migrate(db)
+            (built,) = db.execute("SELECT version FROM projection_schema").fetchone()
+            if built > projection.SCHEMA:
+                raise EnvironmentProblem(
+                    f"{home.db_path} has projections of a newer tongban (layout {built}, this "
+                    f"program knows up to {projection.SCHEMA}): run that version; nothing "
+                    "changed")
+        except BaseException:
+            db.close()
+            raise
         store = cls(home, config, db)
-        (built,) = db.execute("SELECT version FROM projection_schema").fetchone()
         if built != projection.SCHEMA:
             store.rebuild()  # projections are derived: a new layout is rebuilt from the log
+        if not store._started and store.log.size(store.division):
+            store._note_started()  # a home from before the marker, or killed right after commit
         return store
 
     @property
@@ -118,9 +184,26 @@ class NodeStore:
         self.db.execute("COMMIT")
 
     def write(self, drafts: Sequence[Draft], *, wall_ms: int | None = None) -> list[bytes]:
-        """Append drafts to the own log, project them and sign a checkpoint: all or nothing."""
+        """Append drafts to the own log, project them and sign a checkpoint: all or nothing.
+
+        Refused (nothing written) while the node's key has signed more of its log
+        than node.db holds (node.log_guard) or when the wall clock cannot be right
+        (node.clock_guard).
+        """
         with self.transaction():
-            return self._write_locked(drafts, wall_ms)
+            records = self._write_locked(drafts, wall_ms)
+        if records and not self._started:
+            self._note_started()
+        return records
+
+    def _note_started(self) -> None:
+        log_guard.note_started(self.home, self.division)
+        self._started = True
+
+    def _check_clock(self, origin: str, size: int, now_ms: int) -> None:
+        clock_guard.check_drill(self.log.latest_receipt(origin) is not None, self.clock_bounds)
+        newest = hlc_ms(parse_record(self.log.record(origin, size - 1)).hlc) if size else None
+        clock_guard.check_wall(now_ms, newest, self.clock_bounds)
 
     def _check_identity(self) -> None:
         """The configured division must be the certificate's: records are signed with its key."""
@@ -139,9 +222,11 @@ class NodeStore:
         try:
             self._check_identity()
             origin = self.division
+            log_guard.check_writable(self.home, self.db, origin)
             first_seq = self.log.size(origin)
             projector = projection.Projector(self.db)
             now_ms = clock.wall_ms() if wall_ms is None else wall_ms
+            self._check_clock(origin, first_seq, now_ms)
             records = []
             for offset, draft in enumerate(drafts):
                 seq = first_seq + offset
@@ -199,7 +284,7 @@ class NodeStore:
         projector = projection.Projector(self.db, strict=False)
         for data in records:
             record = parse_record(data)
-            self.clock.observe(record.hlc)
+            self._observe(record)
             projector.apply(record)
         projector.flush()
         self.log.append(origin, first_seq, records)
@@ -209,10 +294,18 @@ class NodeStore:
         """Project a verified delivered record (kept by sync.deliver); caller holds the txn."""
         projector = projection.Projector(self.db, strict=False)
         record = parse_record(data)
-        self.clock.observe(record.hlc)
+        self._observe(record)
         projector.apply(record)
         projector.flush()
         self._note_arrivals(origin, seq, 1)
+
+    def _observe(self, record) -> None:
+        """Let a received record move the clock, at most ``[clock] ahead_minutes`` past now."""
+        now_ms = clock.wall_ms()
+        ceiling = (now_ms + self.clock_bounds.ahead_ms) << LOGICAL_BITS
+        if not self.clock.observe(record.hlc, ceiling):
+            clock_guard.flag(self.db, record.origin, record.seq, hlc_ms(record.hlc),
+                             record.hlc, now_ms)
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop and recreate every projection from the log in arrival order."""

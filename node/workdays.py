@@ -41,8 +41,15 @@ _ONE_DAY = timedelta(days=1)
 
 
 def date_of_ms(ms: int) -> date:
-    """The China calendar date of a unix time in milliseconds."""
-    return datetime.fromtimestamp(ms / 1000, tz=CHINA_TZ).date()
+    """The China calendar date of a unix time in milliseconds.
+
+    A time past the calendar's ends (a broken clock's year 10000, or before
+    year 1) clamps to the end it passed: a stored time must never crash a reader.
+    """
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=CHINA_TZ).date()
+    except (OverflowError, OSError, ValueError):
+        return date.max if ms > 0 else date.min
 
 
 def ms_of_date(d: date) -> int:
@@ -109,7 +116,7 @@ class Calendar:
         if not isinstance(n, int) or n < 0:
             raise InputError(f"bad number of working days: got {n!r}, want an integer >= 0")
         day = start
-        while n:
+        while n and day < date.max:  # a broken clock's far-future start stops at the end
             day += _ONE_DAY
             if self.is_workday(day):
                 n -= 1

@@ -50,6 +50,13 @@ def log_records(home: Path, origin: str) -> list[bytes]:
         db.close()
 
 
+def mark_drill(home: Path) -> None:
+    """A local federation is a drill: $TONGBAN_CLOCK may pin its clock (node.clock_guard)."""
+    config = Home(home).load_config()
+    config.clock_drill = True
+    Home(home).save_config(config)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -106,6 +113,7 @@ class Federation:
         port = free_port()
         self.run("init", "--division", division, "--name", NAMES.get(division, division),
                  "--parent-address", address, "--listen", f"127.0.0.1:{port}", home=home)
+        mark_drill(home)
         if upper is None:
             self.run("pki", "init-root", home=home)
         else:

@@ -13,6 +13,11 @@ entries (origin = the ancestor, first_seq = the size held): the proto has no
 sizes field on Bundle, and an empty batch says exactly "I hold first_seq
 records of this origin" without a proto change. A child never sends
 ancestors' records, so an ancestor batch with records is refused.
+
+Recovery by file: the child's bundle says in ``held`` how much of its own and
+its subtree's logs it holds; the parent's reply carries back whatever it holds
+beyond that, and its own ``held``, so a child that lost its disk recovers from
+the reply exactly as from a network pull (node.log_guard judges by ``held``).
 """
 
 from __future__ import annotations
@@ -67,6 +72,8 @@ class Imported:
     csrs: list[bytes] = field(default_factory=list)
     #: the child's delivery cursor (sync.deliver.delivered_sizes)
     delivered: dict[str, int] = field(default_factory=dict)
+    #: Bundle.held: what the sender holds of the child's own and subtree logs (recovery)
+    held_of_subtree: dict[str, int] = field(default_factory=dict)
 
     @property
     def new_records(self) -> int:
@@ -207,6 +214,8 @@ def export_for_parent(replica: Replica, parent: str, csrs: list[bytes] | None = 
         bundle.delivered.update(delivered_sizes(r.db))
         sizes = r.log.sizes()
         budget = [MAX_BUNDLE_BYTES - _ENVELOPE_BYTES]
+        bundle.held.update({r.division: sizes.get(r.division, 0),
+                            **{o: n for o, n in sizes.items() if in_subtree(r.division, o)}})
         for origin in sorted(sizes):
             if in_subtree(r.division, origin):
                 receipt = r.log.latest_receipt(origin, parent)
@@ -231,6 +240,14 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
             if is_ancestor(origin, child):
                 bundle.batches.extend(
                     _batches_from(r, origin, imported.held_by_sender.get(origin, 0), budget))
+            elif in_subtree(child, origin):
+                # Recovery: the child lost records of its own or its subtree's logs that
+                # we hold (a lost disk, a restored backup); a child that says nothing
+                # (an older version) gets nothing back.
+                bundle.held[origin] = r.log.size(origin)
+                if imported.held_of_subtree:
+                    bundle.batches.extend(
+                        _batches_from(r, origin, imported.held_of_subtree.get(origin, 0), budget))
         wanted = r.host.addressed_into(child, imported.delivered)
         deliveries, _ = make_deliveries(r.log, r.db, r.certs, wanted, MAX_BUNDLE_DELIVERY_BYTES)
         bundle.deliveries.extend(deliveries)
@@ -261,7 +278,7 @@ def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) 
     r = replica
     child = bundle.sender
     done = Imported(child, from_child=True, csrs=list(bundle.csrs),
-                    delivered=dict(bundle.delivered))
+                    delivered=dict(bundle.delivered), held_of_subtree=dict(bundle.held))
     for batch in bundle.batches:
         if is_ancestor(batch.origin, child):
             if batch.records:
@@ -290,7 +307,7 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
                  say: Progress) -> Imported:
     r = replica
     parent = bundle.sender
-    done = Imported(parent, from_child=False)
+    done = Imported(parent, from_child=False, held_of_subtree=dict(bundle.held))
     with r.lock, r.host.transaction():
         for entry in bundle.receipts:
             done.receipts.append(_store_receipt(r, entry, parent_cert))
@@ -298,7 +315,8 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
         say(f"stored {len(bundle.receipts)} receipts from {parent}")
     for batch in bundle.batches:
         with r.lock:
-            received = r.receiver.receive(batch, parent, lambda o: is_ancestor(o, r.division))
+            received = r.receiver.receive(
+                batch, parent, lambda o: is_ancestor(o, r.division) or in_subtree(r.division, o))
         done.stored[batch.origin] = done.stored.get(batch.origin, 0) + received.new_records
         say(f"{batch.origin}: holding {received.stored_size}")
     for delivery in bundle.deliveries:

@@ -38,8 +38,18 @@ class HybridClock:
         self.last = max(wall_ms << LOGICAL_BITS, self.last + 1)
         return self.last
 
-    def observe(self, remote_hlc: int) -> None:
+    def observe(self, remote_hlc: int, ceiling: int | None = None) -> bool:
+        """Move past a peer's time, but never past ``ceiling`` (local wall time plus a bound).
+
+        Returns False when the remote time lies beyond the ceiling: one far-future
+        record from any node would otherwise drag every receiver's clock, and so
+        its case numbers and deadlines, forward for ever. The caller flags it.
+        """
+        if ceiling is not None and remote_hlc > ceiling:
+            self.last = max(self.last, ceiling)
+            return False
         self.last = max(self.last, remote_hlc)
+        return True
 
 
 def build_record(

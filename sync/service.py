@@ -3,6 +3,9 @@
 Every refusal is a precise status: PERMISSION_DENIED (wrong peer or subtree),
 INVALID_ARGUMENT (signature or root mismatch, malformed data),
 FAILED_PRECONDITION (a fork), OUT_OF_RANGE (a batch that skips records).
+A descendant that lost its disk may pull its own and its subtree's logs back
+(PullRequest.recover), from its parent or, when that is gone too, from a
+higher ancestor.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import time
 from collections.abc import Callable
 
 import grpc
+from cryptography import x509
 
 from pki.certs import division_of
 from pki.division import in_subtree, is_ancestor
@@ -21,7 +25,7 @@ from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
-from sync.receive import Received
+from sync.receive import PeerNotAllowed, Received
 from sync.replica import Replica
 from sync.tls import peer_certificate
 
@@ -108,32 +112,64 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                                            receipt=receipt.note, receipt_time_ms=receipt.time_ms)
 
     def PullLogs(self, request, context):
+        """Ancestors' logs and deliveries for a child; with ``recover``, a descendant's own
+        and subtree logs sent back (it lost its disk; DESIGN.md, "Recovery")."""
         r = self.replica
         try:
-            peer = r.require_child(peer_certificate(context))
+            cert = peer_certificate(context)
             budget = max(1, min(request.max_bytes or MAX_BATCH_BYTES, 4 * MAX_BATCH_BYTES))
-            batches = []
-            more = False
+            if request.recover:
+                peer = self._require_descendant(cert)
+                with r.lock:
+                    batches, more = self._batches(lambda o: in_subtree(peer, o),
+                                                  dict(request.recover), budget)
+                return federation_pb2.PullResponse(batches=batches, more=more)
+            peer = r.require_child(cert)
             with r.lock:
-                for origin in sorted(r.log.sizes()):
-                    if not is_ancestor(origin, peer):
-                        continue
-                    start = request.sizes.get(origin, 0)
-                    if start >= sendable(r.log, origin):
-                        continue
-                    if budget <= 0:
-                        more = True
-                        break
-                    batch = make_batch(r.log, r.certs, origin, start, budget)
-                    if batch is None:
-                        continue
-                    batches.append(batch)
-                    budget -= sum(len(x) for x in batch.records)
-                    if start + len(batch.records) < sendable(r.log, origin):
-                        more = True
+                batches, more = self._batches(lambda o: is_ancestor(o, peer),
+                                              dict(request.sizes), budget)
+                budget -= sum(len(x) for b in batches for x in b.records)
                 wanted = r.host.addressed_into(peer, dict(request.delivered))
                 deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
                 more = more or left
         except Error as exc:
             _abort(context, exc)
         return federation_pb2.PullResponse(batches=batches, more=more, deliveries=deliveries)
+
+    def _batches(self, wanted: Callable[[str], bool], held: dict[str, int], budget: int
+                 ) -> tuple[list[federation_pb2.LogBatch], bool]:
+        """Batches of the ``wanted`` origins from what the caller holds, within ``budget``."""
+        r = self.replica
+        batches = []
+        more = False
+        for origin in sorted(r.log.sizes()):
+            if not wanted(origin):
+                continue
+            start = held.get(origin, 0)
+            if start >= sendable(r.log, origin):
+                continue
+            if budget <= 0:
+                more = True
+                break
+            batch = make_batch(r.log, r.certs, origin, start, budget)
+            if batch is None:
+                continue
+            batches.append(batch)
+            budget -= sum(len(x) for x in batch.records)
+            if start + len(batch.records) < sendable(r.log, origin):
+                more = True
+        return batches, more
+
+    def _require_descendant(self, cert: x509.Certificate) -> str:
+        """A node below us, by a chain verified now: a child, or a grandchild whose parent is
+        gone too (recovery pulls only; pushes still come from children alone)."""
+        r = self.replica
+        code = division_of(cert)
+        if code == r.division or not in_subtree(r.division, code):
+            raise PeerNotAllowed(f"peer {code} is not in the subtree of {r.division}")
+        with r.lock:
+            issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+            held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
+            pool = parse_der(held, f"certificates held for {code}'s issuer")
+            r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
+        return code

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from pki.certs import division_of, issued_by
 from pki.checkpoint import parse_note, verify_receipt
 from pki.division import in_subtree, is_ancestor
 from pki.errors import EnvironmentProblem, Error
@@ -71,6 +72,10 @@ class ExchangeReport:
     #: records addressed into our subtree from logs we do not replicate (sync.deliver)
     delivered: int = 0
     seconds: float = 0.0
+    #: what the parent said it holds, per origin, in Hello (node.log_guard judges by it)
+    parent_sizes: dict[str, int] = field(default_factory=dict)
+    #: own and subtree records fetched back from the parent (recovery after a lost disk)
+    recovered: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -80,6 +85,8 @@ class _Call:
     payload: int
     started: float
     wire_done: float    # when its bytes should have left the wire, by the pacer's rate
+    #: started while an earlier batch was in flight, so the parent may see it first
+    behind_another: bool = False
 
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -124,6 +131,8 @@ class Uplink:
         #: what the parent held after the last exchange on the open channel
         self._parent_sizes: dict[str, int] | None = None
         self._deliveries_waiting = False
+        #: only ``recover_only`` talks to an ancestor above the parent
+        self._ancestor_ok = False
 
     def _channel(self) -> grpc.Channel:
         """The channel to the parent, kept open between exchanges.
@@ -160,6 +169,7 @@ class Uplink:
             hello = self._start_hello(stub)
             if self._parent_sizes is None:
                 parent_sizes = self._finish_hello(hello, report)
+                self._recover(stub, parent_sizes, report)
                 self._push(stub, parent_sizes, report)
             else:
                 # A kept-open channel: push from what the parent held after the last
@@ -168,6 +178,7 @@ class Uplink:
                 # OUT_OF_RANGE, the channel closes and the next exchange starts with Hello.
                 self._push(stub, self._parent_sizes, report)
                 parent_sizes = self._finish_hello(hello, report)
+                self._recover(stub, parent_sizes, report)
             if self._pull_needed(parent_sizes):
                 self._pull(stub, report)
             self._parent_sizes = {
@@ -183,6 +194,28 @@ class Uplink:
         except BaseException:
             self.close()
             raise
+        report.seconds = time.monotonic() - started
+        return report
+
+    def recover_only(self) -> ExchangeReport:
+        """Hello and the recovery pulls, nothing else: the step ``tongban recover`` runs.
+
+        The server may be the parent or, when the parent lost its disk too, any
+        higher ancestor that holds our log (``parent_division`` names it, for the
+        TLS name and the check of its certificate); nothing is pushed to it.
+        """
+        started = time.monotonic()
+        report = ExchangeReport()
+        self._ancestor_ok = True
+        try:
+            stub = federation_pb2_grpc.FederationStub(self._channel())
+            parent_sizes = self._finish_hello(self._start_hello(stub), report)
+            self._recover(stub, parent_sizes, report)
+        except grpc.RpcError as exc:
+            raise _translate(exc, self.address) from exc
+        finally:
+            self._ancestor_ok = False
+            self.close()
         report.seconds = time.monotonic() - started
         return report
 
@@ -202,14 +235,58 @@ class Uplink:
         response = hello.result()
         self._deliveries_waiting = response.deliveries_waiting
         chain = parse_der(list(response.chain_der), "parent certificate chain")
-        report.parent = r.require_parent(chain)
+        report.parent = self._require_server(chain)
         with r.lock:
             verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
             r.receiver.keep_certificates(verified)
         self._parent_cert = chain[0]
         self.progress(f"hello {report.parent}: parent holds {sum(response.sizes.values())} "
                       f"records of {len(response.sizes)} origins")
+        report.parent_sizes = dict(response.sizes)
         return dict(response.sizes)
+
+    def _require_server(self, chain: list) -> str:
+        """The server's division: our parent (it issued our certificate), or, in
+        ``recover_only``, the higher ancestor this uplink was pointed at."""
+        r = self.replica
+        if (self._ancestor_ok and chain and division_of(chain[0]) == self.parent_division
+                and is_ancestor(self.parent_division, r.division)
+                and not issued_by(r.chain[0], chain[0])):
+            return self.parent_division
+        return r.require_parent(chain)
+
+    def _recover(self, stub, parent_sizes: dict[str, int], report: ExchangeReport) -> None:
+        """Fetch back own and subtree records the parent holds beyond ours (a lost disk,
+        a restored backup), before anything is pushed or written.
+
+        They arrive through the one Receiver, so each batch is checked against the
+        origin's signed checkpoint and against the checkpoints and records still held
+        here: a parent cannot hand back a log this node's key did not sign.
+        """
+        r = self.replica
+        while not self.should_stop():
+            with r.lock:
+                held = {o: s for o, s in r.log.sizes().items() if in_subtree(r.division, o)}
+            behind = {o for o, size in parent_sizes.items()
+                      if in_subtree(r.division, o) and size > held.get(o, 0)}
+            if not behind:
+                return
+            budget = self.pacer.batch_bytes()
+            response = stub.PullLogs(
+                federation_pb2.PullRequest(recover={**held, **{o: held.get(o, 0)
+                                                               for o in behind}},
+                                           max_bytes=budget),
+                timeout=self.pacer.deadline(budget))
+            report.bytes_received += response.ByteSize()
+            for batch in response.batches:
+                with r.lock:
+                    received = r.receiver.receive(
+                        batch, self.parent_division, lambda o: in_subtree(r.division, o))
+                report.recovered[batch.origin] = (report.recovered.get(batch.origin, 0)
+                                                  + received.new_records)
+                self.progress(f"recover {batch.origin}: holding {received.stored_size}")
+            if not response.batches:
+                return  # the parent holds records of it, but no checkpoint covering them
 
     def _push(self, stub, parent_sizes: dict[str, int], report: ExchangeReport) -> None:
         r = self.replica
@@ -241,10 +318,11 @@ class Uplink:
             try:
                 response = call.future.result()
             except grpc.RpcError as exc:
-                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or call.batch.first_seq == (
-                        held_above):
+                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or not call.behind_another:
                     raise
-                # Overtook its predecessor: drain the rest and resend from the parent's size.
+                # Overtook its predecessor in the parent's thread pool: the predecessor's
+                # answer has already moved held_above to this batch's first_seq, so compare
+                # nothing; drain the rest and resend from the parent's size.
                 for later in inflight:
                     later.future.cancel()
                 inflight.clear()
@@ -286,7 +364,7 @@ class Uplink:
         future = stub.PushLogs.future(federation_pb2.PushRequest(batch=batch),
                                       timeout=(wire_free - now) + self.pacer.deadline(payload))
         report.payload_attempted += payload
-        return _Call(batch, future, payload, now, wire_done)
+        return _Call(batch, future, payload, now, wire_done, behind_another=bool(inflight))
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
         r = self.replica

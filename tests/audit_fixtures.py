@@ -91,7 +91,8 @@ def make_home(base: Path, node: Node, issuers: list, root: Node) -> Home:
     migrate(db)
     CertStore(db).add([node.cert, *issuers])
     db.close()
-    home.save_config(Config(division=node.code, name=f"node {node.code}"))
+    # a drill home: its records are written under a pinned clock (node.clock_guard)
+    home.save_config(Config(division=node.code, name=f"node {node.code}", clock_drill=True))
     return home
 
 

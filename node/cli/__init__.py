@@ -33,6 +33,7 @@ from node.cli.matter import matter_group
 from node.cli.notice import notice_group
 from node.cli.pki import pki_group
 from node.cli.problems import problems_group
+from node.cli.recover import recover_cmd
 from node.cli.report import report_cmd
 from node.cli.seal import seal_group
 from node.cli.staff import staff_group
@@ -142,6 +143,7 @@ cli.add_command(doctor)
 cli.add_command(config_group)
 cli.add_command(staff_group)
 cli.add_command(problems_group)
+cli.add_command(recover_cmd)
 for _command in cli.commands.values():
     _add_verbose(_command)
 

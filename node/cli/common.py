@@ -38,7 +38,10 @@ def resolve_home(home_dir: str | None) -> Home:
 def format_ms(ms: int | None) -> str:
     if ms is None:
         return "-"
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    try:
+        return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, OSError, ValueError):
+        return "after 9999" if ms > 0 else "before 0001"  # a broken clock's stored time
 
 
 def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:

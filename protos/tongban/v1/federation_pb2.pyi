@@ -90,7 +90,7 @@ class PushResponse(_message.Message):
     def __init__(self, stored_size: _Optional[int] = ..., receipt: _Optional[bytes] = ..., receipt_time_ms: _Optional[int] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("sizes", "max_bytes", "delivered")
+    __slots__ = ("sizes", "max_bytes", "delivered", "recover")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -105,13 +105,22 @@ class PullRequest(_message.Message):
         key: str
         value: int
         def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class RecoverEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     SIZES_FIELD_NUMBER: _ClassVar[int]
     MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    RECOVER_FIELD_NUMBER: _ClassVar[int]
     sizes: _containers.ScalarMap[str, int]
     max_bytes: int
     delivered: _containers.ScalarMap[str, int]
-    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    recover: _containers.ScalarMap[str, int]
+    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ..., recover: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class PullResponse(_message.Message):
     __slots__ = ("batches", "more", "deliveries")
@@ -148,8 +157,15 @@ class ReceiptEntry(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., size: _Optional[int] = ..., checkpoint: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class Bundle(_message.Message):
-    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs", "deliveries", "delivered")
+    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs", "deliveries", "delivered", "held")
     class DeliveredEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    class HeldEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +182,7 @@ class Bundle(_message.Message):
     ISSUED_CERTS_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    HELD_FIELD_NUMBER: _ClassVar[int]
     sender: str
     recipient: str
     created_ms: int
@@ -176,7 +193,8 @@ class Bundle(_message.Message):
     issued_certs: _containers.RepeatedScalarFieldContainer[bytes]
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     delivered: _containers.ScalarMap[str, int]
-    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    held: _containers.ScalarMap[str, int]
+    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., delivered: _Optional[_Mapping[str, int]] = ..., held: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class SignedBundle(_message.Message):
     __slots__ = ("bundle", "signature")

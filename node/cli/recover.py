@@ -1,0 +1,44 @@
+"""``tongban recover``: fetch this node's signed log back from the parent (node.recovery)."""
+
+from __future__ import annotations
+
+import click
+
+from node import recovery
+from node.cli.common import emit_json, home_option, json_option, resolve_home
+from pki.errors import InputError
+
+
+def _stderr(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@click.command("recover")
+@click.option("--ancestor", default=None, metavar="DIVISION",
+              help="parent_address points at this higher ancestor, because the parent "
+                   "lost its disk too.")
+@json_option
+@home_option
+def recover_cmd(ancestor: str | None, as_json: bool, home_dir: str | None) -> None:
+    """Fetch back this node's own and subtree logs from the parent, then resume writing.
+
+    Run it after a lost disk, an empty node.db or `tongban db restore`: every
+    record fetched is checked against this node's own signed checkpoints, and
+    writes resume at the true size, so no case number is issued twice. Exit 0
+    when writes resume, 1 when they stay refused (the line says why).
+
+    \b
+    Example:
+      tongban recover
+    """
+    done = recovery.recover(resolve_home(home_dir), ancestor, _stderr)
+    if as_json:
+        emit_json(done.to_dict())
+    else:
+        click.echo(f"recovered from {done.server}: fetched "
+                   f"{sum(done.fetched.values())} records; this node holds {done.own_size} "
+                   f"records of its own log, {done.server} holds {done.server_size}")
+    if done.still_refused:
+        raise InputError(f"writes still refused: {done.still_refused}")
+    if not as_json:
+        click.echo(f"writes resume at seq {done.own_size}")

@@ -1,0 +1,112 @@
+"""Never a second log under one identity: when a node must not write until it has recovered.
+
+A node's key signs every checkpoint of its log. If the database stops holding
+what that key signed (node.db empty or table-less after a bad copy, a backup
+put back, a file shorter than what the parent holds), the next write would
+sign a second log that forks the first under the same identity, and reissue
+sequence numbers, so case numbers, already given to citizens. So writes are
+refused, with one line saying why and what to run, until ``tongban recover``
+(node.recovery) has fetched the log back; reads keep working.
+
+Three things tell that the key has signed more than the file holds:
+- ``log-started``, a small file (0600) written beside node.db once the first
+  own checkpoint is committed: with it, an empty own log is a lost log, never
+  a new one (a node fresh from ``init`` has not signed and has no marker);
+- the newest own checkpoint or receipt held in the database beyond its records;
+- a row in ``log_guard``, put there by ``db restore`` (a backup is older than
+  the log by definition) and whenever the parent reports, in Hello or in a
+  reply bundle, more of this node's log than the file holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+import time
+
+from node.home import Home
+from pki.errors import Error, InputError
+from pki.files import PRIVATE_MODE, write_atomic
+from sync.log import LogStore
+
+MARKER = "log-started"
+
+
+class LogBehind(Error):
+    """Own writes refused: the node's key signed more of its log than node.db holds."""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    db.execute(
+        "CREATE TABLE IF NOT EXISTS log_guard ("
+        " origin TEXT PRIMARY KEY, reason TEXT NOT NULL, want_size INTEGER NOT NULL,"
+        " since_ms INTEGER NOT NULL)")
+
+
+def marker_exists(home: Home) -> bool:
+    return (home.path / MARKER).exists()
+
+
+def note_started(home: Home, division: str) -> None:
+    """Write ``log-started`` once; another process writing it first is just as good."""
+    path = home.path / MARKER
+    if path.exists():
+        return
+    with contextlib.suppress(InputError):  # written meanwhile by a concurrent command
+        write_atomic(path, f"{division}\n".encode(), mode=PRIVATE_MODE, replace=False,
+                     what="log marker")
+
+
+def hold(db: sqlite3.Connection, origin: str, reason: str, want_size: int) -> None:
+    """Refuse own writes until recovery; the caller holds the transaction."""
+    db.execute(
+        "INSERT INTO log_guard (origin, reason, want_size, since_ms) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (origin) DO UPDATE SET reason = excluded.reason,"
+        " want_size = max(want_size, excluded.want_size)",
+        (origin, reason, want_size, int(time.time() * 1000)))
+
+
+def why_refused(home: Home, db: sqlite3.Connection, division: str) -> str | None:
+    """The reason own writes are refused now, or None; read-only."""
+    log = LogStore(db)
+    size = log.size(division)
+    row = db.execute("SELECT reason, want_size FROM log_guard WHERE origin = ?",
+                     (division,)).fetchone()
+    if row is not None:
+        reason, want = row
+        return (f"{reason} (node.db holds {size} records of {division}'s log"
+                + (f", at least {want} were signed" if want > size else "") + ")")
+    if size == 0 and marker_exists(home):
+        return (f"this node's key has signed its log before ({home.path / MARKER} exists), "
+                f"but node.db holds none of it")
+    signed = max([c.size for c in [log.latest_checkpoint(division)] if c]
+                 + [r.size for r in [log.latest_receipt(division)] if r], default=0)
+    if signed > size:
+        return f"node.db holds {size} records of {division}'s log, but size {signed} was signed"
+    return None
+
+
+def check_writable(home: Home, db: sqlite3.Connection, division: str) -> None:
+    """Raise LogBehind with the one line an operator needs, or return."""
+    reason = why_refused(home, db, division)
+    if reason is not None:
+        raise LogBehind(f"writes refused: {reason}; run 'tongban recover' to fetch the log "
+                        "back from the parent (or 'tongban db restore BACKUP'); reads keep "
+                        "working")
+
+
+def confirm(db: sqlite3.Connection, division: str, parent_sizes: dict[str, int]) -> None:
+    """What the parent holds of our own log decides: hold writes, or release a held guard.
+
+    The caller holds the transaction and has already pulled back whatever the
+    parent offered, so a parent still ahead means recovery did not get it all.
+    """
+    size = LogStore(db).size(division)
+    parent = parent_sizes.get(division, 0)
+    if parent > size:
+        hold(db, division, f"the parent holds {parent} records of this node's log", parent)
+        return
+    row = db.execute("SELECT want_size FROM log_guard WHERE origin = ?",
+                     (division,)).fetchone()
+    if row is not None and size >= row[0]:
+        db.execute("DELETE FROM log_guard WHERE origin = ?", (division,))

@@ -1,0 +1,316 @@
+"""Recovery (issue 11): a county that loses its disk rejoins without a fork or a reused number.
+
+Real homes copied from the session federation, a real `tongban serve` for the
+region, and the real CLI (subprocesses for restore, recover, sync and audit).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from node_fixtures import ID_OK, matter_codes
+
+from ops.fedcheck import COUNTY, REGION, add_events, assert_same_log, records, size, verify_logs
+from ops.localfed import tongban
+
+
+@functools.cache
+def _apply_args() -> tuple[str, ...]:
+    """One sample-catalogue matter and its required materials (the same on every copy)."""
+    template = Path(os.environ["TONGBAN_RECOVERY_TEMPLATE"])
+    code = matter_codes(template)[0]["code"]
+    matter = json.loads(tongban("matter", "show", code, "--json", home=template).stdout)
+    args = ["case", "apply", "--matter", matter["impl_code"], "--applicant", ID_OK,
+            "--name", "扎西", "--actor", "窗口01"]
+    for m in matter.get("materials", []):
+        if m.get("required"):
+            args += ["--material", m["name"]]
+    return tuple(args)
+
+
+def apply_case(home: Path, check: bool = True) -> subprocess.CompletedProcess:
+    return tongban(*_apply_args(), home=home, check=check)
+
+
+def case_numbers(home: Path) -> list[str]:
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return [n for (n,) in db.execute("SELECT case_no FROM cases ORDER BY case_no")]
+    finally:
+        db.close()
+
+
+def rows(home: Path, table: str) -> list[tuple]:
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return db.execute(f"SELECT * FROM {table}").fetchall()
+    finally:
+        db.close()
+
+
+def assert_clean(county: Path, region: Path) -> None:
+    """audit verify clean on both; nothing quarantined or forked at the parent."""
+    for home in (county, region):
+        audit = tongban("audit", "verify", str(home / "node.db"), "--root",
+                        str(home / "root.crt"), check=False)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+    assert rows(region, "quarantine") == []
+    assert rows(region, "forks") == []
+    verify_logs(county)
+    verify_logs(region)
+
+
+@pytest.fixture
+def synced(fed_copy, fed_template, monkeypatch):
+    """Region serving; county synced once, with two cases written and pushed."""
+    monkeypatch.setenv("TONGBAN_RECOVERY_TEMPLATE", str(fed_template.nodes[COUNTY].home))
+    fed = fed_copy
+    fed.start(REGION)
+    county = fed.nodes[COUNTY].home
+    apply_case(county)
+    apply_case(county)
+    tongban("sync", "--once", home=county)
+    return fed
+
+
+def _written_numbers(home: Path, count: int) -> list[str]:
+    return [apply_case(home).stdout.split()[0] for _ in range(count)]
+
+
+def test_restore_then_recover_over_the_network_and_by_bundle(synced, tmp_path):
+    fed = synced
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    backup = tmp_path / "county.db"
+    tongban("db", "backup", "--out", str(backup), home=county)
+    assert backup.stat().st_mode & 0o777 == 0o600
+    before = case_numbers(county)
+    issued = _written_numbers(county, 3)
+    tongban("sync", "--once", home=county)
+    lost_size = size(county, COUNTY)
+
+    # The network path: restore asks the parent at once and resumes at the true size.
+    done = tongban("db", "restore", str(backup), home=county)
+    assert f"this node holds {lost_size} records" in done.stdout
+    assert f"writes resume at seq {lost_size}" in done.stdout
+    assert set(issued) <= set(case_numbers(county))
+    fresh = _written_numbers(county, 2)
+    assert not set(fresh) & set(issued + before)
+    tongban("sync", "--once", home=county)
+    assert_same_log(county, region, COUNTY)
+
+    # No link at restore time: writes refused until recover (here: by bundle).
+    fed.stop(REGION)
+    lost_size = size(county, COUNTY)
+    issued += fresh
+    done = tongban("db", "restore", str(backup), home=county, check=False)
+    assert done.returncode == 1 and "writes stay refused" in done.stderr
+    refused = apply_case(county, check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: writes refused:") and "tongban recover" in (
+        refused.stderr)
+    assert refused.stderr.count("\n") == 1
+    assert json.loads(tongban("case", "list", "--json", home=county).stdout)  # reads work
+
+    up, down = tmp_path / "up.tbb", tmp_path / "down.tbb"
+    tongban("bundle", "export", "--for-parent", "--out", str(up), home=county)
+    tongban("bundle", "import", str(up), "--reply", str(down), home=region)
+    tongban("bundle", "import", str(down), home=county)
+    assert size(county, COUNTY) == lost_size
+    more = _written_numbers(county, 2)
+    assert not set(more) & set(issued + before)
+    fed.start(REGION)
+    tongban("sync", "--once", home=county)
+    assert_same_log(county, region, COUNTY)
+    assert_clean(county, region)
+
+
+def test_empty_or_tableless_db_refuses_then_recovers(synced, tmp_path):
+    fed = synced
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    held = size(county, COUNTY)
+    issued = case_numbers(county)
+    for damage in ("empty", "tableless"):
+        db = county / "node.db"
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db}{suffix}").unlink(missing_ok=True)
+        if damage == "empty":
+            db.write_bytes(b"")
+        else:
+            sqlite3.connect(db).execute("CREATE TABLE unrelated (x)").connection.close()
+        refused = tongban("matter", "import", "--sample", home=county, check=False)
+        assert refused.returncode == 1, refused.stdout
+        assert "log-started" in refused.stderr and "tongban recover" in refused.stderr
+        done = tongban("recover", home=county)
+        assert f"writes resume at seq {held}" in done.stdout, done.stdout
+        assert records(county, COUNTY) == records(region, COUNTY)
+        fresh = _written_numbers(county, 1)
+        assert fresh[0] not in issued
+        issued += fresh
+        tongban("sync", "--once", home=county)
+        held = size(county, COUNTY)
+    assert_clean(county, region)
+
+
+def test_manual_copy_of_an_old_db_is_caught_at_the_next_exchange(synced, tmp_path):
+    """The README used to say: put the file back as node.db. The parent's Hello catches it."""
+    fed = synced
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    backup = tmp_path / "old.db"
+    tongban("db", "backup", "--out", str(backup), home=county)
+    issued = _written_numbers(county, 2)
+    tongban("sync", "--once", home=county)
+    (county / "node.db").write_bytes(backup.read_bytes())
+    for suffix in ("-wal", "-shm"):
+        Path(f"{county / 'node.db'}{suffix}").unlink(missing_ok=True)
+    tongban("sync", "--once", home=county)  # recovers at the start of the exchange
+    assert set(issued) <= set(case_numbers(county))
+    assert not set(_written_numbers(county, 1)) & set(issued)
+    tongban("sync", "--once", home=county)
+    assert_clean(county, region)
+
+
+def test_restore_refuses_a_partial_a_foreign_and_a_newer_backup(synced, tmp_path):
+    county = synced.nodes[COUNTY].home
+    backup = tmp_path / "good.db"
+    tongban("db", "backup", "--out", str(backup), home=county)
+    partial = tmp_path / "partial.db"
+    partial.write_bytes(backup.read_bytes()[:4096])
+    empty = tmp_path / "empty.db"
+    empty.write_bytes(b"")
+    newer = tmp_path / "newer.db"
+    newer.write_bytes(backup.read_bytes())
+    sqlite3.connect(newer).execute("PRAGMA user_version = 99").connection.close()
+    before = records(county, COUNTY)
+    for bad, words in ((partial, "not a readable database"), (empty, "neither"),
+                       (newer, "newer tongban")):
+        done = tongban("db", "restore", str(bad), home=county, check=False)
+        assert done.returncode in (1, 2) and words in done.stderr, done.stderr
+        assert done.stderr.count("\n") == 1
+    assert records(county, COUNTY) == before
+    apply_case(county)  # still writable: nothing changed
+
+    stranger = tmp_path / "stranger"
+    tongban("init", "--division", COUNTY, "--name", "新", home=stranger)
+    done = tongban("db", "restore", str(backup), home=stranger, check=False)
+    assert done.returncode == 1 and "no node certificate" in done.stderr
+
+
+def test_newer_database_is_refused_in_one_line(synced):
+    county = synced.nodes[COUNTY].home
+    sqlite3.connect(county / "node.db").execute("PRAGMA user_version = 99").connection.close()
+    done = tongban("case", "list", home=county, check=False)
+    assert done.returncode == 2 and "newer tongban (database version 99" in done.stderr
+    assert done.stderr.count("\n") == 1
+
+
+def test_migration_backs_up_first(synced):
+    county = synced.nodes[COUNTY].home
+    db = sqlite3.connect(county / "node.db")
+    db.execute("DROP TABLE log_guard")
+    db.execute("DROP TABLE clock_flags")
+    db.execute("PRAGMA user_version = 1")
+    db.close()
+    done = tongban("case", "list", home=county)
+    assert "from version 1 to 2: backing up to" in done.stderr
+    (backup,) = county.glob("node.db.v1-*.bak")
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_full_home_backup_restores_a_lost_home_with_the_encrypted_key(synced, tmp_path):
+    fed = synced
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    secret = tmp_path / "pass"
+    secret.write_text("correct horse\n")
+    plain = tmp_path / "home.tar.gz"
+    tongban("db", "backup", "--full", "--out", str(plain), home=county)
+    import tarfile
+    with tarfile.open(plain) as archive:
+        assert "node.key" not in archive.getnames() and "node.key.enc" not in archive.getnames()
+        assert {"tongban.toml", "node.crt", "node.db"} <= set(archive.getnames())
+    keyed = tmp_path / "home-key.tar.gz"
+    tongban("db", "backup", "--full", "--with-key", "--passphrase-file", str(secret),
+            "--out", str(keyed), home=county)
+    assert keyed.stat().st_mode & 0o777 == 0o600
+    with tarfile.open(keyed) as archive:
+        key = archive.extractfile("node.key.enc").read()
+    assert b"ENCRYPTED" in key
+    issued = _written_numbers(county, 2)
+    tongban("sync", "--once", home=county)
+
+    lost = tmp_path / "new-disk"
+    wrong = tmp_path / "wrong"
+    wrong.write_text("nope\n")
+    bad = tongban("db", "restore", str(keyed), "--passphrase-file", str(wrong), home=lost,
+                  check=False)
+    assert bad.returncode == 1 and "passphrase does not open" in bad.stderr
+    done = tongban("db", "restore", str(keyed), "--passphrase-file", str(secret), home=lost)
+    assert "writes resume" in done.stdout
+    assert (lost / "node.key").stat().st_mode & 0o777 == 0o600
+    assert set(issued) <= set(case_numbers(lost))
+    assert not set(_written_numbers(lost, 1)) & set(issued)
+    tongban("sync", "--once", home=lost)
+    assert_clean(lost, region)
+
+
+def _kill_during(command: list[str], delay: float) -> int:
+    process = subprocess.Popen([sys.executable, "-m", "node.cli", *command],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(delay)
+    process.send_signal(signal.SIGKILL)
+    return process.wait()
+
+
+#: kill points per test in `make test`; the slow suite runs 25 + 2 × 25 of them
+KILL_POINTS = 3
+
+
+def _kill_points(count: int) -> list[float]:
+    return [0.05 + 0.9 * i / max(count - 1, 1) for i in range(count)]
+
+
+@pytest.mark.parametrize("points", [KILL_POINTS, pytest.param(25, marks=pytest.mark.slow)])
+def test_kill_during_backup_never_leaves_a_partial_file(synced, tmp_path, points):
+    county = synced.nodes[COUNTY].home
+    add_events(county, 3000)
+    for i, delay in enumerate(_kill_points(points)):
+        target = tmp_path / f"b{i}.db"
+        _kill_during(["db", "backup", "--out", str(target), "--home", str(county)], delay)
+        if target.exists():
+            db = sqlite3.connect(target)
+            assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+            assert db.execute("SELECT count(*) FROM records").fetchone()[0] > 0
+            db.close()
+        leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(f".b{i}.")]
+        for p in leftovers:
+            assert p.stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("points", [KILL_POINTS, pytest.param(25, marks=pytest.mark.slow)])
+def test_kill_during_restore_and_recover_then_recover_converges(synced, tmp_path, points):
+    fed = synced
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    backup = tmp_path / "county.db"
+    tongban("db", "backup", "--out", str(backup), home=county)
+    add_events(county, 2000)
+    issued = case_numbers(county)
+    tongban("sync", "--once", home=county)
+    for delay in _kill_points(points):
+        _kill_during(["db", "restore", str(backup), "--home", str(county)], delay)
+        _kill_during(["recover", "--home", str(county)], delay / 2)
+        done = tongban("recover", home=county, check=False)
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert set(issued) <= set(case_numbers(county))
+    fresh = _written_numbers(county, 1)
+    assert fresh[0] not in issued
+    tongban("sync", "--once", home=county)
+    assert_clean(county, region)
