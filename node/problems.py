@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from node import clock_guard
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
@@ -34,7 +35,7 @@ _QUARANTINE_ADVICE = {
 @dataclass(frozen=True)
 class Problem:
     id: str  # "<source>:<key>", what ``show`` takes
-    source: str  # authority, unknown-kind, projection, quarantine, fork
+    source: str  # authority, unknown-kind, projection, clock, quarantine, fork
     origin: str
     seq: int | None
     rule: str
@@ -98,9 +99,19 @@ def _batches(db: sqlite3.Connection, include_resent: bool) -> list[Problem]:
     return out
 
 
+def _clock(db: sqlite3.Connection) -> list[Problem]:
+    return [Problem(f"clock:{flag.origin}#{flag.seq}", "clock", flag.origin, flag.seq,
+                    "future-time", flag.reason,
+                    f"the record is stored but did not move this node's clock, so case numbers "
+                    f"and deadlines here are not affected; {flag.origin}'s clock is probably "
+                    "wrong: ask its operator to check it ('tongban doctor' there)",
+                    {"seen_ms": flag.seen_ms})
+            for flag in clock_guard.flags(db)]
+
+
 def listed(db: sqlite3.Connection, *, include_resent: bool = False) -> list[Problem]:
-    """Every problem, records first (by origin and seq), then batches and forks."""
-    return _records(db) + _batches(db, include_resent)
+    """Every problem, records first (by origin and seq), then clock flags, batches, forks."""
+    return _records(db) + _clock(db) + _batches(db, include_resent)
 
 
 def show(db: sqlite3.Connection, problem_id: str) -> Problem:

@@ -59,6 +59,9 @@ PROJECTION_TABLES = (
 FOLLOW_UP_STEPS = ("verify", "rectify", "feedback")
 
 
+#: A record's HLC is a uint64, SQLite's INTEGER an int64: times past about year 6400 (only
+#: ever from a broken clock, and flagged) sort as that year, ties by (origin, seq).
+_SQLITE_MAX_INT = 2**63 - 1
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
 _CASE_LIST_FIELDS = {"materials"}
 _CASE_CACHE_LIMIT = 100_000
@@ -331,7 +334,7 @@ class Projector:
         if event.action == "evaluate":
             self._legacy_evaluation(record, event, after)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
-                             event.actor, str(after.state), record.hlc,
+                             event.actor, str(after.state), min(record.hlc, _SQLITE_MAX_INT),
                              event.os_login or None))
 
     def flush(self) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from node_fixtures import ID_OK, make_node, run, tongban
 
-from node import cases
+from node import cases, problems
 from node.clock_guard import flags
 from node.home import Home
 from node.store import NodeStore
@@ -110,6 +110,8 @@ def test_a_far_future_record_is_stored_flagged_and_does_not_drag_the_clock(fed_c
         assert hlc_ms(store.clock.last) <= now_ms + 6 * 60_000
         (flag,) = flags(store.db)
         assert flag.origin == COUNTY and "2150-12-31" in flag.reason
+        (problem,) = [p for p in problems.listed(store.db) if p.source == "clock"]
+        assert problem.id == f"clock:{COUNTY}#{flag.seq}" and problem.rule == "future-time"
         assert store.db.execute("SELECT count(*) FROM records WHERE origin = ?",
                                 (COUNTY,)).fetchone()[0] > flag.seq  # stored all the same
     finally:
