@@ -4,8 +4,8 @@ A revocation written at a county must reach every node without an operator
 at the national node remembering to type ``licence relay``. ``serve`` at
 000000 therefore relays three times: once at start (whatever arrived while it
 was down), after every child push that brought a seal, a seal or certificate
-revocation, or a licence revocation (under the replica lock and before the
-push is answered, so the relay record goes down in the same exchange), and on
+revocation, or a licence revocation (under the replica lock, before the
+push is answered; children pull the relay record at their next exchange), and on
 a timer every ``interval_seconds`` for records that came another way (a
 bundle imported by hand). Each check looks only at the records new since the
 last one, so a push of case events costs one indexed lookup per table.

@@ -38,7 +38,7 @@ log = logging.getLogger("tongban.children")
 #: told of every child's Hello: its division and the sizes it holds of its subtree's logs
 ContactHook = Callable[[str, dict[str, int]], None]
 #: told of every push that stored new records, under the replica lock and before the
-#: reply, so what it writes (the national licence relay) goes down in the same exchange
+#: reply (the national node's licence relay runs here)
 ReceiptHook = Callable[[Received], None]
 
 
