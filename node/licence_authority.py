@@ -14,7 +14,7 @@ from __future__ import annotations
 from cryptography import x509
 
 from node.licence_format import Claims, issuing_node
-from pki.division import NATIONAL
+from pki.division import NATIONAL, Level, level
 from pki.errors import InputError
 from pki.seal_certs import seal_identity
 from protos.tongban.v1 import record_pb2
@@ -55,3 +55,11 @@ def check_status_author(record: record_pb2.Record) -> None:
     if record.origin != NATIONAL:
         raise LicenceAuthorityError(
             f"the licence status relay belongs to {NATIONAL}; {record.origin} may not write it")
+
+
+def check_type_author(record: record_pb2.Record) -> None:
+    """Licence types are published by the national node, or by a province for its own types."""
+    if level(record.origin) not in (Level.NATIONAL, Level.PROVINCE):
+        raise LicenceAuthorityError(
+            f"licence types belong to {NATIONAL} and the provinces; {record.origin} may not "
+            "publish one")

@@ -35,6 +35,7 @@ BODIES: dict[int, type[Message]] = {
     record_pb2.POLICY_NOTICE: record_pb2.PolicyNotice,
     record_pb2.MATTER_CHANGE_REQUEST: record_pb2.Matter,
     record_pb2.KEY_ROTATED: record_pb2.KeyRotated,
+    record_pb2.LICENCE_TYPE_PUBLISHED: record_pb2.LicenceType,
 }
 
 

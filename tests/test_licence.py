@@ -390,3 +390,56 @@ def test_rebuild_gives_identical_licence_tables(fed):
     xinjiang = dump_projections(fed.nodes["650102"].home / "node.db")
     assert county["seals"] and county["licences"] and county["licence_revocations"]
     assert xinjiang["relayed_certs"] and xinjiang["licence_revocations"]
+
+
+TYPES_FILE = '''
+[[types]]
+code = "GA0001"
+name = "{ga0001}"
+holder = "自然人"
+
+[[types]]
+code = "{extra}"
+name = "{extra_name}"
+holder = "自然人"
+'''
+
+
+def test_licence_types_are_published_downward_and_used_below(fed, tmp_path):
+    national, region = fed.nodes["000000"].home, fed.nodes["650000"].home
+    xinjiang = fed.nodes["650102"].home
+    item = (DATA / "licence_650102.toml").read_text().replace("650102-GF-001", "650102-GF-009")
+    item = item.replace('licence_type = "GA0001"', 'licence_type = "QG0009"')
+    (tmp_path / "item.toml").write_text(item)
+    before = cli("matter", "import", str(tmp_path / "item.toml"), home=xinjiang)
+    assert before.returncode == 1 and "unknown licence type 'QG0009'" in before.stderr
+    shown = json.loads(tongban("licence", "types", "list", "--json", home=xinjiang).stdout)
+    assert shown["source"] == "shipped node/data/licence_types.toml"
+    # The national node's initial publication is the shipped file; then one type more.
+    assert tongban("licence", "types", "publish", home=national).stdout.strip() == \
+        "5 published, 0 unchanged"
+    (tmp_path / "national.toml").write_text(TYPES_FILE.format(
+        ga0001="居民户口簿", extra="QG0009", extra_name="全国通用证明"))
+    assert tongban("licence", "types", "publish", str(tmp_path / "national.toml"),
+                   home=national).stdout.strip() == "1 published, 1 unchanged"
+    # A province may publish types of its own; the national node's code keeps its meaning.
+    (tmp_path / "region.toml").write_text(TYPES_FILE.format(
+        ga0001="户口本", extra="XJ0001", extra_name="新疆居住登记凭证"))
+    tongban("licence", "types", "publish", str(tmp_path / "region.toml"), home=region)
+    refused = cli("licence", "types", "publish", home=xinjiang)
+    assert refused.returncode == 1 and refused.stderr == (
+        "error: licence types belong to 000000 and the provinces; 650102 may not publish one\n")
+    for code in ("650000", "650102"):
+        fed.sync(code)
+    shown = json.loads(tongban("licence", "types", "list", "--json", home=xinjiang).stdout)
+    by_code = {t["code"]: t for t in shown["types"]}
+    assert shown["source"] == "published"
+    assert by_code["GA0001"]["name"] == "居民户口簿"
+    assert by_code["GA0001"]["published_by"].startswith("000000#")
+    assert by_code["XJ0001"]["published_by"].startswith("650000#")
+    assert by_code["QG0009"]["name"] == "全国通用证明"
+    assert tongban("matter", "import", str(tmp_path / "item.toml"), home=xinjiang).returncode == 0
+    # Rebuilt from the log, the types table is the same.
+    types_before = dump_projections(xinjiang / "node.db")["licence_types"]
+    tongban("db", "rebuild", home=xinjiang)
+    assert dump_projections(xinjiang / "node.db")["licence_types"] == types_before
