@@ -205,7 +205,7 @@ def _claims(store: NodeStore, licence: str):
 def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     store = NodeStore.open(Home(fed.nodes["540102"].home))
     licence = issue_licence(store.home.path)
-    claims, _ = _claims(store, licence)
+    claims, qr = _claims(store, licence)
     trust = node_trust(store)
     now = datetime.now(UTC)
     key, cert = signing_seal(store, BODY)
@@ -235,8 +235,9 @@ def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     refused = cli("seal", "create", "--body-uscc", BODY, "--name", "城关分局",
                   home=other.home.path)
     assert refused.returncode == 1 and "subtree violation: issuer 540121" in refused.stderr
-    # Expired: a genuine seal over a licence whose validity has ended.
-    old = replace(claims, valid_from="2020-01-01", valid_to="2021-12-31")
+    # Expired: a genuine seal over a licence whose validity has ended (at a seq this node
+    # holds no record of, so only the seal vouches for it).
+    old = replace(claims, valid_from="2020-01-01", valid_to="2021-12-31", seq=claims.seq + 10**6)
     verdict = verify_qr(store, seal(old, key, cert), now, date.today())
     assert (verdict.status, verdict.detail) == (EXPIRED, "expired: valid to 2021-12-31")
     assert cli("licence", "verify", "--qr-text", qr_text(seal(old, key, cert)),
@@ -247,7 +248,7 @@ def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     assert load_private_key(seal_key_path(store.home, BODY))
     tongban("seal", "revoke", "--body-uscc", BODY, "--reason", "keyCompromise",
             home=store.home.path)
-    verdict = verify_qr(NodeStore.open(store.home), seal(claims, key, cert), now, date.today())
+    verdict = verify_qr(NodeStore.open(store.home), from_qr_text(qr), now, date.today())
     assert verdict.status == REVOKED and "its seal" in verdict.detail
     tongban("seal", "create", "--body-uscc", BODY, "--name", "拉萨市公安局城关分局",
             home=store.home.path)
@@ -443,3 +444,24 @@ def test_licence_types_are_published_downward_and_used_below(fed, tmp_path):
     types_before = dump_projections(xinjiang / "node.db")["licence_types"]
     tongban("db", "rebuild", home=xinjiang)
     assert dump_projections(xinjiang / "node.db")["licence_types"] == types_before
+
+
+def test_a_qr_is_checked_against_the_licence_record_where_it_is_held(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    propagate(fed)
+    store = NodeStore.open(Home(county))
+    claims, qr = _claims(store, licence)
+    lhasa = json.loads(tongban("licence", "verify", "--qr-text", qr, "--json",
+                               home=fed.nodes["540100"].home).stdout)
+    assert lhasa["in_log"] == f"540102#{claims.seq} in this node's copy of the log"
+    far = json.loads(tongban("licence", "verify", "--qr-text", qr, "--json",
+                             home=fed.nodes["650102"].home).stdout)
+    assert (far["status"], far["in_log"]) == ("valid", "-")   # no copy there: the seal vouches
+    # A genuine seal over other claims under the same number: the record held says otherwise.
+    key, cert = signing_seal(store, BODY)
+    second = seal(replace(claims, holder_name="多吉"), key, cert)
+    with pytest.raises(VerificationError, match=rf"^the QR licence {licence} is not the one in "
+                       rf"540102's log record #{claims.seq} \(tampered field"):
+        verify_qr(store, second, datetime.now(UTC), date.today())
+    store.close()
