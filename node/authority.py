@@ -206,6 +206,13 @@ def _licence_status(record: record_pb2.Record, body: record_pb2.LicenceStatus,
               f"{record.origin} may not write it")
 
 
+def _licence_type(record: record_pb2.Record, body: record_pb2.LicenceType,
+                  facts: Facts) -> None:
+    if level(record.origin) not in (Level.NATIONAL, Level.PROVINCE):
+        _deny("licence-type-publisher", f"licence types belong to {NATIONAL} and the "
+              f"provinces; {record.origin} may not publish one")
+
+
 def _seal_issued(record: record_pb2.Record, body: record_pb2.SealIssued, facts: Facts) -> None:
     cert = _certificate(body.certificate_der, "seal")
     ident = seal_identity(cert)
@@ -359,6 +366,9 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "seals of bodies in its own division", ("seal-issuer",), _seal_issued),
     Rule(Kind.LICENCE_STATUS, record_pb2.LicenceStatus, f"the national node {NATIONAL}",
          "revocations and seals relayed from every issuer", ("licence-relay",), _licence_status),
+    Rule(Kind.LICENCE_TYPE_PUBLISHED, record_pb2.LicenceType, "the national node or a province",
+         "licence types (证照类型), published downward like matters",
+         ("licence-type-publisher",), _licence_type),
     Rule(Kind.SUPERVISION_NOTICE, record_pb2.SupervisionNotice,
          "a strict ancestor of the case's owner", "a case, addressed to its owner",
          ("supervision-ancestor", "supervision-recipient"), _supervision_notice),

@@ -59,7 +59,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -67,7 +67,7 @@ from typing import Any
 from stdnum.cn import uscc
 
 from node.ids import ApplicantError, check_uscc
-from node.licence_types import UnknownLicenceType, licence_type
+from node.licence_types import LicenceType, UnknownLicenceType, licence_type
 from node.workflow import MAX_LIMIT_DAYS
 from pki.errors import InputError, MalformedError
 from pki.files import read_file
@@ -137,8 +137,13 @@ class CatalogueError(InputError):
     """A catalogue item that cannot be published as it stands."""
 
 
-def parse_matter(item: dict, *, version: int = 1) -> record_pb2.Matter:
-    """Check one item and build its Matter; raise CatalogueError naming item and element."""
+def parse_matter(item: dict, *, version: int = 1,
+                 types: Mapping[str, LicenceType] | None = None) -> record_pb2.Matter:
+    """Check one item and build its Matter; raise CatalogueError naming item and element.
+
+    ``types`` are the licence types the node knows (node.licence_types.known_types);
+    without them, the shipped list.
+    """
     if not isinstance(item, dict):
         raise CatalogueError(f"bad catalogue item: want a table/object, got {type(item).__name__}")
     label = _label(item)
@@ -197,12 +202,12 @@ def parse_matter(item: dict, *, version: int = 1) -> record_pb2.Matter:
         legal_limit_days=legal,
         promised_limit_days=promised,
         fees=fees,
-        materials=_materials(item, fail),
+        materials=_materials(item, fail, types),
         steps=_steps(item, fail),
         handling_form=handling_form,
         online_depth=depth,
         scope=scope,
-        result=_result(item, fail),
+        result=_result(item, fail, types),
         **texts,
     )
 
@@ -320,7 +325,8 @@ def _count(item: dict, key: str, fail: _Fail) -> int:
     return value
 
 
-def _materials(item: dict, fail: _Fail) -> list[record_pb2.Material]:
+def _materials(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
+               ) -> list[record_pb2.Material]:
     entries = item["materials"]
     if not isinstance(entries, list) or not entries:
         raise fail("materials", "must be a non-empty list of {name, required, deferrable}")
@@ -351,7 +357,7 @@ def _materials(item: dict, fail: _Fail) -> list[record_pb2.Material]:
         cited = entry.get("licence_type", "")
         if cited:
             try:
-                licence_type(cited)
+                licence_type(cited, types)
             except UnknownLicenceType as exc:
                 raise fail(where, f"{name!r}: {exc}") from exc
         out.append(record_pb2.Material(name=name, required=required, deferrable=deferrable,
@@ -359,7 +365,8 @@ def _materials(item: dict, fail: _Fail) -> list[record_pb2.Material]:
     return out
 
 
-def _result(item: dict, fail: _Fail) -> record_pb2.LicenceResult | None:
+def _result(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
+            ) -> record_pb2.LicenceResult | None:
     """The licence a case of this item produces, or None ("无")."""
     value = item.get("result", NO_LICENCE)
     if value == NO_LICENCE:
@@ -370,7 +377,7 @@ def _result(item: dict, fail: _Fail) -> record_pb2.LicenceResult | None:
     if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 100:
         raise fail("result", f"valid_years {years!r}: want 0 (长期) to 100")
     try:
-        kind = licence_type(value["licence_type"])
+        kind = licence_type(value["licence_type"], types)
     except UnknownLicenceType as exc:
         raise fail("result", str(exc)) from exc
     return record_pb2.LicenceResult(type_code=kind.code, type_name=kind.name, valid_years=years)

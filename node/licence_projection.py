@@ -18,11 +18,12 @@ from cryptography import x509
 
 from node.licence_format import parse_sealed
 from pki.certs import serial_hex
+from pki.division import NATIONAL
 from pki.errors import MalformedError
 from protos.tongban.v1 import record_pb2
 
 TABLES = ("seals", "licences", "licence_revocations", "relayed_certs",
-          "relayed_cert_revocations")
+          "relayed_cert_revocations", "licence_types")
 
 SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS seals (origin TEXT NOT NULL, seq INTEGER NOT NULL,"
@@ -40,6 +41,8 @@ SCHEMA_SQL = (
     "CREATE TABLE IF NOT EXISTS relayed_cert_revocations (issuer TEXT NOT NULL,"
     " serial_hex TEXT NOT NULL, revoked_at_ms INTEGER NOT NULL, reason TEXT,"
     " seq INTEGER NOT NULL, PRIMARY KEY (issuer, serial_hex))",
+    "CREATE TABLE IF NOT EXISTS licence_types (code TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " holder TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL)",
 )
 
 
@@ -100,10 +103,27 @@ def licence_status(db: sqlite3.Connection, record: record_pb2.Record,
                         record.seq))
 
 
+def licence_type_published(db: sqlite3.Connection, record: record_pb2.Record,
+                           body: record_pb2.LicenceType) -> None:
+    """A type's code has one meaning: the national node's entry, else the first province's.
+
+    A later publication by the same node replaces its own entry (a renamed type).
+    """
+    if not (body.code and body.name and body.holder):
+        raise MalformedError("licence type body", "needs a code, a name and a holder")
+    db.execute("INSERT INTO licence_types VALUES (?,?,?,?,?) ON CONFLICT (code) DO UPDATE SET"
+               " name = excluded.name, holder = excluded.holder, origin = excluded.origin,"
+               " seq = excluded.seq WHERE licence_types.origin = excluded.origin"
+               " OR (excluded.origin = ? AND licence_types.origin != ?)",
+               (body.code, body.name, body.holder, record.origin, record.seq, NATIONAL,
+                NATIONAL))
+
+
 #: each takes the body parsed by node.authority as its kind's message type
 HANDLERS: dict[int, Callable[[sqlite3.Connection, record_pb2.Record, Any], None]] = {
     record_pb2.SEAL_ISSUED: seal_issued,
     record_pb2.LICENCE_ISSUED: licence_issued,
     record_pb2.LICENCE_REVOKED: licence_revoked,
     record_pb2.LICENCE_STATUS: licence_status,
+    record_pb2.LICENCE_TYPE_PUBLISHED: licence_type_published,
 }

@@ -51,6 +51,7 @@ from pki.verify import Purpose, verify_chain
 from protos.tongban.v1 import record_pb2
 from sync.audit import caseproof
 from sync.certstore import CertStore, der
+from sync.deliver import delivered_record
 from sync.records import hlc_ms, parse_body, parse_record
 
 VALID = "valid"
@@ -271,12 +272,38 @@ def verify_file(data: bytes, root: x509.Certificate, now: datetime, today: date,
 
 
 def verify_qr(store: NodeStore, sealed: bytes, now: datetime, today: date) -> Verdict:
-    """The QR payload, against this node's trust list and status."""
+    """The QR payload, against this node's trust list and status.
+
+    When the node holds the licence record (a log it replicates, or a
+    delivery, whose inclusion was proven on arrival) the QR must carry the
+    very bytes of that record, and the verdict names it; else ``in_log`` is
+    unset: the seal alone vouches for the claims.
+    """
     trust = node_trust(store)
     claims = verify_sealed(sealed, None, trust, now)
     seal = trust.seal_by_kid(parse_sealed(sealed).kid)
     assert seal is not None  # verify_sealed found it
-    return _judge(claims, trust, seal, node_status(store.db, claims), today, "qr", None)
+    return _judge(claims, trust, seal, node_status(store.db, claims), today, "qr",
+                  _qr_in_log(store, claims, sealed))
+
+
+def _qr_in_log(store: NodeStore, claims: Claims, sealed: bytes) -> str | None:
+    origin, seq = claims.node, claims.seq
+    held = store.log.records_at([(origin, seq)]).get((origin, seq))
+    where = "in this node's copy of the log"
+    if held is None:
+        held = delivered_record(store.db, origin, seq)
+        where = "delivered here with its inclusion proof"
+    if held is None:
+        return None
+    record = parse_record(held)
+    body = (parse_body(record_pb2.Licence, record.body, f"licence record {origin}#{seq}")
+            if record.kind == record_pb2.LICENCE_ISSUED else None)
+    if body is None or body.sealed != sealed:
+        raise VerificationError(f"the QR licence {claims.licence_id} is not the one in "
+                                f"{origin}'s log record #{seq} (tampered field or a second "
+                                "licence under one number)")
+    return f"{origin}#{seq} {where}"
 
 
 def verify_held(store: NodeStore, licence_id: str, now: datetime, today: date) -> Verdict:

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from google.protobuf.json_format import ParseDict
 
 from node.catalogue_file import parse_matter
+from node.licence_types import known_types
 from node.store import Draft, NodeStore
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
@@ -77,7 +78,7 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
     drafts: list[Draft] = []
     seen: set[str] = set()
     for item in items:
-        candidate = parse_matter(item)
+        candidate = parse_matter(item, types=known_types(store.db))
         code = candidate.impl_code
         if code in seen:
             raise MatterError(f"matter {code} appears twice in the input")

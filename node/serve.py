@@ -6,6 +6,7 @@ reloads the certificate (node.certwatch) instead of killing the process. The
 main thread ticks once a second: it picks up new certificate files, and under
 systemd it sends the watchdog ping, so a wedged main loop gets the node
 restarted. Metrics and HTTP health probes start when their addresses are set.
+At the national node it also runs the licence status relay (node.licence_relay).
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from grpc_reflection.v1alpha import reflection
 
 from node import certwatch, children, link, linkstate, sdnotify
 from node.health import UPLINK_SERVICE, HealthServer, set_uplink
+from node.licence_relay import RelayWatch
 from node.metrics import Metrics
 from node.store import NodeStore
 from node.wiring import build
 from pki.errors import EnvironmentProblem
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.receive import Received
 from sync.service import FederationService
 from sync.tls import SERVER_OPTIONS
 from sync.uplink import ExchangeReport
@@ -40,13 +43,18 @@ log = logging.getLogger("tongban.serve")
 
 
 def start_server(store: NodeStore, replica, address: str,
-                 credentials: grpc.ServerCredentials | None = None
+                 credentials: grpc.ServerCredentials | None = None,
+                 relay: RelayWatch | None = None
                  ) -> tuple[grpc.Server, int, health.HealthServicer]:
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4), options=SERVER_OPTIONS,
                          compression=grpc.Compression.Gzip)
+    on_received = None
+    if relay is not None:
+        def on_received(got: Received) -> None:
+            relay.after_push(got.origin, got.stored_size, got.new_records)
     service = FederationService(
         replica, on_contact=lambda division, sizes: children.record_contact(
-            store, division, sizes))
+            store, division, sizes), on_received=on_received)
     federation_pb2_grpc.add_FederationServicer_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -72,8 +80,11 @@ def serve(store: NodeStore, listen: str | None = None, uplink: bool = True) -> N
         signal.signal(signum, lambda *_: stop.set())
     signal.signal(signal.SIGHUP, lambda *_: hup.set())
     address = listen or config.listen_address
+    relay = RelayWatch(store, replica.lock) if RelayWatch.wanted(store) else None
+    if relay:
+        relay.start()
     server, port, health_servicer = start_server(store, replica, address,
-                                                 watch.server_credentials())
+                                                 watch.server_credentials(), relay)
     log.info("serving %s on %s:%d", store.division, address.rsplit(":", 1)[0], port)
     certwatch.warn_expiry(store)
     metrics = Metrics(store.home)
@@ -101,7 +112,7 @@ def serve(store: NodeStore, listen: str | None = None, uplink: bool = True) -> N
     else:
         health_servicer.set(UPLINK_SERVICE, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN)
     sdnotify.notify("READY=1")
-    _tick_until(stop, hup, watch, store)
+    _tick_until(stop, hup, watch, store, relay)
     sdnotify.notify("STOPPING=1")
     log.info("stopping")
     if uplink_thread:
@@ -121,10 +132,11 @@ def _take_identity(watch: certwatch.CertWatch, up) -> None:
 
 
 def _tick_until(stop: threading.Event, hup: threading.Event, watch: certwatch.CertWatch,
-                store: NodeStore) -> None:
+                store: NodeStore, relay: RelayWatch | None) -> None:
     watchdog = sdnotify.watchdog_interval()
     tick = min(TICK_SECONDS, watchdog) if watchdog else TICK_SECONDS
     next_expiry_check = time.monotonic() + EXPIRY_CHECK_SECONDS
+    next_relay = time.monotonic() + store.config.interval_seconds
     while not stop.wait(tick):
         if hup.is_set():
             hup.clear()
@@ -137,5 +149,8 @@ def _tick_until(stop: threading.Event, hup: threading.Event, watch: certwatch.Ce
         if time.monotonic() >= next_expiry_check:
             next_expiry_check += EXPIRY_CHECK_SECONDS
             certwatch.warn_expiry(store)
+        if relay and time.monotonic() >= next_relay:
+            next_relay = time.monotonic() + store.config.interval_seconds
+            relay.sweep()
         if watchdog:
             sdnotify.notify("WATCHDOG=1")

@@ -9,13 +9,19 @@ region publishes a catalogue item, and is refused when it tries to withdraw a
 county's case; one round of `tongban sync --once`
 up and down the tree; then the demo shows that the national node holds every
 county record byte for byte and both counties received the region's item.
+A licence (电子证照) issued at 城关区 is verified at 林周县 from its QR payload,
+from its file with only the root, cited in a 免证办 application there,
+revoked at 城关区, and seen revoked at 林周县 after one sync round (the
+national serve relays the revocation by itself).
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from node.authority import ROLE_FOR_ACTION
@@ -137,6 +143,9 @@ def main() -> int:
                  "--name", name, *flags(birth), env=EARLY)
         case(other, "accept", c, env=EARLY)
 
+        say("城关区 seals a body and issues a licence (电子证照) for a concluded case")
+        licence = issue_licence(fed.nodes["540102"].home)
+
         say("case list with deadlines at 城关区 (working days, official calendar)")
         print(tongban("case", "list", home=fed.nodes["540102"].home).stdout)
 
@@ -169,15 +178,77 @@ def main() -> int:
         print(tongban("stats", "--subtree", "--by", "county", home=fed.nodes["000000"].home,
                       env=LATER).stdout)
 
+        say("licence: QR at 林周县, file with only the root, 免证办, revocation arriving")
+        licence_ok = licence_round(fed, licence)
+
         say("checks")
-        ok = (check_national_holds_counties(fed) and check_counties_got_region_item(fed)
-              and refused.returncode == 1 and check_audit(fed))
+        ok = (licence_ok and check_national_holds_counties(fed)
+              and check_counties_got_region_item(fed) and refused.returncode == 1
+              and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
         print(f"(node homes are kept in {ROOT}/ for a look around: "
               f"tongban case list --home {ROOT}/540102)")
         return 0 if ok else 1
     finally:
         fed.stop_all()
+
+
+LICENCE_MATTER = "540102-QR-001"          # 户口迁入, its result a 居民户口簿 (GA0001)
+CITING_MATTER = "540102-GF-002"           # 高龄津贴, one material satisfied by a 居民户口簿
+
+
+def issue_licence(county: Path) -> str:
+    """A seal for the implementing body, one case through 办结, and its licence."""
+    body = json.loads(tongban("matter", "show", LICENCE_MATTER, "--json", home=county).stdout)
+    print("   " + tongban("seal", "create", "--body-uscc", body["body_uscc"], "--name",
+                          body["body_name"], home=county).stdout.strip())
+    idno, name = APPLICANTS[0]
+    required = [m["name"] for m in materials(county, LICENCE_MATTER) if m.get("required")]
+    number = case(county, "apply", "--matter", LICENCE_MATTER, "--applicant", idno,
+                  "--name", name, *flags(required))
+    for step in (["accept"], ["review"], ["decide", "--approve"], ["conclude"]):
+        case(county, step[0], number, *step[1:])
+    issued = tongban("licence", "issue", number, home=county).stdout.strip()
+    print(f"   tongban licence issue {number} → {issued}")
+    return issued.split()[0]
+
+
+def licence_round(fed: Federation, licence: str) -> bool:
+    """Verify elsewhere, cite it, revoke it, and watch the revocation arrive at 540121."""
+    county, other = fed.nodes["540102"].home, fed.nodes["540121"].home
+    fresh = Path(tempfile.mkdtemp(prefix="tongban-verifier-"))
+    shutil.copy(county / "root.crt", fresh / "root.pem")
+    exported = tongban("licence", "export", licence, "--qr-text", "--out",
+                       str(fresh / "licence.json"), home=county).stdout
+    qr = next(line for line in exported.splitlines() if line.startswith("TB1:"))
+    print(f"   QR payload: {len(qr)} characters, {qr[:24]}…")
+    seen = tongban("licence", "verify", "--qr-text", qr, "--json", home=other, check=False)
+    report = json.loads(seen.stdout or "{}")
+    print(f"   540121 verifies the QR: exit {seen.returncode}, {report.get('status')}, "
+          f"status from {report.get('status_source')}")
+    alone = subprocess.run([sys.executable, "-m", "node.cli", "licence", "verify",
+                            "licence.json", "--root", "root.pem", "--json"],
+                           cwd=fresh, capture_output=True, text=True)
+    filed = json.loads(alone.stdout or "{}")
+    print(f"   fresh folder with only root.pem: exit {alone.returncode}, "
+          f"{filed.get('status')}, {filed.get('in_log')}")
+    idno, name = APPLICANTS[0]
+    cited = tongban("case", "apply", "--matter", CITING_MATTER, "--applicant", idno, "--name",
+                    name, "--material", "居民身份证", "--licence", qr, "--actor", "窗口01",
+                    home=other, check=False)
+    print(f"   540121 免证办 case apply --licence (QR) → exit {cited.returncode}: "
+          f"{(cited.stdout or cited.stderr).strip()}")
+    print("   " + tongban("licence", "revoke", licence, "--reason", "户口已迁出",
+                          home=county).stdout.strip())
+    for division in ("540102", "540121", "540100", "540000", "540000", "540100", "540121"):
+        fed.sync(division)
+    print("   synced up 540102, 540121 → 540100 → 540000 → 000000 (whose serve relays the "
+          "revocation by itself), down 540000 → 540100 → 540121")
+    after = tongban("licence", "verify", "--qr-text", qr, home=other, check=False)
+    print(f"   540121 verifies the QR again: exit {after.returncode}, {after.stderr.strip()}")
+    shutil.rmtree(fresh)
+    return (seen.returncode == 0 and alone.returncode == 0 and cited.returncode == 0
+            and after.returncode == 1 and "is revoked at" in after.stderr)
 
 
 def supervise(fed: Federation) -> None:

@@ -62,6 +62,11 @@ def held_records(log: LogStore, db: sqlite3.Connection,
             yield data
 
 
+def delivered_record(db: sqlite3.Connection, origin: str, seq: int) -> bytes | None:
+    """The bytes of one record delivered here (its inclusion was proven on arrival), or None."""
+    return _delivered_at(db, [(origin, seq)]).get((origin, seq))
+
+
 def _delivered_at(db: sqlite3.Connection,
                   keys: list[tuple[str, int]]) -> dict[tuple[str, int], bytes]:
     rows = db.execute(

@@ -41,6 +41,9 @@ log = logging.getLogger("tongban.children")
 
 #: told of every child's Hello: its division and the sizes it holds of its subtree's logs
 ContactHook = Callable[[str, dict[str, int]], None]
+#: told of every push that stored new records, under the replica lock and before the
+#: reply (the national node's licence relay runs here)
+ReceiptHook = Callable[[Received], None]
 
 
 def _who(context: grpc.ServicerContext) -> str:
@@ -61,9 +64,11 @@ def _abort(context: grpc.ServicerContext, exc: Error) -> None:
 
 
 class FederationService(federation_pb2_grpc.FederationServicer):
-    def __init__(self, replica: Replica, on_contact: ContactHook | None = None) -> None:
+    def __init__(self, replica: Replica, on_contact: ContactHook | None = None,
+                 on_received: ReceiptHook | None = None) -> None:
         self.replica = replica
         self.on_contact = on_contact
+        self.on_received = on_received
 
     def Hello(self, request, context):
         r = self.replica
@@ -95,6 +100,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 received = r.receiver.receive(request.batch, peer,
                                               lambda origin: in_subtree(peer, origin))
                 acked = self._ack(received)
+                if self.on_received and received.new_records:
+                    self.on_received(received)
             log.info("child %s: accepted %d records of %s, holding %d", peer,
                      received.new_records, received.origin, received.stored_size)
             return acked

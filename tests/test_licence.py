@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -18,16 +19,21 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
-from node_fixtures import register_staff, tongban
+from node_fixtures import dump_projections, register_staff, tongban
 
+from node.authority import AuthorityViolation
+from node.clock import wall_ms
 from node.home import Home
 from node.licence_format import from_qr_text, parse_sealed, qr_text, seal
+from node.licence_projection import TABLES
 from node.licence_verify import EXPIRED, REVOKED, node_trust, verify_qr, verify_sealed
 from node.seals import seal_key_path, signing_seal
-from node.store import NodeStore
+from node.store import Draft, NodeStore
 from ops.localfed import Federation
 from pki.errors import VerificationError
 from pki.keys import generate_key, load_private_key
+from protos.tongban.v1 import record_pb2
+from sync.records import build_record, parse_record
 
 DATA = Path(__file__).parent / "data"
 OPENSSL = shutil.which("openssl") or "/usr/bin/openssl"
@@ -77,10 +83,13 @@ def fed(tmp_path_factory):
 
 
 def propagate(fed: Federation) -> None:
-    """Everything up to the national node, the relay, and everything back down."""
+    """Everything up to the national node and back down; no manual relay.
+
+    The national node's ``serve`` relays seals and revocations by itself when a
+    push brings them; the regions pull the relay record in the round down.
+    """
     for code in ("540102", "540121", "540100", "540000", "650102", "650000"):
         fed.sync(code)
-    tongban("licence", "relay", home=fed.nodes["000000"].home)
     for code in ("540000", "650000", "540100", "650102", "540102", "540121"):
         fed.sync(code)
 
@@ -173,9 +182,14 @@ def test_qr_elsewhere_revocation_and_mutual_recognition_across_regions(fed, tmp_
     assert other.returncode == 1
     assert other.stderr.strip() == (f"error: licence {licence} is held by 扎西, not the "
                                     "applicant 540102199001010038")
-    # Revoke at the county; the revocation reaches the other region through the relay.
+    # Revoke at the county; the revocation reaches the other region through the relay
+    # that the national serve process ran by itself: a manual relay finds nothing left.
     tongban("licence", "revoke", licence, "--reason", "户口已迁出", home=county)
     propagate(fed)
+    assert tongban("licence", "relay", home=fed.nodes["000000"].home).stdout.strip() == \
+        "relayed 0 revocations and 0 certificates in 0 records"
+    assert "licence relay (push of 540102): 1 revocations" in \
+        fed.nodes["000000"].log_path.read_text()
     result = cli("licence", "verify", "--qr-text", qr, home=xinjiang)
     assert result.returncode == 1
     assert result.stderr.strip().startswith(f"error: licence {licence} is revoked at ")
@@ -193,7 +207,7 @@ def _claims(store: NodeStore, licence: str):
 def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     store = NodeStore.open(Home(fed.nodes["540102"].home))
     licence = issue_licence(store.home.path)
-    claims, _ = _claims(store, licence)
+    claims, qr = _claims(store, licence)
     trust = node_trust(store)
     now = datetime.now(UTC)
     key, cert = signing_seal(store, BODY)
@@ -223,8 +237,9 @@ def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     refused = cli("seal", "create", "--body-uscc", BODY, "--name", "城关分局",
                   home=other.home.path)
     assert refused.returncode == 1 and "subtree violation: issuer 540121" in refused.stderr
-    # Expired: a genuine seal over a licence whose validity has ended.
-    old = replace(claims, valid_from="2020-01-01", valid_to="2021-12-31")
+    # Expired: a genuine seal over a licence whose validity has ended (at a seq this node
+    # holds no record of, so only the seal vouches for it).
+    old = replace(claims, valid_from="2020-01-01", valid_to="2021-12-31", seq=claims.seq + 10**6)
     verdict = verify_qr(store, seal(old, key, cert), now, date.today())
     assert (verdict.status, verdict.detail) == (EXPIRED, "expired: valid to 2021-12-31")
     assert cli("licence", "verify", "--qr-text", qr_text(seal(old, key, cert)),
@@ -235,7 +250,7 @@ def test_forged_other_division_expired_and_revoked_seals_are_refused(fed):
     assert load_private_key(seal_key_path(store.home, BODY))
     tongban("seal", "revoke", "--body-uscc", BODY, "--reason", "keyCompromise",
             home=store.home.path)
-    verdict = verify_qr(NodeStore.open(store.home), seal(claims, key, cert), now, date.today())
+    verdict = verify_qr(NodeStore.open(store.home), from_qr_text(qr), now, date.today())
     assert verdict.status == REVOKED and "its seal" in verdict.detail
     tongban("seal", "create", "--body-uscc", BODY, "--name", "拉萨市公安局城关分局",
             home=store.home.path)
@@ -253,3 +268,201 @@ def test_only_the_issuing_node_revokes(fed):
     assert refused.returncode == 1
     assert refused.stderr.strip() == (f"error: licence {licence} belongs to 540102; 540100 may "
                                       "not revoke it")
+
+
+def _dump(home: Path) -> list[str]:
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+def _licence_body(store: NodeStore, licence: str) -> bytes:
+    """The body of a licence record as the issuer wrote it (exact bytes)."""
+    (origin, seq), = store.db.execute("SELECT origin, seq FROM licences WHERE licence_id = ?",
+                                      (licence,)).fetchall()
+    return parse_record(store.log.record(origin, seq)).body
+
+
+def _breaking_drafts(issuer: NodeStore, licence: str) -> dict[str, tuple[int, bytes]]:
+    """Records 540121 may not author: another node's licence, its revocation, the relay."""
+    revoked = record_pb2.LicenceRevoked(licence_id=licence, reason="x", revoked_at_ms=1)
+    return {
+        "issue": (record_pb2.LICENCE_ISSUED, _licence_body(issuer, licence)),
+        "revoke": (record_pb2.LICENCE_REVOKED, revoked.SerializeToString()),
+        "status": (record_pb2.LICENCE_STATUS, record_pb2.LicenceStatus(revocations=[
+            record_pb2.RelayedRevocation(issuer="540102", seq=1, licence_id=licence,
+                                         revoked_at_ms=1, reason="x")]).SerializeToString()),
+    }
+
+
+def test_own_writes_breaking_licence_authority_are_refused_and_leave_no_trace(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    fed.sync("540102")
+    other_home = fed.nodes["540121"].home
+    refused = cli("licence", "relay", home=other_home)
+    assert (refused.returncode, refused.stderr) == (
+        1, "error: the licence status relay runs at 000000, not 540121\n")
+    before = _dump(other_home)
+    issuer, other = NodeStore.open(Home(county)), NodeStore.open(Home(other_home))
+    expected = {"issue": f"licence {licence} belongs to 540102; 540121#",
+                "revoke": f"licence {licence} belongs to 540102; 540121 may not revoke it",
+                "status": "the licence status relay belongs to 000000; 540121 may not write it"}
+    for rule, (kind, body) in _breaking_drafts(issuer, licence).items():
+        with pytest.raises(AuthorityViolation) as caught:
+            other.write([Draft.of_body(kind, body)])
+        message = caught.value.diagnostics()
+        assert message.startswith(expected[rule]) and "\n" not in message, rule
+    other.close()
+    issuer.close()
+    assert _dump(other_home) == before
+
+
+def _append_unchecked(store: NodeStore, kind: int, body: bytes) -> None:
+    """What a misbehaving node could do: sign a record into its own log, no rule applied.
+
+    The record is built, appended and covered by a checkpoint signed with the
+    node's real key, exactly as NodeStore.write does, minus the projection that
+    would refuse it; a parent receives it as a genuine record of that node.
+    """
+    with store.transaction():
+        seq = store.log.size(store.division)
+        data = build_record(store.division, seq, store.clock.tick(wall_ms()), kind, body)
+        store.log.append(store.division, seq, [data])
+        store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, ?)",
+                         (store.division, seq))
+        store._sign_checkpoint()
+
+
+def test_received_records_breaking_licence_authority_are_kept_but_not_projected(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    fed.sync("540102")
+    issuer, other = NodeStore.open(Home(county)), NodeStore.open(Home(fed.nodes["540121"].home))
+    first = other.log.size("540121")
+    for kind, body in _breaking_drafts(issuer, licence).values():
+        _append_unchecked(other, kind, body)
+    issuer.close()
+    other.close()
+    fed.sync("540121")                  # to 540100, whose serve receives them leniently
+    lhasa = sqlite3.connect(fed.nodes["540100"].home / "node.db")
+    try:
+        errors = dict(lhasa.execute("SELECT seq, reason FROM authority_violations"
+                                    " WHERE origin = ?", ("540121",)).fetchall())
+        held = lhasa.execute("SELECT count(*) FROM records WHERE origin = '540121' AND seq >= ?",
+                             (first,)).fetchone()[0]
+        revoked = lhasa.execute("SELECT count(*) FROM licence_revocations WHERE licence_id = ?",
+                                (licence,)).fetchone()[0]
+        owner = lhasa.execute("SELECT origin FROM licences WHERE licence_id = ?",
+                              (licence,)).fetchall()
+    finally:
+        lhasa.close()
+    assert held == 3                    # the log is the truth: stored, as evidence
+    assert sorted(errors) == [first, first + 1, first + 2]
+    assert errors[first].startswith(f"licence {licence} belongs to 540102; 540121#{first} may "
+                                    "not issue it")
+    assert errors[first + 1] == f"licence {licence} belongs to 540102; 540121 may not revoke it"
+    assert errors[first + 2] == ("the licence status relay belongs to 000000; 540121 may not "
+                                 "write it")
+    assert (revoked, owner) == (0, [("540102",)])
+
+
+def test_a_licence_of_the_wrong_type_is_refused_in_mianzheng(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    refused = cli("case", "apply", "--matter", "540102-GG-001", "--applicant", HOLDER,
+                  "--name", "扎西", "--licence", licence, home=county)
+    assert refused.returncode == 1
+    assert refused.stderr == (f"error: licence {licence} is a 居民户口簿 (GA0001); no material "
+                              "of matter 540102-GG-001 is satisfied by that type\n")
+
+
+def test_rebuild_gives_identical_licence_tables(fed):
+    propagate(fed)                      # 650102 now holds relayed seals and revocations
+    for code in ("540102", "650102"):
+        home = fed.nodes[code].home
+        before = dump_projections(home / "node.db")
+        assert set(TABLES) <= set(before)
+        tongban("db", "rebuild", home=home)
+        assert dump_projections(home / "node.db") == before, code
+    county = dump_projections(fed.nodes["540102"].home / "node.db")
+    xinjiang = dump_projections(fed.nodes["650102"].home / "node.db")
+    assert county["seals"] and county["licences"] and county["licence_revocations"]
+    assert xinjiang["relayed_certs"] and xinjiang["licence_revocations"]
+
+
+TYPES_FILE = '''
+[[types]]
+code = "GA0001"
+name = "{ga0001}"
+holder = "自然人"
+
+[[types]]
+code = "{extra}"
+name = "{extra_name}"
+holder = "自然人"
+'''
+
+
+def test_licence_types_are_published_downward_and_used_below(fed, tmp_path):
+    national, region = fed.nodes["000000"].home, fed.nodes["650000"].home
+    xinjiang = fed.nodes["650102"].home
+    item = (DATA / "licence_650102.toml").read_text().replace("650102-GF-001", "650102-GF-009")
+    item = item.replace('licence_type = "GA0001"', 'licence_type = "QG0009"')
+    (tmp_path / "item.toml").write_text(item)
+    before = cli("matter", "import", str(tmp_path / "item.toml"), home=xinjiang)
+    assert before.returncode == 1 and "unknown licence type 'QG0009'" in before.stderr
+    shown = json.loads(tongban("licence", "types", "list", "--json", home=xinjiang).stdout)
+    assert shown["source"] == "shipped node/data/licence_types.toml"
+    # The national node's initial publication is the shipped file; then one type more.
+    assert tongban("licence", "types", "publish", home=national).stdout.strip() == \
+        "5 published, 0 unchanged"
+    (tmp_path / "national.toml").write_text(TYPES_FILE.format(
+        ga0001="居民户口簿", extra="QG0009", extra_name="全国通用证明"))
+    assert tongban("licence", "types", "publish", str(tmp_path / "national.toml"),
+                   home=national).stdout.strip() == "1 published, 1 unchanged"
+    # A province may publish types of its own; the national node's code keeps its meaning.
+    (tmp_path / "region.toml").write_text(TYPES_FILE.format(
+        ga0001="户口本", extra="XJ0001", extra_name="新疆居住登记凭证"))
+    tongban("licence", "types", "publish", str(tmp_path / "region.toml"), home=region)
+    refused = cli("licence", "types", "publish", home=xinjiang)
+    assert refused.returncode == 1 and refused.stderr == (
+        "error: licence types belong to 000000 and the provinces; 650102 may not publish one"
+        " (rule licence-type-publisher)\n")
+    for code in ("650000", "650102"):
+        fed.sync(code)
+    shown = json.loads(tongban("licence", "types", "list", "--json", home=xinjiang).stdout)
+    by_code = {t["code"]: t for t in shown["types"]}
+    assert shown["source"] == "published"
+    assert by_code["GA0001"]["name"] == "居民户口簿"
+    assert by_code["GA0001"]["published_by"].startswith("000000#")
+    assert by_code["XJ0001"]["published_by"].startswith("650000#")
+    assert by_code["QG0009"]["name"] == "全国通用证明"
+    assert tongban("matter", "import", str(tmp_path / "item.toml"), home=xinjiang).returncode == 0
+    # Rebuilt from the log, the types table is the same.
+    types_before = dump_projections(xinjiang / "node.db")["licence_types"]
+    tongban("db", "rebuild", home=xinjiang)
+    assert dump_projections(xinjiang / "node.db")["licence_types"] == types_before
+
+
+def test_a_qr_is_checked_against_the_licence_record_where_it_is_held(fed):
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    propagate(fed)
+    store = NodeStore.open(Home(county))
+    claims, qr = _claims(store, licence)
+    lhasa = json.loads(tongban("licence", "verify", "--qr-text", qr, "--json",
+                               home=fed.nodes["540100"].home).stdout)
+    assert lhasa["in_log"] == f"540102#{claims.seq} in this node's copy of the log"
+    far = json.loads(tongban("licence", "verify", "--qr-text", qr, "--json",
+                             home=fed.nodes["650102"].home).stdout)
+    assert (far["status"], far["in_log"]) == ("valid", "-")   # no copy there: the seal vouches
+    # A genuine seal over other claims under the same number: the record held says otherwise.
+    key, cert = signing_seal(store, BODY)
+    second = seal(replace(claims, holder_name="多吉"), key, cert)
+    with pytest.raises(VerificationError, match=rf"^the QR licence {licence} is not the one in "
+                       rf"540102's log record #{claims.seq} \(tampered field"):
+        verify_qr(store, second, datetime.now(UTC), date.today())
+    store.close()

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 from cryptography import x509
 
-from node import licence_export, licence_verify, licences
+from node import licence_export, licence_types, licence_verify, licences
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.cli.common import today as local_today
 from node.home import Home
@@ -28,7 +28,7 @@ class LicenceNotValid(VerificationError):
 
 @click.group("licence")
 def licence_group() -> None:
-    """Licences (电子证照): issue, list, show, revoke, export, verify, relay."""
+    """Licences (电子证照): issue, list, show, revoke, export, verify, relay, types."""
 
 
 def _open(home_dir: str | None) -> NodeStore:
@@ -204,7 +204,9 @@ def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: b
 def relay(home_dir: str | None) -> None:
     """At the national node: relay new licence revocations and seals to every node.
 
-    Run it on a timer (e.g. hourly); it writes nothing when nothing is new.
+    `tongban serve` at the national node runs it by itself (after each push that
+    brings a seal or a revocation, and every interval_seconds); this is the same
+    relay by hand. It writes nothing when nothing is new.
 
     \b
     Example:
@@ -214,3 +216,44 @@ def relay(home_dir: str | None) -> None:
     echo(f"relayed {result.revocations} revocations and {result.certificates} "
                f"certificates in {result.records} records")
 
+
+
+@licence_group.group("types")
+def types_group() -> None:
+    """Licence types (证照类型), published downward like matters."""
+
+
+@types_group.command("publish")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@home_option
+def types_publish(file: Path | None, home_dir: str | None) -> None:
+    """Publish licence types (the national node, or a province for its own types).
+
+    Without FILE, the shipped list (node/data/licence_types.toml): the national
+    node's initial publication. Unchanged types write nothing.
+
+    \b
+    Example:
+      tongban licence types publish --home /srv/tongban-000000
+    """
+    published, unchanged = licence_types.publish(_open(home_dir), file)
+    echo(f"{published} published, {unchanged} unchanged")
+
+
+@types_group.command("list")
+@json_option
+@home_option
+def types_list(as_json: bool, home_dir: str | None) -> None:
+    """The licence types this node knows, and where they came from.
+
+    \b
+    Example:
+      tongban licence types list
+    """
+    found = licence_types.listing(_open(home_dir).db)
+    if as_json:
+        emit_json({"source": found.source, "types": found.types})
+        return
+    echo(table(["code", "name", "holder", "published by"],
+               [(t["code"], t["name"], t["holder"], t["published_by"]) for t in found.types]))
+    echo(f"source: {found.source}")

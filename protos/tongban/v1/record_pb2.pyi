@@ -23,6 +23,7 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     KEY_ROTATED: _ClassVar[Kind]
     SEAL_ISSUED: _ClassVar[Kind]
     LICENCE_STATUS: _ClassVar[Kind]
+    LICENCE_TYPE_PUBLISHED: _ClassVar[Kind]
     SUPERVISION_NOTICE: _ClassVar[Kind]
     SUPERVISION_REPLY: _ClassVar[Kind]
     EVALUATION: _ClassVar[Kind]
@@ -43,6 +44,7 @@ MATTER_CHANGE_REQUEST: Kind
 KEY_ROTATED: Kind
 SEAL_ISSUED: Kind
 LICENCE_STATUS: Kind
+LICENCE_TYPE_PUBLISHED: Kind
 SUPERVISION_NOTICE: Kind
 SUPERVISION_REPLY: Kind
 EVALUATION: Kind
@@ -259,6 +261,16 @@ class LicenceStatus(_message.Message):
     certificates: _containers.RepeatedScalarFieldContainer[bytes]
     revocations: _containers.RepeatedCompositeFieldContainer[RelayedRevocation]
     def __init__(self, certificates: _Optional[_Iterable[bytes]] = ..., revocations: _Optional[_Iterable[_Union[RelayedRevocation, _Mapping]]] = ...) -> None: ...
+
+class LicenceType(_message.Message):
+    __slots__ = ("code", "name", "holder")
+    CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    HOLDER_FIELD_NUMBER: _ClassVar[int]
+    code: str
+    name: str
+    holder: str
+    def __init__(self, code: _Optional[str] = ..., name: _Optional[str] = ..., holder: _Optional[str] = ...) -> None: ...
 
 class RelayedRevocation(_message.Message):
     __slots__ = ("issuer", "seq", "licence_id", "serial_hex", "revoked_at_ms", "reason")
