@@ -2,8 +2,13 @@
 
 Every state change goes through ``NodeStore.write``: in a single SQLite
 transaction the records are built, projected (which is where domain rules
-refuse bad input), appended to the log, and a new checkpoint is signed. If any
-step raises, nothing is written. Foreign records (replicated from other nodes)
+refuse bad input) and appended to the log, and the commit is fsync'd. If any
+step raises, nothing is written. Checkpoints are signed at a cadence
+(``_checkpoint_due``), not per write: a county writing one clerk action per
+transaction would otherwise store a 180-byte signed note per record and make
+its auditor check a signature per record. The unsigned tail is as durable as
+the rest; ``ensure_checkpoint`` signs it before records leave the node (uplink
+exchange, bundle export) or a proof is made. Foreign records (replicated from other nodes)
 enter through ``ingest`` after the sync layer has verified them.
 """
 
@@ -18,11 +23,25 @@ from node import clock, projection
 from node.db import connect
 from node.home import Config, Home
 from pki.checkpoint import CheckpointSigner
+from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
-from sync.records import HybridClock, build_record, parse_record
+from sync.records import HybridClock, build_record, hlc_ms, parse_record
 
 SCHEMA_VERSION = 1
+
+#: A write signs a new checkpoint when the newest one is this old (by the HLC of the last
+#: record it covers) or leaves this many records unsigned: at most one per minute of
+#: steady writing, yet never a tail longer than one batch's worth.
+CHECKPOINT_INTERVAL_MS = 60_000
+CHECKPOINT_MAX_UNSIGNED = 10_000
+
+#: Kinds written by the thousand (case work) wait for the cadence; every other kind
+#: (catalogue, calendar, certificates, revocations, licences, seals, notices) is rare,
+#: may be pulled by children or proven at once, and is signed with its own write.
+_CADENCED_KINDS = frozenset({
+    record_pb2.CASE_EVENT, record_pb2.EVALUATION, record_pb2.EVALUATION_FOLLOW_UP,
+})
 
 
 @dataclass(frozen=True)
@@ -102,7 +121,7 @@ class NodeStore:
         self.db.execute("COMMIT")
 
     def write(self, drafts: Sequence[Draft], *, wall_ms: int | None = None) -> list[bytes]:
-        """Append drafts to the own log, project them and sign a checkpoint: all or nothing."""
+        """Append drafts to the own log and project them, all or nothing; sign when due."""
         with self.transaction():
             return self._write_locked(drafts, wall_ms)
 
@@ -124,7 +143,8 @@ class NodeStore:
             projector.flush()
             self.log.append(origin, first_seq, records)
             self._note_arrivals(origin, first_seq, len(records))
-            self._sign_checkpoint()
+            if self._checkpoint_due(drafts, now_ms):
+                self._sign_checkpoint()
             return records
         except BaseException:
             self.clock.last = saved_clock
@@ -142,6 +162,30 @@ class NodeStore:
         if self._signer is None:
             self._signer = CheckpointSigner(self.home.signing_key(), self.division)
         return self._signer
+
+    def _checkpoint_due(self, drafts: Sequence[Draft], now_ms: int) -> bool:
+        if any(d.kind not in _CADENCED_KINDS or d.recipient for d in drafts):
+            return True
+        previous = self.log.latest_checkpoint(self.division)
+        if previous is None or previous.size == 0:
+            return True
+        if self.log.size(self.division) - previous.size >= CHECKPOINT_MAX_UNSIGNED:
+            return True
+        last_signed = parse_record(self.log.record(self.division, previous.size - 1))
+        return now_ms - hlc_ms(last_signed.hlc) >= CHECKPOINT_INTERVAL_MS
+
+    def ensure_checkpoint(self) -> int:
+        """Sign the unsigned tail of the own log, if any; returns the signed size.
+
+        Called before records leave the node or a proof is made. Takes its own
+        write transaction, so the caller must not hold one.
+        """
+        with self.transaction():
+            previous = self.log.latest_checkpoint(self.division)
+            size = self.log.size(self.division)
+            if size and (previous is None or previous.size < size):
+                self._sign_checkpoint()
+            return size
 
     def _sign_checkpoint(self) -> None:
         origin = self.division
