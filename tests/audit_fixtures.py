@@ -2,10 +2,10 @@
 
 root 000000 -> region 540000 -> counties 540102 and 540121. Each county is a
 real node home whose NodeStore writes catalogue and case records (checkpoints at
-the store's cadence, the tail signed before each replication); the region's own home database is the "replicated"
-database: the counties' logs arrive through sync.receive.Receiver exactly as a
-push would deliver them, and the region cosigns receipts. Two sync rounds, a
-day apart, give checkpoints with different trusted times.
+the store's cadence, the tail signed before each replication); the region's own
+home database is the "replicated" database: the counties' logs arrive through
+sync.receive.Receiver exactly as a push would deliver them, and the region
+cosigns receipts. Two sync rounds, a day apart, give checkpoints with different trusted times.
 
 Building takes a second, so tests build one template per session and copy it.
 """
