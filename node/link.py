@@ -72,10 +72,7 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
 
 
 def exchange_once(store: NodeStore, uplink: Uplink) -> ExchangeReport:
-    """One exchange with the parent, after signing the own log's unsigned tail."""
     try:
-        with uplink.replica.lock:
-            store.ensure_checkpoint()
         report = uplink.exchange()
     except Error as exc:
         record_attempt(store, uplink, None, exc)

@@ -177,15 +177,21 @@ class NodeStore:
     def ensure_checkpoint(self) -> int:
         """Sign the unsigned tail of the own log, if any; returns the signed size.
 
-        Called before records leave the node or a proof is made. Takes its own
-        write transaction, so the caller must not hold one.
+        Called before records leave the node (the uplink, through
+        StoreHost.sign_own_tail; bundle export) or a proof is made. Takes its
+        own write transaction, so the caller must not hold one.
         """
+        if not self._unsigned():
+            return self.log.size(self.division)  # the common case takes no write lock
         with self.transaction():
-            previous = self.log.latest_checkpoint(self.division)
-            size = self.log.size(self.division)
-            if size and (previous is None or previous.size < size):
+            if self._unsigned():
                 self._sign_checkpoint()
-            return size
+            return self.log.size(self.division)
+
+    def _unsigned(self) -> bool:
+        previous = self.log.latest_checkpoint(self.division)
+        size = self.log.size(self.division)
+        return size > 0 and (previous is None or previous.size < size)
 
     def _sign_checkpoint(self) -> None:
         origin = self.division

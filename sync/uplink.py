@@ -78,6 +78,8 @@ class _Call:
     payload: int
     started: float
     wire_done: float    # when its bytes should have left the wire, by the pacer's rate
+    overtaking: bool    # sent while a predecessor was in flight: the parent's threads may
+                        # take it first, and its OUT_OF_RANGE then means "resend", not "behind"
 
 
 _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
@@ -143,6 +145,8 @@ class Uplink:
         """
         started = time.monotonic()
         report = ExchangeReport()
+        with self.replica.lock:
+            self.replica.host.sign_own_tail()
         channel = self._channel()
         try:
             stub = federation_pb2_grpc.FederationStub(channel)
@@ -230,8 +234,7 @@ class Uplink:
             try:
                 response = call.future.result()
             except grpc.RpcError as exc:
-                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or call.batch.first_seq == (
-                        held_above):
+                if exc.code() != grpc.StatusCode.OUT_OF_RANGE or not call.overtaking:
                     raise
                 # Overtook its predecessor: drain the rest and resend from the parent's size.
                 for later in inflight:
@@ -274,7 +277,7 @@ class Uplink:
         future = stub.PushLogs.future(federation_pb2.PushRequest(batch=batch),
                                       timeout=(wire_free - now) + self.pacer.deadline(payload))
         report.payload_attempted += payload
-        return _Call(batch, future, payload, now, wire_done)
+        return _Call(batch, future, payload, now, wire_done, overtaking=bool(inflight))
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
         r = self.replica
