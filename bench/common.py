@@ -11,6 +11,8 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -60,3 +62,33 @@ def in_process(*args: str, home: Path | None = None, check: bool = True,
                            f"{result.output}")
     return subprocess.CompletedProcess(["tongban", *argv], result.exit_code, result.stdout,
                                        result.stderr)
+
+
+#: Runs argv[2:] and writes its own peak RSS (KiB) to the file argv[1]. A small process
+#: in between: a child forked from the bench inherits the bench's peak RSS (Linux carries
+#: the high-water mark across exec), a grandchild forked from this launcher does not.
+_LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[2], sys.argv[2:])
+_, status, usage = os.wait4(pid, 0)
+open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_measured(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
+                 ) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one real ``tongban`` command in a subprocess."""
+    with tempfile.TemporaryDirectory() as tmp:
+        peak_file = Path(tmp) / "peak"
+        started = time.perf_counter()
+        done = subprocess.run(
+            [sys.executable, "-c", _LAUNCHER, str(peak_file), sys.executable, "-m", "node.cli",
+             *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
+        seconds = time.perf_counter() - started
+        if done.returncode not in ok:
+            raise RuntimeError(f"tongban {' '.join(args)} exited {done.returncode}: "
+                               f"{done.stderr}")
+        return seconds, int(peak_file.read_text()) / 1024, done.stdout
