@@ -63,8 +63,9 @@ def main() -> None:
         total = fill(home, args.records, args.origins)
         filled = time.perf_counter() - started
         where = ["--home", str(home)]
-        (cases,) = NodeStore.open(Home(home)).db.execute("SELECT count(*) FROM cases").fetchone()
-        lines = [f"node: {total:,} records, {cases:,} cases of {args.origins} counties, "
+        (case_count,) = NodeStore.open(Home(home)).db.execute(
+            "SELECT count(*) FROM cases").fetchone()
+        lines = [f"node: {total:,} records, {case_count:,} cases of {args.origins} counties, "
                  f"{Home(home).db_path.stat().st_size / 1e6:,.0f} MB, filled in {filled:.0f} s",
                  "each command a real subprocess (time incl. Python start-up; peak RSS its own):"]
         bare_s, bare_mb, _ = run_measured(["--help"])
