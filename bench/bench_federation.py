@@ -20,6 +20,7 @@ Run: .venv/bin/python -m bench.bench_federation [--children 40 --per-child 5000]
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -89,9 +90,17 @@ def _restore(db_copy: Path, home: Path) -> None:
         (home / f"node.db{suffix}").unlink(missing_ok=True)
 
 
-def serve_push(fed: Federation, children: list[str]) -> tuple[float, list[int], int]:
-    """Wall seconds for ``children`` to `sync --once` at the same time, exit codes, records."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_push(fed: Federation, children: list[str]) -> tuple[float, list[int], int, float]:
+    """Wall seconds for ``children`` to `sync --once` at once, exit codes, records, parent CPU."""
     parent = fed.start(PARENT)
+    assert parent.process is not None
+    cpu_before = _cpu_seconds(parent.process.pid)
     try:
         started = time.perf_counter()
         procs = [subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once",
@@ -100,6 +109,7 @@ def serve_push(fed: Federation, children: list[str]) -> tuple[float, list[int], 
                  for c in children]
         codes = [p.wait() for p in procs]
         seconds = time.perf_counter() - started
+        parent_cpu = _cpu_seconds(parent.process.pid) - cpu_before
         for p, child in zip(procs, children, strict=True):
             if p.returncode:
                 print(f"child {child} exited {p.returncode}: {p.stderr.read().decode()[-400:]}",
@@ -111,7 +121,7 @@ def serve_push(fed: Federation, children: list[str]) -> tuple[float, list[int], 
         held = sum(store.log.size(c) for c in children)
     finally:
         store.close()
-    return seconds, codes, held
+    return seconds, codes, held, parent_cpu
 
 
 def main() -> None:
@@ -148,14 +158,14 @@ def main() -> None:
         county.close()
 
         _restore(fresh, parent_home)
-        one_s, one_codes, one_held = serve_push(fed, [COUNTY])
+        one_s, one_codes, one_held, one_cpu = serve_push(fed, [COUNTY])
 
         for code in others:
             store = NodeStore.open(Home(fed.nodes[code].home))
             fill(store, args.per_child, code)
             store.close()
         _restore(fresh, parent_home)
-        many_s, many_codes, many_held = serve_push(fed, others)
+        many_s, many_codes, many_held, many_cpu = serve_push(fed, others)
     ok = sum(1 for c in many_codes if c == 0)
     lines += [
         f"case events: {events:,} of county {COUNTY} (sample catalogue first), "
@@ -165,10 +175,13 @@ def main() -> None:
         f"one child through real serve (`tongban serve` + `tongban sync --once` processes, "
         f"mTLS on loopback): {one_held:,} records in {one_s:.1f} s = "
         f"{one_held / one_s:,.0f} records/s incl. the child's start-up "
-        f"({one_held / one_s / rate:.2f} of in-process); exit {one_codes[0]}",
+        f"({one_held / one_s / rate:.2f} of in-process); exit {one_codes[0]}; parent CPU "
+        f"{one_cpu:.1f} s = {one_cpu / one_held * 1e6:.0f} µs/record",
         f"{args.children} children pushing at once through real serve: {many_held:,} records "
         f"({args.per_child:,} each) in {many_s:.1f} s = {many_held / many_s:,.0f} records/s "
-        f"aggregate (target >= 25,000); {ok}/{args.children} children exited 0",
+        f"aggregate (target >= 25,000); {ok}/{args.children} children exited 0; parent CPU "
+        f"{many_cpu:.1f} s = {many_cpu / max(many_held, 1) * 1e6:.0f} µs/record "
+        f"({many_cpu / many_s:.2f} cores busy on average)",
         f"on the wire, one sync of {pushed:,} records: {wire:,} bytes both ways incl. TLS,"
         f" HTTP/2, gzip, Hello and receipts = {wire / pushed:.1f} bytes/event (target <= 20)",
         f"  (protobuf messages before gzip: {payload:,} bytes = {payload / pushed:.1f}/event)",
