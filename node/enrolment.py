@@ -240,11 +240,6 @@ def export_latest_checkpoint(home: Home, out: Path) -> CheckpointExport:
     a checkpoint signed before a rotation is exported with the old certificate.
     """
     config = home.load_config()
-    store = NodeStore.open(home)
-    try:
-        store.ensure_checkpoint()  # "latest" means covering every record written so far
-    finally:
-        store.close()
     db = connect(home.db_path)
     try:
         latest = LogStore(db).latest_checkpoint(config.division)
