@@ -1,13 +1,20 @@
-"""Audit throughput on a large replicated database, and the cost of checking one case proof.
+"""Audit throughput on a county written the real way and on a large replicated database.
 
-The database is built the fast way (LogStore directly, one signed checkpoint
-and one parent receipt per origin), because what is measured is the auditor,
-not the writer. The audit itself is the full one: every record hashed and
-parsed, judged by the authority table (node.authority: each origin's log opens
-with its staff register, then case events by a registered clerk), stored leaf
-hashes and tree nodes compared, signatures and chains.
+Three databases, all of the realistic workload (bench.workload):
 
-    .venv/bin/python -m bench.bench_audit --origins 50 --records 20000
+- a county home written the real way: one clerk action per transaction
+  through ``NodeStore.write`` (fsync'd, checkpoints at the store's cadence),
+  audited with ``node.audits.audit`` as ``tongban audit verify HOME`` does;
+- the same, but with a checkpoint signed on every write, as the store did
+  before issue 18 (``CHECKPOINT_INTERVAL_MS = 0``), for comparison;
+- a replicated database built the fast way (LogStore directly, one signed
+  checkpoint and one parent receipt per origin), where what is measured is
+  the auditor alone.
+
+The audit is the full one: every record hashed and parsed, stored leaf hashes
+and tree nodes compared, signatures and chains.
+
+    .venv/bin/python -m bench.bench_audit --origins 50 --records 20000 --real 100000
 """
 
 from __future__ import annotations
@@ -20,8 +27,14 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import write_results
+from bench.common import load_now, write_results
+from bench.workload import WORKLOAD, Workload, counties, published_matters
+from node import audits
+from node import store as node_store
 from node.authority import AuditPolicy
+from node.home import Home
+from node.store import NodeStore
+from ops.localfed import Federation, tongban
 from pki import certs, keys
 from pki.checkpoint import CheckpointSigner, make_receipt
 from protos.tongban.v1 import record_pb2
@@ -29,30 +42,55 @@ from sync import certstore, receive
 from sync.audit import audit_database, caseproof
 from sync.certstore import CertStore
 from sync.log import LogStore
-from sync.records import build_record
+from sync.records import parse_body, parse_record
 
 REGION = "540000"
 
 
 def _codes(n: int) -> list[str]:
-    """n county codes under 540000: 5401xx, 5402xx, … (prefecture part never 00)."""
-    return [f"54{1 + i // 99:02d}{1 + i % 99:02d}" for i in range(n)]
+    """n county codes under 540000 (the workload's Tibetan counties first)."""
+    return [c for c in counties(4 * n) if c.startswith("54")][:n]
 
 
-def _staff() -> bytes:
-    return record_pb2.StaffMember(staff_id="窗口1", name="测试", roles=["clerk"]
-                                  ).SerializeToString()
+def written_the_real_way(tmp: Path, workload_of, events: int, *, every_write: bool
+                         ) -> tuple[int, float, float, int, float]:
+    """(records, B/record, write rate, checkpoints, audit records/s) of a county home."""
+    fed = Federation(tmp)
+    fed.add("000000")
+    fed.add("540100", "000000")
+    home = fed.add("540102", "540100").home
+    tongban("matter", "import", "--sample", home=home)
+    store = NodeStore.open(Home(home))
+    workload = workload_of(store)
+    before = store.home.db_path.stat().st_size
+    interval = node_store.CHECKPOINT_INTERVAL_MS
+    node_store.CHECKPOINT_INTERVAL_MS = 0 if every_write else interval
+    try:
+        started = time.perf_counter()
+        written = 0
+        for draft in workload.drafts("540102", events):
+            store.write([draft])
+            written += 1
+            if written == events:
+                break
+        rate = written / (time.perf_counter() - started)
+    finally:
+        node_store.CHECKPOINT_INTERVAL_MS = interval
+    store.ensure_checkpoint()
+    store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoints = len(store.log.checkpoints("540102"))
+    size = store.log.size("540102")
+    per_record = (store.home.db_path.stat().st_size - before) / written
+    store.close()
+    started = time.perf_counter()
+    audited = audits.audit(home, None)
+    took = time.perf_counter() - started
+    assert audited.report.ok, audited.report.text()
+    return size, per_record, rate, checkpoints, audited.report.records() / took
 
 
-def _body(origin: str, seq: int) -> bytes:
-    return record_pb2.CaseEvent(
-        case_no=f"{origin}-2026-{seq // 4:07d}", action="accept", actor="窗口1",
-        matter_code=f"{origin}-QR-001", matter_version=1, applicant_id="540102199001010011",
-        applicant_name="测试申请人", channel="window", materials=["居民户口簿", "居民身份证"],
-    ).SerializeToString()
-
-
-def build(path: Path, origins: int, per_origin: int) -> tuple[certs.x509.Certificate, list]:
+def build(path: Path, origins: int, per_origin: int, workload: Workload
+          ) -> tuple[certs.x509.Certificate, list]:
     now = datetime.now(UTC)
     start = now - timedelta(days=10)
     root_key = keys.generate_key()
@@ -72,12 +110,9 @@ def build(path: Path, origins: int, per_origin: int) -> tuple[certs.x509.Certifi
     for code in _codes(origins):
         key = keys.generate_key()
         store.add([certs.issue(certs.make_csr(key, code), region, region_key, start, 365)])
-        hlc = int((now - timedelta(days=1)).timestamp() * 1000) << 16
+        records = workload.records(code, per_origin)[:per_origin]
         for first in range(0, per_origin, 10_000):
-            batch = [build_record(code, seq, hlc + seq, record_pb2.CASE_EVENT, _body(code, seq))
-                     if seq else build_record(code, 0, hlc, record_pb2.STAFF_REGISTERED, _staff())
-                     for seq in range(first, min(first + 10_000, per_origin))]
-            log.append(code, first, batch)
+            log.append(code, first, records[first:first + 10_000])
         size = log.size(code)
         root_hash = log.root(code, size)
         note = CheckpointSigner(key, code).sign(size, root_hash, None, None)
@@ -94,11 +129,25 @@ def main() -> None:
     parser.add_argument("--origins", type=int, default=50)
     parser.add_argument("--records", type=int, default=20_000, help="records per origin")
     parser.add_argument("--checks", type=int, default=300, help="case proof checks to time")
+    parser.add_argument("--real", type=int, default=100_000,
+                        help="records of the county written one event per transaction")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    load = load_now()
+    with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+        def workload_of(store: NodeStore) -> Workload:
+            return Workload(published_matters(store))
+
+        real = written_the_real_way(Path(tmp) / "real", workload_of, args.real,
+                                    every_write=False)
+        old = written_the_real_way(Path(tmp) / "old", workload_of, min(args.real, 20_000),
+                                   every_write=True)
+        matters_home = Path(tmp) / "real" / "540102"
+        store = NodeStore.open(Home(matters_home))
+        workload = workload_of(store)
+        store.close()
         path = Path(tmp) / "audit.db"
         t0 = time.perf_counter()
-        root, _ = build(path, args.origins, args.records)
+        root, _ = build(path, args.origins, args.records, workload)
         built = time.perf_counter() - t0
         size_mb = path.stat().st_size / 1e6
         t0 = time.perf_counter()
@@ -109,8 +158,11 @@ def main() -> None:
 
         db = sqlite3.connect(path)
         origin = _codes(1)[0]
-        refs = [(origin, seq) for seq in (4, 5, 6, 7)]  # one case's four events
-        proof = caseproof.prove(db, refs, f"{origin}-2026-0000001")
+        case_no = parse_body(record_pb2.CaseEvent, parse_record(
+            LogStore(db).record(origin, 0)).body, "case event").case_no
+        refs = [(origin, seq) for seq, data in enumerate(LogStore(db).records(
+            origin, 0, args.records)) if case_no.encode() in data]  # one case's events
+        proof = caseproof.prove(db, refs, case_no)
         db.close()
         now = datetime.now(UTC)
         caseproof.check(proof, root, now)
@@ -121,21 +173,32 @@ def main() -> None:
             timings.append(time.perf_counter() - t)
     timings.sort()
     lines = [
+        "county written the real way (one clerk action per transaction, fsync each,",
+        "  checkpoints at the store's cadence), `tongban audit verify HOME`:",
+        f"  {real[0]:,} records, {real[3]:,} checkpoints, {real[1]:,.0f} B stored/record "
+        "(target <= 500)",
+        f"  written at {real[2]:,.0f} records/s; audit {real[4]:,.0f} records/s "
+        "(target >= 150,000)",
+        "same, one checkpoint per write (the store before issue 18):",
+        f"  {old[0]:,} records, {old[3]:,} checkpoints, {old[1]:,.0f} B stored/record; "
+        f"written at {old[2]:,.0f}/s; audit {old[4]:,.0f} records/s",
+        "",
         f"database: {total:,} records from {args.origins} origins, {size_mb:.1f} MB "
         f"(built in {built:.1f} s, not measured)",
         "full audit (hash + parse every record, the authority table, compare stored leaf",
         "  hashes and tree nodes, checkpoint signatures, receipts, chains at the receipt time):",
         f"  time                      {took:10.2f} s",
         f"  records/s                 {total / took:10,.0f}",
-        f"case proof check (4 records, inclusion proofs at size {args.records:,}, 1 receipt,",
+        f"case proof check ({len(refs)} records, inclusion proofs at size {args.records:,}, "
+        "1 receipt,",
         f"  chain county -> region -> root), {args.checks} runs:",
         f"  mean                      {statistics.mean(timings) * 1000:10.2f} ms",
         f"  p99                       {timings[int(len(timings) * 0.99) - 1] * 1000:10.2f} ms",
         f"  proof file                {len(proof):10,} bytes",
     ]
     command = (f".venv/bin/python -m bench.bench_audit --origins {args.origins} "
-               f"--records {args.records} --checks {args.checks}")
-    write_results("audit", command, lines)
+               f"--records {args.records} --checks {args.checks} --real {args.real}")
+    write_results("audit", command, lines, workload=WORKLOAD, load_before=load)
 
 
 if __name__ == "__main__":

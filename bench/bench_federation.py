@@ -1,61 +1,58 @@
-"""Federation: parent ingest of verified records, and bytes on the wire per case event.
+"""Federation: parent ingest in-process and through real `serve`, wire bytes per case event.
 
-Targets (issue 4): ingest >= 20,000 records/s on this 2-core machine; <= 150 bytes
-on the wire per typical case event, protocol overhead included.
+Targets (issue 4, issue 18): ingest >= 20,000 records/s in-process; through real
+`tongban serve` processes with mutual TLS on loopback >= 25,000 records/s
+aggregate with 40 children pushing at once, every child exiting 0; <= 20 bytes
+on the wire per event on the realistic workload (bench.workload).
 
-Ingest runs the real receive path (chain, subtree rule, checkpoint signature,
-Merkle consistency, projection) on batches cut by the real sender. Wire bytes
-are counted by the link emulator (profile `perfect`, so only counting) between
-a real uplink and a real gRPC server with mutual TLS: everything TCP carries,
-TLS, HTTP/2 and gzip included.
+- in-process: the real receive path (chain, subtree rule, checkpoint signature,
+  Merkle consistency, projection) on batches cut by the real sender, no network;
+- one child through `serve`: a real `tongban serve --no-uplink` parent and a real
+  `tongban sync --once` child process (gRPC, TLS, gzip, pacer), wall time;
+- N children at once: N `tongban sync --once` processes started together
+  against one `serve` parent; aggregate = records / wall time until the last exits;
+- wire bytes: the link emulator (profile `perfect`, only counting) between a
+  real uplink and a real gRPC server with mutual TLS: everything TCP carries.
 
-Run: .venv/bin/python -m bench.bench_federation
+Run: .venv/bin/python -m bench.bench_federation [--children 40 --per-child 5000]
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
 
-from bench.bench_node import _accept_draft, _apply_draft
-from bench.common import write_results
+from bench.common import in_process, load_now, write_results
+from bench.workload import WORKLOAD, Workload, gzip_ratio, published_matters
 from node.home import Home
 from node.link import make_uplink
-from node.matters import current_matter, list_matters
 from node.serve import start_server
-from node.store import Draft, NodeStore
+from node.store import NodeStore
 from node.wiring import build
 from ops.linkemu import LinkEmulator, profile_by_name
-from ops.localfed import Federation, tongban
+from ops.localfed import Federation
 from pki.division import in_subtree
-from protos.tongban.v1 import record_pb2
 from sync.batches import MAX_BATCH_BYTES, make_batch
 
-CASES = 4000
-STEPS = ("review", "decide", "conclude", "deliver")
+COUNTY = "540102"
+PARENT = "540100"
+EVENTS = 50_000
 
 
-def _step(case_no: str, action: str) -> Draft:
-    extra = {"approve": True} if action == "decide" else (
-        {"method": "窗口领取"} if action == "deliver" else {})
-    data = record_pb2.CaseEvent(case_no=case_no, action=action, actor="窗口03",
-                                **extra).SerializeToString()
-    return Draft(record_pb2.CASE_EVENT, lambda _s, _h: data)
-
-
-def fill(county: NodeStore) -> int:
-    """CASES cases taken from apply to delivery: six events each, 200 cases per transaction."""
-    matter = current_matter(county.db, list_matters(county.db)[0]["code"])
-    for _ in range(0, CASES, 200):
-        base = county.log.size(county.division)
-        county.write([_apply_draft(matter) for _ in range(200)])
-        numbers = [f"540102-2026-{base + i:07d}" for i in range(200)]
-        county.write([_accept_draft(n) for n in numbers])
-        for action in STEPS:
-            county.write([_step(n, action) for n in numbers])
-    return county.log.size(county.division)
+def fill(store: NodeStore, events: int, division: str) -> int:
+    """``events`` workload events of ``division`` written 1,000 per transaction."""
+    workload = Workload(published_matters(store))
+    drafts = list(workload.drafts(division, events))[:events]
+    for first in range(0, len(drafts), 1000):
+        store.write(drafts[first:first + 1000])
+    store.ensure_checkpoint()
+    return store.log.size(division)
 
 
 def ingest_rate(county: NodeStore, parent: NodeStore) -> tuple[int, float]:
@@ -63,12 +60,12 @@ def ingest_rate(county: NodeStore, parent: NodeStore) -> tuple[int, float]:
     source = build(county)
     batches = []
     start = 0
-    while (batch := make_batch(county.log, source.certs, "540102", start, MAX_BATCH_BYTES)):
+    while (batch := make_batch(county.log, source.certs, COUNTY, start, MAX_BATCH_BYTES)):
         batches.append(batch)
         start += len(batch.records)
     began = time.perf_counter()
     for batch in batches:
-        replica.receiver.receive(batch, "540102", lambda o: in_subtree("540102", o))
+        replica.receiver.receive(batch, COUNTY, lambda o: in_subtree(COUNTY, o))
     return start, start / (time.perf_counter() - began)
 
 
@@ -87,36 +84,111 @@ def wire_bytes(county: NodeStore, parent_home: Path) -> tuple[int, int, int]:
         report.pushed.values())
 
 
+def _restore(db_copy: Path, home: Path) -> None:
+    shutil.copy(db_copy, home / "node.db")
+    for suffix in ("-wal", "-shm"):
+        (home / f"node.db{suffix}").unlink(missing_ok=True)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (/proc/PID/stat)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def serve_push(fed: Federation, children: list[str]) -> tuple[float, list[int], int, float]:
+    """Wall seconds for ``children`` to `sync --once` at once, exit codes, records, parent CPU."""
+    parent = fed.start(PARENT)
+    assert parent.process is not None
+    cpu_before = _cpu_seconds(parent.process.pid)
+    try:
+        started = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-m", "node.cli", "sync", "--once",
+                                   "--home", str(fed.nodes[c].home)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for c in children]
+        codes = [p.wait() for p in procs]
+        seconds = time.perf_counter() - started
+        parent_cpu = _cpu_seconds(parent.process.pid) - cpu_before
+        for p, child in zip(procs, children, strict=True):
+            if p.returncode:
+                print(f"child {child} exited {p.returncode}: {p.stderr.read().decode()[-400:]}",
+                      file=sys.stderr)
+    finally:
+        fed.stop(PARENT)
+    store = NodeStore.open(Home(parent.home))
+    try:
+        held = sum(store.log.size(c) for c in children)
+    finally:
+        store.close()
+    return seconds, codes, held, parent_cpu
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--children", type=int, default=40)
+    parser.add_argument("--per-child", type=int, default=5_000)
+    args = parser.parse_args()
+    load = load_now()
+    lines: list[str] = []
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
-        fed = Federation(Path(tmp))
+        fed = Federation(Path(tmp), run=in_process)
         fed.add("000000")
-        fed.add("540100", "000000")
-        fed.add("540102", "540100")
-        tongban("matter", "import", "--sample", home=fed.nodes["540102"].home)
-        county = NodeStore.open(Home(fed.nodes["540102"].home))
-        events = fill(county)
-        parent_home = fed.nodes["540100"].home
+        fed.add(PARENT, "000000")
+        fed.add(COUNTY, PARENT)
+        others = [f"5401{50 + i:02d}" for i in range(args.children)]
+        for code in others:
+            fed.add(code, PARENT)
+        parent_home = fed.nodes[PARENT].home
         fresh = Path(tmp) / "parent-fresh.db"
         shutil.copy(parent_home / "node.db", fresh)
+        for code in [COUNTY, *others]:
+            in_process("matter", "import", "--sample", home=fed.nodes[code].home)
+        county = NodeStore.open(Home(fed.nodes[COUNTY].home))
+        events = fill(county, EVENTS, COUNTY)
+        own = county.log.records(COUNTY, 0, events)
+        raw = sum(len(d) for d in own)
+        ratio = gzip_ratio(own)
+
         wire, payload, pushed = wire_bytes(county, parent_home)
-        shutil.copy(fresh, parent_home / "node.db")
-        for suffix in ("-wal", "-shm"):
-            (parent_home / f"node.db{suffix}").unlink(missing_ok=True)
+        _restore(fresh, parent_home)
         parent = NodeStore.open(Home(parent_home))
         ingested, rate = ingest_rate(county, parent)
-        raw = county.db.execute("SELECT sum(length(data)) FROM records WHERE origin='540102'"
-                                ).fetchone()[0]
-    write_results("federation", ".venv/bin/python -m bench.bench_federation", [
-        f"case events: {events:,} ({CASES:,} cases x apply, accept, review, decide, conclude,"
-        " deliver; first ones are the sample catalogue)",
-        f"record bytes (protobuf, as signed): {raw / events:.1f} bytes/event on average",
-        f"parent ingest of verified records: {rate:,.0f} records/s ({ingested:,} records, "
-        "real receive path incl. projection, one transaction per batch) (target >= 20,000)",
+        parent.close()
+        county.close()
+
+        _restore(fresh, parent_home)
+        one_s, one_codes, one_held, one_cpu = serve_push(fed, [COUNTY])
+
+        for code in others:
+            store = NodeStore.open(Home(fed.nodes[code].home))
+            fill(store, args.per_child, code)
+            store.close()
+        _restore(fresh, parent_home)
+        many_s, many_codes, many_held, many_cpu = serve_push(fed, others)
+    ok = sum(1 for c in many_codes if c == 0)
+    lines += [
+        f"case events: {events:,} of county {COUNTY} (sample catalogue first), "
+        f"{raw / events:.1f} bytes/record as signed, gzip {ratio:.1f}:1 in 1 MiB batches",
+        f"in-process parent ingest (real receive path incl. projection, one transaction per "
+        f"batch, no network): {rate:,.0f} records/s ({ingested:,} records) (target >= 20,000)",
+        f"one child through real serve (`tongban serve` + `tongban sync --once` processes, "
+        f"mTLS on loopback): {one_held:,} records in {one_s:.1f} s = "
+        f"{one_held / one_s:,.0f} records/s incl. the child's start-up "
+        f"({one_held / one_s / rate:.2f} of in-process); exit {one_codes[0]}; parent CPU "
+        f"{one_cpu:.1f} s = {one_cpu / one_held * 1e6:.0f} µs/record",
+        f"{args.children} children pushing at once through real serve: {many_held:,} records "
+        f"({args.per_child:,} each) in {many_s:.1f} s = {many_held / many_s:,.0f} records/s "
+        f"aggregate (target >= 25,000); {ok}/{args.children} children exited 0; parent CPU "
+        f"{many_cpu:.1f} s = {many_cpu / max(many_held, 1) * 1e6:.0f} µs/record "
+        f"({many_cpu / many_s:.2f} cores busy on average)",
         f"on the wire, one sync of {pushed:,} records: {wire:,} bytes both ways incl. TLS,"
-        f" HTTP/2, gzip, Hello and receipts = {wire / pushed:.1f} bytes/event (target <= 150)",
+        f" HTTP/2, gzip, Hello and receipts = {wire / pushed:.1f} bytes/event (target <= 20)",
         f"  (protobuf messages before gzip: {payload:,} bytes = {payload / pushed:.1f}/event)",
-    ])
+    ]
+    command = (f".venv/bin/python -m bench.bench_federation --children {args.children} "
+               f"--per-child {args.per_child}")
+    write_results("federation", command, lines, workload=WORKLOAD, load_before=load)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import write_results
+from bench.common import load_now, write_results
 from node.db import connect
 from sync import merkle
 from sync.log import LogStore
@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1000)
     parser.add_argument("--queries", type=int, default=2000)
     args = parser.parse_args()
+    load = load_now()
     n, batch = args.leaves, args.batch
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -117,7 +118,8 @@ def main() -> None:
             f"    inclusion_proof           {_mean_us(inclusions)}",
             f"    consistency_proof         {_mean_us(consistencies)}",
         ]
-    write_results("merkle", command, lines)
+    write_results("merkle", command, lines, load_before=load,
+                  workload="random 256-byte leaves (the tree's cost does not depend on content)")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from node.authority import AuditPolicy
 from node.clock import now
 from node.db import connect
 from node.home import Home
+from node.store import NodeStore
 from pki.certs import load_cert
 from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
 from pki.files import PRIVATE_MODE, read_file, write_atomic
@@ -39,6 +40,15 @@ def read_root(path: Path | None) -> x509.Certificate:
         return load_cert(data, f"root certificate {path}")
     except Error as exc:
         raise EnvironmentProblem(str(exc)) from exc
+
+
+def _sign_tail(home: Home) -> None:
+    """Sign the node's own records written since its last checkpoint (NodeStore cadence)."""
+    store = NodeStore.open(home)
+    try:
+        store.ensure_checkpoint()
+    finally:
+        store.close()
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,8 @@ def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = N
             root_file = home.root_cert_path
         extra = home.installed_certs()
         path = home.db_path
+        if path.exists():
+            _sign_tail(home)  # the node's own unsigned tail is its cadence, not a finding
     if not path.exists():
         raise EnvironmentProblem(f"nothing to audit at {path}")
     root = read_root(root_file)
@@ -74,7 +86,7 @@ def prove(home: Home, case_no: str, out: Path) -> int:
     With a root installed the proof is checked before it is written, so a
     proof that would not verify is never handed out.
     """
-    home.load_config()
+    _sign_tail(home)  # the proof needs a signed checkpoint covering the case
     db = connect(home.db_path)
     try:
         refs = cases.records_of(db, case_no)

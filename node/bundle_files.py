@@ -46,6 +46,7 @@ def export_for_parent(home: Home, out: Path) -> Written:
     """Everything the parent lacks according to its newest receipts, signed, into ``out``."""
     store = NodeStore.open(home)
     try:
+        store.ensure_checkpoint()  # records leave the node: the tail must be signed
         replica = build(store)
         parent = link.parent_division(replica)
         made = bundles.export_for_parent(replica, parent,
@@ -83,6 +84,7 @@ def import_file(home: Home, path: Path, reply: Path | None, say: Callable[[str],
         if done.from_child:
             result.saved_requests = keep_child_requests(home, done.sender, done.csrs)
             if reply is not None:
+                store.ensure_checkpoint()
                 made = bundles.reply_for_child(replica, done)
                 result.reply = _write(reply, made, bundles.encode(made, replica), done.sender)
         return result

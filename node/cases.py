@@ -19,7 +19,13 @@ from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import check_applicant
 from node.matters import current_matter
-from node.projection import iter_cases, load_calendar, load_case
+from node.projection import (
+    cases_due_before,
+    iter_cases,
+    load_calendar,
+    load_case,
+    paused_cases,
+)
 from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
 from pki.errors import InputError
@@ -200,9 +206,45 @@ def _view(case: workflow.CaseState, today: date, calendar) -> CaseView:
                     workflow.remaining_workdays(case, today, calendar))
 
 
-def views(store: NodeStore, today: date, state: str | None = None) -> list[CaseView]:
+@dataclass(frozen=True)
+class Page:
+    views: list[CaseView]
+    more: bool  # more cases match after the last one here: pass its number as ``after``
+
+
+def listing(store: NodeStore, today: date, *, state: str | None = None,
+            due_soon: bool = False, overdue: bool = False, limit: int | None = None,
+            after: str | None = None) -> Page:
+    """One page of cases in case-number order, after case ``after``, at most ``limit``.
+
+    Deadline filters read only candidate rows: the due_day index bounds them
+    (overdue: due before today; due soon: before the day the DUE_SOON_DAYS+1-th
+    working day ends), paused cases come from their own index, and the exact
+    predicates of CaseView decide. So the cost follows the result, not the
+    history: a national node's 10^6 closed cases are never read.
+    """
     calendar = load_calendar(store.db)
-    return [_view(case, today, calendar) for case in iter_cases(store.db, state)]
+    if not (due_soon or overdue):
+        rows = iter_cases(store.db, state, after=after,
+                          limit=None if limit is None else limit + 1)
+        found = [_view(case, today, calendar) for case in rows]
+    else:
+        before = (calendar.add_workdays(today, workflow.DUE_SOON_DAYS + 1) if due_soon
+                  else today)
+        since = today if due_soon and not overdue else None
+        candidates = {c.case_no: c for c in cases_due_before(store.db, before, since)}
+        candidates.update((c.case_no, c) for c in paused_cases(store.db))
+        found = []
+        for case_no in sorted(candidates):
+            case = candidates[case_no]
+            if (after is not None and case_no <= after) or (state and case.state != state):
+                continue
+            view = _view(case, today, calendar)
+            if (not due_soon or view.due_soon) and (not overdue or view.overdue):
+                found.append(view)
+    if limit is not None and len(found) > limit:
+        return Page(found[:limit], True)
+    return Page(found, False)
 
 
 def view(store: NodeStore, case_no: str, today: date) -> CaseView:

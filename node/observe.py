@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from cryptography import x509
 
 from node import children, status
-from node.cases import views
+from node.cases import listing
 from node.clock import today
 from node.maintenance import migrate_backups
 from node.store import NodeStore
@@ -79,7 +79,7 @@ def backup_age(db: sqlite3.Connection, now: float | None = None) -> float | None
 def open_cases_by_light(store: NodeStore) -> dict[str, int]:
     """Cases not yet finished, as the hall's traffic lights count them."""
     lights = {"green": 0, "yellow": 0, "red": 0}
-    for view in views(store, today()):
+    for view in listing(store, today()).views:
         if view.remaining is None:
             continue
         light = "red" if view.overdue else "yellow" if view.due_soon else "green"

@@ -4,9 +4,14 @@ Every state change goes through ``NodeStore.write``: in a single SQLite
 transaction the records are built (their text checked, node.text), checked
 against the one size limit every receiver applies, judged by the authority
 table and projected (which is where domain rules refuse bad input), appended
-to the log, and a new checkpoint is signed. If any step raises, nothing is
-written. A home whose configured division is not its certificate's writes
-nothing at all. Foreign records (replicated from other nodes) enter through
+to the log, and the commit is fsync'd. If any step raises, nothing is written.
+A home whose configured division is not its certificate's writes nothing at
+all. Checkpoints are signed at a cadence (``_checkpoint_due``), not per write:
+a county writing one clerk action per transaction would otherwise store a
+180-byte signed note per record and make its auditor check a signature per
+record. The unsigned tail is as durable as the rest; ``ensure_checkpoint``
+signs it before records leave the node (uplink exchange, bundle export) or a
+proof is made. Foreign records (replicated from other nodes) enter through
 ``ingest`` after the sync layer has verified them.
 """
 
@@ -36,6 +41,19 @@ from sync.records import LOGICAL_BITS, HybridClock, build_record, hlc_ms, parse_
 SCHEMA_VERSION = 2
 #: Records projected between flushes (and progress calls) in a rebuild.
 _REBUILD_FLUSH = 5000
+
+#: A write signs a new checkpoint when the newest one is this old (by the HLC of the last
+#: record it covers) or leaves this many records unsigned: at most one per minute of
+#: steady writing, yet never a tail longer than one batch's worth.
+CHECKPOINT_INTERVAL_MS = 60_000
+CHECKPOINT_MAX_UNSIGNED = 10_000
+
+#: Kinds written by the thousand (case work) wait for the cadence; every other kind
+#: (catalogue, calendar, certificates, revocations, licences, seals, notices) is rare,
+#: may be pulled by children or proven at once, and is signed with its own write.
+_CADENCED_KINDS = frozenset({
+    record_pb2.CASE_EVENT, record_pb2.EVALUATION, record_pb2.EVALUATION_FOLLOW_UP,
+})
 
 
 @dataclass(frozen=True)
@@ -184,7 +202,7 @@ class NodeStore:
         self.db.execute("COMMIT")
 
     def write(self, drafts: Sequence[Draft], *, wall_ms: int | None = None) -> list[bytes]:
-        """Append drafts to the own log, project them and sign a checkpoint: all or nothing.
+        """Append drafts to the own log and project them, all or nothing; sign when due.
 
         Refused (nothing written) while the node's key has signed more of its log
         than node.db holds (node.log_guard) or when the wall clock cannot be right
@@ -243,7 +261,8 @@ class NodeStore:
             projector.flush()
             self.log.append(origin, first_seq, records)
             self._note_arrivals(origin, first_seq, len(records))
-            self._sign_checkpoint()
+            if self._checkpoint_due(drafts, now_ms):
+                self._sign_checkpoint()
             return records
         except BaseException:
             self.clock.last = saved_clock
@@ -265,6 +284,36 @@ class NodeStore:
     def forget_signer(self) -> None:
         """After a new certificate is installed: the next checkpoint loads the matching key."""
         self._signer = None
+
+    def _checkpoint_due(self, drafts: Sequence[Draft], now_ms: int) -> bool:
+        if any(d.kind not in _CADENCED_KINDS or d.recipient for d in drafts):
+            return True
+        previous = self.log.latest_checkpoint(self.division)
+        if previous is None or previous.size == 0:
+            return True
+        if self.log.size(self.division) - previous.size >= CHECKPOINT_MAX_UNSIGNED:
+            return True
+        last_signed = parse_record(self.log.record(self.division, previous.size - 1))
+        return now_ms - hlc_ms(last_signed.hlc) >= CHECKPOINT_INTERVAL_MS
+
+    def ensure_checkpoint(self) -> int:
+        """Sign the unsigned tail of the own log, if any; returns the signed size.
+
+        Called before records leave the node (the uplink, through
+        StoreHost.sign_own_tail; bundle export) or a proof is made. Takes its
+        own write transaction, so the caller must not hold one.
+        """
+        if not self._unsigned():
+            return self.log.size(self.division)  # the common case takes no write lock
+        with self.transaction():
+            if self._unsigned():
+                self._sign_checkpoint()
+            return self.log.size(self.division)
+
+    def _unsigned(self) -> bool:
+        previous = self.log.latest_checkpoint(self.division)
+        size = self.log.size(self.division)
+        return size > 0 and (previous is None or previous.size < size)
 
     def _sign_checkpoint(self) -> None:
         origin = self.division

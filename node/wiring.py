@@ -41,6 +41,9 @@ class StoreHost:
     def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
         self.store.ingest(origin, first_seq, records)
 
+    def sign_own_tail(self) -> None:
+        self.store.ensure_checkpoint()
+
     def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
         self.store.ingest_delivery(origin, seq, data)
 

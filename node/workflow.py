@@ -234,6 +234,11 @@ def due_date(state: CaseState, calendar: Calendar, today: date | None = None) ->
     return calendar.add_workdays(date_of_ms(state.accepted_ms), state.limit_days + extra)
 
 
+def clock_runs(state: CaseState) -> bool:
+    """True while the case has a deadline clock (running or paused): accepted and open."""
+    return state.state in _CLOCK_STATES and state.accepted_ms is not None
+
+
 def remaining_workdays(state: CaseState, today: date, calendar: Calendar) -> int | None:
     """Working days left after today until the deadline; negative when overdue.
 
@@ -242,7 +247,7 @@ def remaining_workdays(state: CaseState, today: date, calendar: Calendar) -> int
     when no clock runs: before acceptance, and after 办结, 不予受理 or 撤回.
     During a pause the count is frozen at its value when the pause began.
     """
-    if state.state not in _CLOCK_STATES or state.accepted_ms is None:
+    if not clock_runs(state):
         return None
     due = due_date(state, calendar, today)
     if due is None:

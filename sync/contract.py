@@ -53,6 +53,16 @@ class Host(Protocol):
         """
         ...
 
+    def sign_own_tail(self) -> None:
+        """Sign a checkpoint over the node's own records written since its last one, if any.
+
+        The node signs checkpoints at a cadence, not per write, and a batch can
+        only carry records a signed checkpoint covers: the uplink calls this at
+        the start of every exchange. Takes its own write transaction; may raise
+        sqlite3.OperationalError (database locked past the busy timeout).
+        """
+        ...
+
     def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
         """Project one verified delivered record (sync.deliver already keeps its bytes).
 

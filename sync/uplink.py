@@ -163,6 +163,8 @@ class Uplink:
         """
         started = time.monotonic()
         report = ExchangeReport()
+        with self.replica.lock:
+            self.replica.host.sign_own_tail()
         channel = self._channel()
         try:
             stub = federation_pb2_grpc.FederationStub(channel)

@@ -1,11 +1,11 @@
 """A real little federation for the audit tests, built without the network.
 
 root 000000 -> region 540000 -> counties 540102 and 540121. Each county is a
-real node home whose NodeStore writes catalogue and case records (signing a
-checkpoint per write); the region's own home database is the "replicated"
-database: the counties' logs arrive through sync.receive.Receiver exactly as a
-push would deliver them, and the region cosigns receipts. Two sync rounds, a
-day apart, give checkpoints with different trusted times.
+real node home whose NodeStore writes catalogue and case records (checkpoints at
+the store's cadence, the tail signed before each replication); the region's own
+home database is the "replicated" database: the counties' logs arrive through
+sync.receive.Receiver exactly as a push would deliver them, and the region
+cosigns receipts. Two sync rounds, a day apart, give checkpoints with different trusted times.
 
 Building takes a second, so tests build one template per session and copy it.
 """
@@ -138,6 +138,7 @@ def replicate(fed: Fed, county: str, at: datetime) -> int:
     region = NodeStore.open(fed.home(REGION))
     child = NodeStore.open(fed.home(county))
     try:
+        child.ensure_checkpoint()  # as the uplink does before it sends
         receiver = receiver_for(region, fed.root)
         start = region.log.size(county)
         while (batch := make_batch(child.log, CertStore(child.db), county, start, 2048)):

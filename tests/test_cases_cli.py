@@ -197,3 +197,40 @@ def test_rebuild_reproduces_every_table(county):
     out = run(county, "db", "rebuild").output
     assert out.strip().endswith("records")
     assert dump_projections(county / "node.db") == before
+
+
+def test_deadline_lists_follow_calendar_notices_paused_cases_and_pages(tmp_path):
+    """The due_day index answers --overdue/--due-soon; a calendar notice moves it."""
+    applied = {"TONGBAN_CLOCK": "2026-11-02T10:00"}  # a Monday
+    county = make_node(tmp_path, env=applied)
+    matter = _matter_with(county, lambda m: m["impl_code"] == "540102-QR-001")
+    first, paused = (_apply(county, matter, env=applied) for _ in range(2))
+    for case in (first, paused):
+        run(county, "case", "accept", case, env=applied)  # both due Monday 9 November
+
+    def listed(day: str, *flags: str) -> list[str]:
+        out = run(county, "case", "list", *flags, "--json", env={"TONGBAN_CLOCK": day})
+        return [c["case_no"] for c in json.loads(out.output)]
+
+    assert listed("2026-11-10T09:00", "--overdue") == [first, paused]
+    # 特别程序 while overdue: the paused case is no longer in the due_day index, still listed
+    run(county, "case", "suspend", paused, "--reason", "现场勘查",
+        env={"TONGBAN_CLOCK": "2026-11-10T09:30"})
+    assert listed("2026-11-10T09:40", "--overdue") == [first, paused]
+    run(county, "calendar", "publish", "--year", "2026", "--holiday", "2026-11-09",
+        "--holiday", "2026-11-10", env={"TONGBAN_CLOCK": "2026-11-10T10:00"})
+    # the notice moved both last days to Wednesday 11 November
+    assert listed("2026-11-10T11:00", "--overdue") == []
+    assert listed("2026-11-10T11:00", "--due-soon") == [first, paused]
+    # Thursday: the running case is overdue; the paused one gained the paused days
+    assert listed("2026-11-12T09:00", "--overdue") == [first]
+    before = dump_projections(county / "node.db")
+    run(county, "db", "rebuild")
+    assert dump_projections(county / "node.db") == before  # due_day included
+
+    more = [_apply(county, matter, env=applied) for _ in range(3)]
+    everything = sorted([first, paused, *more])
+    page = run(county, "case", "list", "--limit", "2", env=applied).output
+    assert page.rstrip().endswith(f"2 cases; more: --after {everything[1]}")
+    assert listed("2026-11-02T10:00", "--limit", "2", "--after", everything[1]) == everything[2:4]
+    assert listed("2026-11-02T10:00", "--after", everything[3]) == everything[4:]

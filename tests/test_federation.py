@@ -174,6 +174,7 @@ def test_tampered_batch_is_refused_and_quarantined_good_ones_still_land(fed):
     held = len(records(prefecture.home, "540102"))
     store = NodeStore.open(Home(county))
     try:
+        store.ensure_checkpoint()  # as every sending path does first
         batch = make_batch(store.log, build(store).certs, "540102", held, 64 * 1024)
     finally:
         store.close()

@@ -195,20 +195,22 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
 @click.option("--due-soon", is_flag=True,
               help=f"Only cases with {workflow.DUE_SOON_DAYS} working days or fewer left.")
 @click.option("--overdue", is_flag=True, help="Only overdue cases.")
+@click.option("--limit", type=click.IntRange(1), default=500, show_default=True,
+              help="At most this many cases (one page).")
+@click.option("--after", "after", metavar="CASE_NO", default=None,
+              help="Start after this case number: the last one of the previous page.")
 @json_option
 @home_option
-def list_(state, due_soon, overdue, as_json, home_dir) -> None:
-    """List cases with their deadlines (working days, official calendar).
+def list_(state, due_soon, overdue, limit, after, as_json, home_dir) -> None:
+    """List cases with their deadlines (working days, official calendar), by case number.
 
     \b
     Example:
-      tongban case list --due-soon
+      tongban case list --due-soon --limit 20
     """
-    views = cases.views(_open(home_dir), today(), state)
-    if due_soon:
-        views = [v for v in views if v.due_soon]
-    if overdue:
-        views = [v for v in views if v.overdue]
+    page = cases.listing(_open(home_dir), today(), state=state, due_soon=due_soon,
+                         overdue=overdue, limit=limit, after=after)
+    views = page.views
     if as_json:
         emit_json([_case_dict(v) for v in views])
         return
@@ -219,4 +221,5 @@ def list_(state, due_soon, overdue, as_json, home_dir) -> None:
                      v.case.matter_code, v.due or "-",
                      "-" if v.remaining is None else v.remaining, flag))
     echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
-    echo(f"{len(views)} cases")
+    more = f"; more: --after {views[-1].case.case_no}" if page.more else ""
+    echo(f"{len(views)} cases{more}")
