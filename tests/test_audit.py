@@ -56,13 +56,13 @@ def test_county_home_verifies_clean_through_the_cli(template):
     assert result.exit_code == 0, result.output
     doc = json.loads(result.output)
     assert doc["ok"] and doc["problems"] == []
-    # a county signs the catalogue at once and its case events at the store's cadence,
-    # always before a sync: catalogue; round one's tail; round two's apply (a day after
-    # the newest checkpoint, so due) and its tail. The region cosigned the newest after
-    # each round: 4 - 2 unconfirmed
+    # a county signs the catalogue and its staff register at once and its case events at
+    # the store's cadence, always before a sync: catalogue; staff; round one's tail; round
+    # two's apply (a day after the newest checkpoint, so due) and its tail. The region
+    # cosigned the newest after each round: 5 - 2 unconfirmed
     assert {k: doc["origins"][COUNTY][k] for k in ("records", "checkpoints", "receipts",
                                                    "unconfirmed")} == {
-        "records": 7, "checkpoints": 4, "receipts": 2, "unconfirmed": 2}
+        "records": 8, "checkpoints": 5, "receipts": 2, "unconfirmed": 3}
 
 
 def test_fixture_bundle_from_mid_log_verifies_clean(template, tmp_path):

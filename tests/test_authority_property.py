@@ -85,6 +85,7 @@ def _build(base: Path):
 def _push(world: World, sender: str, receiver: str, origins) -> None:
     source, target = world.open(sender), world.open(receiver)
     try:
+        source.ensure_checkpoint()  # as the uplink and bundle export do before records leave
         incoming = receiver_for(target, world.root)
         certs = CertStore(source.db)
         for origin in origins(source.log.sizes()):
