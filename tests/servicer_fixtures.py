@@ -38,11 +38,18 @@ def served(home: Path) -> Iterator[str]:
 
 
 @contextmanager
-def stub_as(home: Path, server_division: str, address: str
-            ) -> Iterator[federation_pb2_grpc.FederationStub]:
-    """A Federation stub presenting the certificate of the node at ``home``."""
+def channel_as(home: Path, server_division: str, address: str) -> Iterator[grpc.Channel]:
+    """An mTLS channel presenting the certificate of the node at ``home``."""
     ident = identity(Home(home))
     with grpc.secure_channel(address, ident.channel_credentials(), options=[
             *CHANNEL_OPTIONS,
             ("grpc.ssl_target_name_override", target_name(server_division))]) as channel:
+        yield channel
+
+
+@contextmanager
+def stub_as(home: Path, server_division: str, address: str
+            ) -> Iterator[federation_pb2_grpc.FederationStub]:
+    """A Federation stub presenting the certificate of the node at ``home``."""
+    with channel_as(home, server_division, address) as channel:
         yield federation_pb2_grpc.FederationStub(channel)
