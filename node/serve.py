@@ -28,16 +28,14 @@ from node.metrics import Metrics
 from node.store import NodeStore
 from node.wiring import build
 from pki.errors import EnvironmentProblem
-from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.receive import Received
-from sync.service import FederationService
+from sync.service import SERVICE_NAME, FederationService, add_to_server
 from sync.tls import SERVER_OPTIONS
 from sync.uplink import ExchangeReport
 
 GRACE_SECONDS = 5.0
 TICK_SECONDS = 1.0
 EXPIRY_CHECK_SECONDS = 6 * 3600
-SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
 
 log = logging.getLogger("tongban.serve")
 
@@ -55,7 +53,7 @@ def start_server(store: NodeStore, replica, address: str,
     service = FederationService(
         replica, on_contact=lambda division, sizes: children.record_contact(
             store, division, sizes), on_received=on_received)
-    federation_pb2_grpc.add_FederationServicer_to_server(service, server)
+    add_to_server(service, server)
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)

@@ -25,6 +25,7 @@ from sync.certstore import CertStore, parse_der
 from sync.contract import Host
 from sync.log import LogStore
 from sync.records import parse_record
+from sync.requests import check_batch
 from sync.trust import Verifier
 
 #: The one record size limit: receivers refuse larger records and NodeStore.write refuses
@@ -117,7 +118,11 @@ class Receiver:
 
     def receive(self, batch: federation_pb2.LogBatch, peer: str,
                 allowed: Callable[[str], bool]) -> Received:
-        """Store the batch or raise BatchRefused; a refused batch is quarantined."""
+        """Store the batch or raise BatchRefused; a refused batch is quarantined.
+
+        A batch whose position SQLite cannot even hold is refused first, unquarantined.
+        """
+        check_batch(batch)
         try:
             return self._receive(batch, allowed)
         except ForkDetected as exc:

@@ -1,8 +1,12 @@
 """The Federation gRPC servicer: what a parent answers to its children.
 
-Every refusal is a precise status: PERMISSION_DENIED (wrong peer or subtree),
-INVALID_ARGUMENT (signature or root mismatch, malformed data),
-FAILED_PRECONDITION (a fork), OUT_OF_RANGE (a batch that skips records).
+Every refusal is a precise status: PERMISSION_DENIED (wrong peer or subtree,
+or a certificate that does not hold now: expired or revoked, checked on every
+call, since TLS only checked it against the root), INVALID_ARGUMENT (signature
+or root mismatch, malformed data), FAILED_PRECONDITION (a fork), OUT_OF_RANGE
+(a batch that skips records). One boundary (``_boundary``) wraps every RPC, so
+an exception nobody anticipated still leaves as one line with a status, never
+as grpc's UNKNOWN "Exception calling application".
 A descendant that lost its disk may pull its own and its subtree's logs back
 (PullRequest.recover), from its parent or, when that is gone too, from a
 higher ancestor.
@@ -10,16 +14,19 @@ higher ancestor.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 import grpc
 from cryptography import x509
+from google.protobuf.message import DecodeError, Message
 
-from pki.certs import division_of
+from pki.certs import division_of, issued_by
 from pki.division import in_subtree, is_ancestor
-from pki.errors import Error, InputError, VerificationError
+from pki.errors import Error, InputError, MalformedError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
@@ -27,6 +34,7 @@ from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
 from sync.receive import PeerNotAllowed, Received
 from sync.replica import Replica
+from sync.requests import check_chain, check_sizes
 from sync.tls import peer_certificate
 
 _STATUS = {
@@ -35,6 +43,9 @@ _STATUS = {
     "FAILED_PRECONDITION": grpc.StatusCode.FAILED_PRECONDITION,
     "OUT_OF_RANGE": grpc.StatusCode.OUT_OF_RANGE,
 }
+#: What a request's own bytes can provoke below us (a value SQLite cannot hold, text that
+#: does not decode): the caller's fault, so INVALID_ARGUMENT. Anything else is our bug.
+_MALFORMED = (ValueError, OverflowError, TypeError, LookupError, DecodeError)
 
 
 log = logging.getLogger("tongban.children")
@@ -45,6 +56,8 @@ ContactHook = Callable[[str, dict[str, int]], None]
 #: reply (the national node's licence relay runs here)
 ReceiptHook = Callable[[Received], None]
 
+_Rpc = TypeVar("_Rpc", bound=Callable[..., Any])
+
 
 def _who(context: grpc.ServicerContext) -> str:
     """The peer's division for a log line, or its address when it has no usable certificate."""
@@ -54,13 +67,64 @@ def _who(context: grpc.ServicerContext) -> str:
         return context.peer()
 
 
-def _abort(context: grpc.ServicerContext, exc: Error) -> None:
+def _status(exc: Error) -> grpc.StatusCode:
     status = _STATUS.get(getattr(exc, "status", ""))
-    if status is None:
-        status = (grpc.StatusCode.INVALID_ARGUMENT
-                  if isinstance(exc, InputError | VerificationError)
-                  else grpc.StatusCode.INTERNAL)
-    context.abort(status, exc.diagnostics())
+    if status is not None:
+        return status
+    if isinstance(exc, InputError | VerificationError):
+        return grpc.StatusCode.INVALID_ARGUMENT
+    return grpc.StatusCode.INTERNAL
+
+
+def _one_line(text: str) -> str:
+    """One line of at most 1,000 characters, control characters escaped: a peer's bytes
+    echoed in a refusal must not move the other operator's cursor."""
+    flat = " ".join(text.split())[:1000]
+    return "".join(c if c.isprintable() else ascii(c)[1:-1] for c in flat)
+
+
+#: Each RPC's request type: the servicer parses requests itself (see ``add_to_server``).
+_REQUESTS: dict[str, type[Message]] = {
+    "Hello": federation_pb2.HelloRequest, "PushLogs": federation_pb2.PushRequest,
+    "PullLogs": federation_pb2.PullRequest}
+SERVICE_NAME = federation_pb2.DESCRIPTOR.services_by_name["Federation"].full_name
+
+
+def _parse(method: str, data: bytes) -> Message:
+    message = _REQUESTS[method]()
+    try:
+        message.ParseFromString(data)
+    except DecodeError as exc:
+        raise MalformedError(f"{method} request", f"does not parse ({exc})") from exc
+    return message
+
+
+def _boundary(rpc: _Rpc) -> _Rpc:
+    """The one exit for every failure of an RPC: a status and a one-line message.
+
+    An ``Error`` carries its own status. An exception from below that a
+    request's content can cause (_MALFORMED) is INVALID_ARGUMENT; anything
+    else is INTERNAL and logged with its trace, since it is a bug. Both are
+    logged with the method and the peer.
+    """
+    @functools.wraps(rpc)
+    def call(self: FederationService, request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            if isinstance(request, bytes):
+                request = _parse(rpc.__name__, request)
+            return rpc(self, request, context)
+        except Error as exc:
+            status, details = _status(exc), exc.diagnostics()
+        except _MALFORMED as exc:
+            status = grpc.StatusCode.INVALID_ARGUMENT
+            details = f"malformed request: {type(exc).__name__}: {exc}"
+            log.warning("%s from %s refused: %s", rpc.__name__, _who(context), _one_line(details))
+        except Exception as exc:  # the boundary: whatever it is, the caller gets one line
+            status = grpc.StatusCode.INTERNAL
+            details = f"internal error in {rpc.__name__} ({type(exc).__name__}); see the server log"
+            log.exception("%s from %s failed", rpc.__name__, _who(context))
+        context.abort(status, _one_line(details))
+    return call  # type: ignore[return-value]
 
 
 class FederationService(federation_pb2_grpc.FederationServicer):
@@ -70,33 +134,64 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self.on_contact = on_contact
         self.on_received = on_received
 
+    def _admit(self, peer: x509.Certificate, presented: Sequence[x509.Certificate] = ()
+               ) -> list[x509.Certificate]:
+        """The peer's chain, verified now with the revocations held now, or PeerNotAllowed.
+
+        TLS checked the certificate against the root only; a child revoked since
+        (or expired) is refused here, on every call. Call with the replica lock held.
+        """
+        r = self.replica
+        try:
+            return r.receiver.verify_peer(peer, [*presented, *r.chain, *r.own_certs],
+                                          Purpose.TLS_CLIENT)
+        except VerificationError as exc:
+            raise PeerNotAllowed(f"peer refused: {exc.diagnostics()}") from exc
+
+    def _child(self, context: grpc.ServicerContext) -> str:
+        """The calling child's division, if we issued its certificate and it holds now."""
+        peer = peer_certificate(context)
+        code = self.replica.require_child(peer)
+        self._admit(peer)
+        return code
+
+    @_boundary
     def Hello(self, request, context):
         r = self.replica
         try:
             peer = peer_certificate(context)
-            presented = parse_der(list(request.chain_der), "hello certificate chain")
+            presented = parse_der(check_chain("hello certificate chain", request.chain_der),
+                                  "hello certificate chain")
             if not presented or der(presented[0]) != der(peer):
                 raise VerificationError("hello chain does not start with the TLS certificate")
+            told = check_sizes("hello sizes", request.sizes)
+            delivered = check_sizes("hello delivered", request.delivered)
             with r.lock:
-                chain = r.receiver.verify_peer(peer, presented[1:], Purpose.TLS_CLIENT)
+                chain = self._admit(peer, presented[1:])
+                # Only our parent or a child learns what we hold; anyone else, however
+                # well certified, gets the refusal and nothing more.
+                from_parent = issued_by(r.chain[0], peer)
+                if not from_parent:
+                    r.require_child(peer)
                 r.receiver.keep_certificates(chain)
                 sizes = r.log.sizes()
-                waiting = bool(r.host.addressed_into(division_of(peer),
-                                                     dict(request.delivered)))
-                if self.on_contact:
-                    self.on_contact(division_of(peer), dict(request.sizes))
+                waiting = (not from_parent
+                           and bool(r.host.addressed_into(division_of(peer), delivered)))
+                if self.on_contact and not from_parent:
+                    self.on_contact(division_of(peer), told)
         except Error as exc:
-            log.warning("hello from %s refused: %s", _who(context), exc.diagnostics())
-            _abort(context, exc)
+            log.warning("hello from %s refused: %s", _who(context), _one_line(exc.diagnostics()))
+            raise
         return federation_pb2.HelloResponse(
             division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
             time_ms=int(time.time() * 1000), deliveries_waiting=waiting)
 
+    @_boundary
     def PushLogs(self, request, context):
         r = self.replica
         try:
-            peer = r.require_child(peer_certificate(context))
             with r.lock:
+                peer = self._child(context)
                 received = r.receiver.receive(request.batch, peer,
                                               lambda origin: in_subtree(peer, origin))
                 acked = self._ack(received)
@@ -107,8 +202,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             return acked
         except Error as exc:
             log.warning("child %s: refused batch of %s from %d: %s", _who(context),
-                        request.batch.origin, request.batch.first_seq, exc.diagnostics())
-            _abort(context, exc)
+                        _one_line(request.batch.origin[:20]), request.batch.first_seq,
+                        _one_line(exc.diagnostics()))
+            raise
 
     def _ack(self, received: Received) -> federation_pb2.PushResponse:
         r = self.replica
@@ -118,29 +214,29 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         return federation_pb2.PushResponse(stored_size=received.stored_size,
                                            receipt=receipt.note, receipt_time_ms=receipt.time_ms)
 
+    @_boundary
     def PullLogs(self, request, context):
         """Ancestors' logs and deliveries for a child; with ``recover``, a descendant's own
         and subtree logs sent back (it lost its disk; DESIGN.md, "Recovery")."""
         r = self.replica
-        try:
+        held = check_sizes("pull sizes", request.sizes)
+        delivered = check_sizes("pull delivered", request.delivered)
+        budget = max(1, min(request.max_bytes or MAX_BATCH_BYTES, 4 * MAX_BATCH_BYTES))
+        if request.recover:
+            recovering = check_sizes("pull recover", request.recover)
             cert = peer_certificate(context)
-            budget = max(1, min(request.max_bytes or MAX_BATCH_BYTES, 4 * MAX_BATCH_BYTES))
-            if request.recover:
-                peer = self._require_descendant(cert)
-                with r.lock:
-                    batches, more = self._batches(lambda o: in_subtree(peer, o),
-                                                  dict(request.recover), budget)
-                return federation_pb2.PullResponse(batches=batches, more=more)
-            peer = r.require_child(cert)
+            peer = self._require_descendant(cert)
             with r.lock:
-                batches, more = self._batches(lambda o: is_ancestor(o, peer),
-                                              dict(request.sizes), budget)
-                budget -= sum(len(x) for b in batches for x in b.records)
-                wanted = r.host.addressed_into(peer, dict(request.delivered))
-                deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
-                more = more or left
-        except Error as exc:
-            _abort(context, exc)
+                self._admit(cert)
+                batches, more = self._batches(lambda o: in_subtree(peer, o), recovering, budget)
+            return federation_pb2.PullResponse(batches=batches, more=more)
+        with r.lock:
+            peer = self._child(context)
+            batches, more = self._batches(lambda o: is_ancestor(o, peer), held, budget)
+            budget -= sum(len(x) for b in batches for x in b.records)
+            wanted = r.host.addressed_into(peer, delivered)
+            deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
+            more = more or left
         return federation_pb2.PullResponse(batches=batches, more=more, deliveries=deliveries)
 
     def _batches(self, wanted: Callable[[str], bool], held: dict[str, int], budget: int
@@ -180,3 +276,21 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             pool = parse_der(held, f"certificates held for {code}'s issuer")
             r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
         return code
+
+
+def add_to_server(service: FederationService, server: grpc.Server) -> None:
+    """Serve ``service``, receiving each request as bytes and parsing it inside the boundary.
+
+    With the generated registration grpc parses first, and a request that does
+    not parse is answered INTERNAL "Exception deserializing request!" with a
+    trace in the log; here it is INVALID_ARGUMENT in one line, like any other
+    malformed request.
+    """
+    handlers: dict[str, grpc.RpcMethodHandler] = {
+        method: grpc.unary_unary_rpc_method_handler(
+            getattr(service, method), request_deserializer=None,
+            response_serializer=lambda message: message.SerializeToString())
+        for method in _REQUESTS
+    }
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))

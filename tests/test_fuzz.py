@@ -1,7 +1,8 @@
 """Seeded mutation fuzzing of everything tongban reads from outside (issue 12).
 
 Bundles (imported into a real replica and audited from a file), certificates,
-checkpoints, receipts and case proofs are mutated from known-good inputs
+checkpoints, receipts, case proofs and the three Federation requests (sent as
+bytes to a real servicer over mTLS) are mutated from known-good inputs
 (tests/fuzzing.py). For every mutant the only outcomes allowed are a
 ``pki.errors.Error`` (a refusal), a failed audit report, or acceptance of an
 input that means exactly what the original meant; any other exception is a
@@ -17,24 +18,31 @@ import json
 import sqlite3
 from datetime import UTC, datetime
 
+import grpc
 import pytest
 from fuzzing import mutants
+from servicer_fixtures import channel_as, served
 
 from node import audits, bundle_files
 from node.home import Home
 from node.store import NodeStore
 from node.wiring import build
-from ops.fedcheck import COUNTY, REGION, add_events
+from ops.fedcheck import COUNTY, REGION, add_events, records
 from pki.certs import certs_pem, division_of
 from pki.checkpoint import parse_note, receipts_in, verify_checkpoint, verify_receipt
 from pki.errors import Error
 from pki.verify import verify_chain
+from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync import bundle as bundles
 from sync.audit import audit_path
+from sync.batches import make_batch
 from sync.certstore import der, parse_der
 
 FUZZ_FAST = 1000
 FUZZ_SLOW = 21_000  # five targets: 105,000 inputs
+#: per RPC: each request crosses TLS to a real servicer, so the budgets are smaller
+RPC_FAST = 150
+RPC_SLOW = 5_000
 
 
 @pytest.fixture
@@ -170,3 +178,66 @@ def test_a_gzip_bomb_is_refused_before_it_is_inflated(inputs):
     lying = bomb[:-4] + (1000).to_bytes(4, "little")  # claims a thousand bytes
     with pytest.raises(Error, match="inflates past the 1,000 bytes it declares"):
         bundles.import_bundle(inputs["replica"], lying, "bomb")
+
+
+def _good_requests(county) -> dict[str, bytes]:
+    """The Hello, PushLogs and PullLogs requests the county really sends, as bytes."""
+    store = NodeStore.open(Home(county))
+    try:
+        replica = build(store)
+        chain = [der(c) for c in replica.chain]
+        batch = make_batch(store.log, replica.certs, COUNTY, 0, 64 * 1024)
+        sizes = store.log.sizes()
+    finally:
+        store.close()
+    return {
+        "Hello": federation_pb2.HelloRequest(division=COUNTY, chain_der=chain, sizes=sizes,
+                                             time_ms=1, delivered={REGION: 0}),
+        "PushLogs": federation_pb2.PushRequest(batch=batch),
+        "PullLogs": federation_pb2.PullRequest(sizes={REGION: 1, "000000": 0}, max_bytes=4096,
+                                               delivered={REGION: 0}),
+    }
+
+
+def _fuzz_rpcs(fed, count: int) -> None:
+    """Every mutant gets a status other than UNKNOWN; nothing mutated is stored; the
+    servicer answers the genuine requests afterwards."""
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    add_events(county, 20)
+    good = {rpc: request.SerializeToString() for rpc, request in _good_requests(county).items()}
+    statuses: dict[grpc.StatusCode, int] = {}
+    with served(region) as address, channel_as(county, REGION, address) as channel:
+        stub = federation_pb2_grpc.FederationStub(channel)
+        for seed, (rpc, original) in enumerate(sorted(good.items())):
+            send = channel.unary_unary(  # the raw bytes, exactly as mutated
+                f"/tongban.v1.Federation/{rpc}", request_serializer=None,
+                response_deserializer=None)
+            for i, blob in mutants(30 + seed, original, count):
+                try:
+                    send(blob, timeout=10)
+                    code = grpc.StatusCode.OK
+                except grpc.RpcError as exc:
+                    code = exc.code()
+                    assert code != grpc.StatusCode.UNKNOWN, (rpc, i, exc.details())
+                    assert exc.details().isprintable(), (rpc, i)
+                statuses[code] = statuses.get(code, 0) + 1
+        genuine = records(county, COUNTY)
+        stored = records(region, COUNTY)
+        assert stored == genuine[:len(stored)], "a mutated record was stored"
+        assert stub.Hello(federation_pb2.HelloRequest.FromString(good["Hello"]), timeout=10)
+        pushed = stub.PushLogs(federation_pb2.PushRequest.FromString(good["PushLogs"]),
+                               timeout=10)
+        assert pushed.stored_size == len(genuine)
+    assert records(region, COUNTY) == genuine
+    assert statuses.get(grpc.StatusCode.INVALID_ARGUMENT, 0) > count // 2, statuses
+
+
+@pytest.mark.timeout(180)
+def test_fuzz_rpc_requests(fed_copy):
+    _fuzz_rpcs(fed_copy, RPC_FAST)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(3600)
+def test_fuzz_rpc_requests_slow(fed_copy):
+    _fuzz_rpcs(fed_copy, RPC_SLOW)

@@ -35,6 +35,12 @@ def open_readonly(path: Path) -> sqlite3.Connection:
     """
     path = Path(path).absolute()
     writable = os.access(path.parent, os.W_OK) and os.access(path, os.W_OK)
+    wal = path.with_name(path.name + "-wal")
+    if not writable and wal.exists() and wal.stat().st_size > 0:
+        # immutable=1 reads the main file only: the WAL's commits would be silently missed.
+        raise EnvironmentProblem(
+            f"{wal} holds writes not yet in {path.name}, and a read-only copy cannot be "
+            "opened with them: copy the home after stopping tongban (or audit a writable copy)")
     uri = f"{path.as_uri()}?{'mode=ro' if writable else 'immutable=1'}"
     try:
         db = sqlite3.connect(uri, uri=True, isolation_level=None)

@@ -1,0 +1,159 @@
+"""Hostile peers at a real servicer over mTLS on 127.0.0.1 (issue 12, network refusals).
+
+A revoked child is refused on every RPC, not only Hello; a certified node that
+is neither our parent nor our child learns nothing from Hello; every
+malformed request is INVALID_ARGUMENT with one line, never UNKNOWN, and the
+servicer keeps answering.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+import grpc
+import pytest
+from node_fixtures import tongban
+from servicer_fixtures import served, stub_as
+
+from node.home import Home
+from node.store import NodeStore
+from node.wiring import build
+from ops.fedcheck import COUNTY, REGION, add_events, records
+from protos.tongban.v1 import federation_pb2
+from sync.batches import make_batch
+from sync.certstore import der
+
+
+def hello_request(home) -> federation_pb2.HelloRequest:
+    """The Hello the node at ``home`` sends its parent (as sync.uplink makes it)."""
+    store = NodeStore.open(Home(home))
+    try:
+        replica = build(store)
+        return federation_pb2.HelloRequest(
+            division=replica.division, chain_der=[der(c) for c in replica.chain],
+            sizes=store.log.sizes())
+    finally:
+        store.close()
+
+
+def own_batch(home, start: int = 0) -> federation_pb2.LogBatch:
+    store = NodeStore.open(Home(home))
+    try:
+        return make_batch(store.log, build(store).certs, COUNTY, start, 64 * 1024)
+    finally:
+        store.close()
+
+
+def refusal(call) -> grpc.RpcError:
+    with pytest.raises(grpc.RpcError) as err:
+        call()
+    return err.value
+
+
+def test_a_revoked_child_is_refused_on_every_rpc(fed_copy):
+    county, region = fed_copy.nodes[COUNTY].home, fed_copy.nodes[REGION].home
+    add_events(county, 6)
+    serial = format(Home(county).cert_chain().cert.serial_number, "x")
+    with served(region) as address, stub_as(county, REGION, address) as stub:
+        assert stub.Hello(hello_request(county), timeout=10).sizes
+        stub.PullLogs(federation_pb2.PullRequest(), timeout=10)
+        tongban("pki", "revoke", serial, "--reason", "keyCompromise", home=region)
+        held = records(region, COUNTY)
+        calls = {
+            "Hello": lambda: stub.Hello(hello_request(county), timeout=10),
+            "PullLogs": lambda: stub.PullLogs(federation_pb2.PullRequest(), timeout=10),
+            "PushLogs": lambda: stub.PushLogs(
+                federation_pb2.PushRequest(batch=own_batch(county)), timeout=10),
+        }
+        for name, call in calls.items():
+            err = refusal(call)
+            assert err.code() == grpc.StatusCode.PERMISSION_DENIED, name
+            assert "revoked" in err.details() and "\n" not in err.details(), name
+        assert records(region, COUNTY) == held
+
+
+def test_hello_tells_a_certified_stranger_nothing(fed_copy):
+    region = fed_copy.nodes[REGION].home
+    stranger = fed_copy.add("650000", "000000").home  # certified by the root, not our child
+    with served(region) as address:
+        with stub_as(stranger, REGION, address) as stub:
+            err = refusal(lambda: stub.Hello(hello_request(stranger), timeout=10))
+            assert err.code() == grpc.StatusCode.PERMISSION_DENIED
+            assert err.details() == ("peer 650000 is not a child of 540000: its certificate "
+                                     "was not issued by this node")
+            assert err.trailing_metadata() in ((), None)
+        with stub_as(fed_copy.nodes[COUNTY].home, REGION, address) as stub:
+            assert REGION in stub.Hello(hello_request(fed_copy.nodes[COUNTY].home),
+                                        timeout=10).sizes
+    db = sqlite3.connect(region / "node.db")
+    try:
+        assert [d for (d,) in db.execute("SELECT division FROM child_contacts")] == [COUNTY]
+        assert db.execute("SELECT count(*) FROM node_certs WHERE division = '650000'"
+                          ).fetchone() == (0,)
+    finally:
+        db.close()
+
+
+def _malformed(county) -> dict[str, tuple[str, object]]:
+    """Each bad request by name: the RPC and the request."""
+    hello = hello_request(county)
+    batch = own_batch(county)
+
+    def hello_with(**fields) -> federation_pb2.HelloRequest:
+        out = federation_pb2.HelloRequest()
+        out.CopyFrom(hello)
+        for name, value in fields.items():
+            if name == "chain_der":
+                del out.chain_der[:]
+                out.chain_der.extend(value)
+            else:
+                getattr(out, name).update(value)
+        return out
+
+    def batch_with(**fields) -> federation_pb2.PushRequest:
+        out = federation_pb2.LogBatch()
+        out.CopyFrom(batch)
+        for name, value in fields.items():
+            setattr(out, name, value)
+        return federation_pb2.PushRequest(batch=out)
+
+    many = {f"54{p:02d}{c:02d}": 1 for p in range(1, 100) for c in range(1, 100)}
+    many.update({f"65{p:02d}{c:02d}": 1 for p in range(1, 20) for c in range(1, 100)})
+    return {
+        "push first_seq 2^63": ("PushLogs", batch_with(first_seq=1 << 63)),
+        "push first_seq 2^64-1 (a negative int64)": ("PushLogs",
+                                                     batch_with(first_seq=(1 << 64) - 1)),
+        "push origin not a code": ("PushLogs", batch_with(origin="54010x")),
+        "push origin with escapes": ("PushLogs", batch_with(origin="\x1b[31m540102\r\n")),
+        "pull size 2^63": ("PullLogs", federation_pb2.PullRequest(sizes={REGION: 1 << 63})),
+        "pull size key not a code": ("PullLogs", federation_pb2.PullRequest(sizes={"x": 1})),
+        "pull delivered 2^64-1": ("PullLogs", federation_pb2.PullRequest(
+            delivered={COUNTY: (1 << 64) - 1})),
+        "pull 11,000 origins": ("PullLogs", federation_pb2.PullRequest(sizes=many)),
+        "hello 7 certificates": ("Hello", hello_with(chain_der=[hello.chain_der[0]] * 7)),
+        "hello garbage certificate": ("Hello", hello_with(chain_der=[b"\x30\x03\x02\x01"])),
+        "hello size key with escapes": ("Hello", hello_with(sizes={"\x1b[2J": 1})),
+        "hello delivered 2^63": ("Hello", hello_with(delivered={COUNTY: 1 << 63})),
+    }
+
+
+def test_every_malformed_request_is_invalid_argument_in_one_line(fed_copy):
+    county, region = fed_copy.nodes[COUNTY].home, fed_copy.nodes[REGION].home
+    add_events(county, 4)
+    with served(region) as address, stub_as(county, REGION, address) as stub:
+        for name, (rpc, request) in _malformed(county).items():
+            err = refusal(lambda rpc=rpc, request=request: getattr(stub, rpc)(request,
+                                                                             timeout=10))
+            assert err.code() == grpc.StatusCode.INVALID_ARGUMENT, (name, err.details())
+            assert err.details().isprintable(), name
+        assert records(region, COUNTY) == []
+        stub.Hello(hello_request(county), timeout=10)
+        response = stub.PushLogs(federation_pb2.PushRequest(batch=own_batch(county)),
+                                 timeout=10)
+        assert response.stored_size == len(records(county, COUNTY))
+    db = sqlite3.connect(region / "node.db")
+    try:
+        contacts = db.execute("SELECT division, sizes FROM child_contacts").fetchall()
+    finally:
+        db.close()
+    assert [d for d, _ in contacts] == [COUNTY] and "\\u001b" not in contacts[0][1]
