@@ -128,8 +128,8 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
     (the issuing node's home) the certificate is also written to its log as
     CERT_ISSUED, so the subtree view lists the child before it ever syncs (a
     home with keys but no database, a bare CA folder, has no log to record in).
-    The national node does not record: receivers cannot yet verify a checkpoint
-    of 000000, whose certificate is the root (sync.trust).
+    The national node records too: its checkpoints verify against the root,
+    which every Verifier holds as the candidate signer for 000000 (sync.trust).
     """
     request = certs.load_csr(read_file(request_file, "certificate request"), str(request_file))
     at = now()
@@ -139,8 +139,7 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
     bundle = [cert, *chain.all()]
     verify_chain(cert, bundle[1:-1], chain.root, at)
     write_atomic(out, certs.certs_pem(bundle), what="certificate bundle")
-    if (record_in is not None and record_in.db_path.exists()
-            and chain.cert.issuer != chain.cert.subject):
+    if record_in is not None and record_in.db_path.exists():
         der = cert.public_bytes(Encoding.DER)
         body = record_pb2.CertIssued(certificate_der=der).SerializeToString()
         store = NodeStore.open(record_in)
