@@ -320,6 +320,18 @@ def test_the_child_refuses_a_parent_certified_for_another_division_or_root(fed, 
         store.close()
 
 
+def test_the_clock_offset_comes_from_hello_even_when_nothing_is_receipted(fed):
+    """540121 holds no records: its first exchange pushes nothing and gets no receipt,
+    yet it learns its parent's clock, to within half the round trip (same machine: ~0)."""
+    county = fed.nodes["540121"].home
+    fed.sync("540121")
+    link = json.loads(tongban("status", "--json", home=county).stdout)["link"]
+    assert link["state"] == "up" and link["last_success_ms"]
+    assert 0 < link["clock_uncertainty_ms"] < 5000
+    assert abs(link["clock_offset_ms"]) <= link["clock_uncertainty_ms"] + 5
+    assert doctor_check(county, "clock")["verdict"] == "OK"
+
+
 def test_a_stopped_parent_shows_in_health_status_metrics_and_doctor(fed):
     region = fed.nodes["540000"]
     fed.stop("000000")
