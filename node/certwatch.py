@@ -1,13 +1,16 @@
 """Picking up a new certificate without a restart.
 
 ``pki import`` replaces node.crt and chain.pem in place; ``serve`` notices
-(the files' size and modification time, checked every second) or is told by
-SIGHUP, loads the new material and, only if it loads and its key matches,
-swaps it in: new TLS handshakes from children get the new certificate
-(gRPC's dynamic server credentials ask ``server_config`` at each handshake),
-the replica signs receipts and says Hello with it, and the uplink reconnects
-with it between exchanges. Calls in flight finish on the old one. Material
-that does not load is logged and the old certificate stays in use.
+(the files' size and modification time, checked every second, unless
+``[ops] watch_certificates`` is off) or is told by SIGHUP, loads the new
+material and, only if it loads and its key matches, swaps it in: new TLS
+handshakes from children get the new certificate (gRPC's dynamic server
+credentials ask ``server_config`` at each handshake), the replica signs
+receipts and says Hello with it, and the uplink reconnects with it between
+exchanges. Calls in flight finish on the old one. Material
+that does not load is logged and the old certificate stays in use. The log
+line names what triggered the reload, so an operator (and a test) can tell a
+SIGHUP from a file change.
 """
 
 from __future__ import annotations
@@ -72,8 +75,11 @@ class CertWatch:
     def changed(self) -> bool:
         return _fingerprint(self.store) != self._seen
 
-    def reload(self) -> bool:
-        """Load the certificate files again; True when new material is now in use."""
+    def reload(self, trigger: str) -> bool:
+        """Load the certificate files again; True when new material is now in use.
+
+        ``trigger`` says why, for the log: "SIGHUP" or "certificate files changed".
+        """
         self._seen = _fingerprint(self.store)
         home, r = self.store.home, self.replica
         try:
@@ -99,8 +105,8 @@ class CertWatch:
             self.identity = ident
             self._pending_server = self._config(ident)
         self.uplink_identity_changed.set()
-        log.info("certificate reloaded: serial %s valid until %s", certs.serial_hex(chain.cert),
-                 f"{chain.cert.not_valid_after_utc:%Y-%m-%d}")
+        log.info("certificate reloaded (%s): serial %s valid until %s", trigger,
+                 certs.serial_hex(chain.cert), f"{chain.cert.not_valid_after_utc:%Y-%m-%d}")
         warn_expiry(self.store)
         return True
 

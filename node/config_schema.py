@@ -130,6 +130,9 @@ SETTINGS: tuple[Setting, ...] = (
             "127.0.0.1.", _optional_address),
     Setting("ops", "health_address", str, "",
             "HOST:PORT for HTTP /healthz and /readyz; empty is off.", _optional_address),
+    Setting("ops", "watch_certificates", bool, True,
+            "`serve` reloads the certificate when node.crt, chain.pem, node.key or root.crt "
+            "change (checked every second); false: only on SIGHUP (systemctl reload).",),
     Setting("ops", "backup_max_age_hours", float, 48.0,
             "doctor warns when the newest `db backup` is older than this.", positive=True),
     Setting("supervision", "acceptance_days", int, 5,
@@ -182,6 +185,7 @@ class Config:
     deadline_scale: float = 1.0
     metrics_address: str = ""
     health_address: str = ""
+    watch_certificates: bool = True
     backup_max_age_hours: float = 48.0
     supervision_acceptance_days: int = 5
     supervision_supplement_answer_days: int = 10

@@ -128,14 +128,18 @@ def check_problems(store: NodeStore) -> Check:
 
 
 def check_clock(store: NodeStore) -> Check:
-    offset = linkstate.load(store.db).clock_offset_ms
+    state = linkstate.load(store.db)
+    offset = state.clock_offset_ms
     if offset is None:
         return Check("clock", OK if not store.config.parent_address else UNKNOWN,
-                     "no parent receipt times yet" if store.config.parent_address
+                     "no Hello from the parent yet" if store.config.parent_address
                      else "no parent to compare with")
     seconds = abs(offset) / 1000
     code = CRITICAL if seconds > CLOCK_CRITICAL_S else WARNING if seconds > CLOCK_WARN_S else OK
-    return Check("clock", code, f"parent's clock {offset / 1000:+.0f}s from ours")
+    within = (f" (±{state.clock_uncertainty_ms / 1000:.3f}s)"
+              if state.clock_uncertainty_ms is not None else "")
+    return Check("clock", code, f"parent's clock {offset / 1000:+.3f}s from ours{within}, "
+                 "from its last Hello")
 
 
 def check_disk(home: Home) -> Check:

@@ -117,6 +117,8 @@ class Issued:
     cert: x509.Certificate
     #: the issuer's own certificate ends first, so this one ends before the days asked for
     cut_short: bool
+    #: written to the issuing node's log as CERT_ISSUED (not by a bare CA folder)
+    recorded: bool
 
 
 def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
@@ -128,8 +130,8 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
     (the issuing node's home) the certificate is also written to its log as
     CERT_ISSUED, so the subtree view lists the child before it ever syncs (a
     home with keys but no database, a bare CA folder, has no log to record in).
-    The national node does not record: receivers cannot yet verify a checkpoint
-    of 000000, whose certificate is the root (sync.trust).
+    The national node records too: its checkpoints verify against the root,
+    which every Verifier holds as the candidate signer for 000000 (sync.trust).
     """
     request = certs.load_csr(read_file(request_file, "certificate request"), str(request_file))
     at = now()
@@ -139,8 +141,8 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
     bundle = [cert, *chain.all()]
     verify_chain(cert, bundle[1:-1], chain.root, at)
     write_atomic(out, certs.certs_pem(bundle), what="certificate bundle")
-    if (record_in is not None and record_in.db_path.exists()
-            and chain.cert.issuer != chain.cert.subject):
+    recorded = record_in is not None and record_in.db_path.exists()
+    if record_in is not None and recorded:
         der = cert.public_bytes(Encoding.DER)
         body = record_pb2.CertIssued(certificate_der=der).SerializeToString()
         store = NodeStore.open(record_in)
@@ -148,7 +150,7 @@ def issue(request_file: Path, out: Path, issuer: Issuer, days: int = NODE_DAYS,
             store.write([Draft(record_pb2.CERT_ISSUED, lambda _s, _h: body)])
         finally:
             store.close()
-    return Issued(cert, certs.cut_short(cert, at, days))
+    return Issued(cert, certs.cut_short(cert, at, days), recorded)
 
 
 def install(home: Home, bundle_file: Path) -> x509.Certificate:

@@ -78,11 +78,9 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
         state.wire_bytes_sent = report.wire_bytes_sent
         state.wire_bytes_received = report.wire_bytes_received
         state.exchange_seconds = report.seconds
-        if report.receipts:
-            (newest,) = store.db.execute("SELECT max(time_ms) FROM receipts WHERE cosigner = ?",
-                                         (uplink.parent_division,)).fetchone()
-            if newest is not None:
-                state.clock_offset_ms = newest - now
+        if report.clock_offset_ms is not None:
+            state.clock_offset_ms = report.clock_offset_ms
+            state.clock_uncertainty_ms = report.clock_uncertainty_ms
         payload = report.bytes_sent + report.bytes_received
         if payload:
             ratio = (report.wire_bytes_sent + report.wire_bytes_received) / payload

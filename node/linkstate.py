@@ -26,9 +26,10 @@ class LinkState:
     wire_bytes_received: int = 0
     exchange_seconds: float = 0.0    # duration of the last exchange that completed
     failures: int = 0                # consecutive failed attempts since the last success
-    #: parent's clock minus ours, from the receipt times of the last exchange that got any
-    #: (accurate to that exchange's duration plus the receipt's one-second resolution)
+    #: parent's clock minus ours, from the wall time in its Hello answer on the last
+    #: exchange (sync.uplink), wrong by at most clock_uncertainty_ms: half the round trip
     clock_offset_ms: int | None = None
+    clock_uncertainty_ms: int | None = None
 
     @property
     def is_down(self) -> bool:
@@ -41,10 +42,10 @@ _COLUMNS = {"parent": "TEXT", "address": "TEXT", "state": "TEXT", "last_attempt_
             "bytes_sent": "INTEGER", "bytes_received": "INTEGER", "wire_bps": "REAL",
             "wire_bytes_sent": "INTEGER", "wire_bytes_received": "INTEGER",
             "exchange_seconds": "REAL", "failures": "INTEGER",
-            "clock_offset_ms": "INTEGER"}
+            "clock_offset_ms": "INTEGER", "clock_uncertainty_ms": "INTEGER"}
 
 
-_NULLABLE = {"last_attempt_ms", "last_success_ms", "clock_offset_ms"}
+_NULLABLE = {"last_attempt_ms", "last_success_ms", "clock_offset_ms", "clock_uncertainty_ms"}
 
 
 def migrate(db: sqlite3.Connection) -> None:

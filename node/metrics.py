@@ -67,8 +67,8 @@ class NodeCollector(Collector):
         wire.add_metric([], link.wire_bps)
         yield wire
         if link.clock_offset_ms is not None:
-            g = _gauge("tongban_clock_offset_seconds", "Parent's clock minus ours, from its "
-                       "receipt times.")
+            g = _gauge("tongban_clock_offset_seconds", "Parent's clock minus ours, from the "
+                       "time in its Hello answer (within half the round trip).")
             g.add_metric([], link.clock_offset_ms / 1000)
             yield g
         stored = _gauge("tongban_records_stored", "Records held, per origin log.", ["origin"])

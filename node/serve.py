@@ -3,7 +3,8 @@
 SIGTERM or SIGINT sets one stop event: the uplink finishes the batch in flight,
 the server stops taking calls and gives running ones a grace period. SIGHUP
 reloads the certificate (node.certwatch) instead of killing the process. The
-main thread ticks once a second: it picks up new certificate files, and under
+main thread ticks once a second: it picks up new certificate files (unless
+``[ops] watch_certificates`` is off), and under
 systemd it sends the watchdog ping, so a wedged main loop gets the node
 restarted. Metrics and HTTP health probes start when their addresses are set.
 At the national node it also runs the licence status relay (node.licence_relay).
@@ -110,7 +111,7 @@ def serve(store: NodeStore, listen: str | None = None, uplink: bool = True) -> N
     else:
         health_servicer.set(UPLINK_SERVICE, health_pb2.HealthCheckResponse.SERVICE_UNKNOWN)
     sdnotify.notify("READY=1")
-    _tick_until(stop, hup, watch, store, relay)
+    _tick_until(stop, hup, watch, store, relay, config.watch_certificates)
     sdnotify.notify("STOPPING=1")
     log.info("stopping")
     if uplink_thread:
@@ -130,7 +131,7 @@ def _take_identity(watch: certwatch.CertWatch, up) -> None:
 
 
 def _tick_until(stop: threading.Event, hup: threading.Event, watch: certwatch.CertWatch,
-                store: NodeStore, relay: RelayWatch | None) -> None:
+                store: NodeStore, relay: RelayWatch | None, watch_files: bool) -> None:
     watchdog = sdnotify.watchdog_interval()
     tick = min(TICK_SECONDS, watchdog) if watchdog else TICK_SECONDS
     next_expiry_check = time.monotonic() + EXPIRY_CHECK_SECONDS
@@ -140,10 +141,10 @@ def _tick_until(stop: threading.Event, hup: threading.Event, watch: certwatch.Ce
             hup.clear()
             sdnotify.notify("RELOADING=1")
             log.info("SIGHUP: reloading the certificate")
-            watch.reload()
+            watch.reload("SIGHUP")
             sdnotify.notify("READY=1")
-        elif watch.changed():
-            watch.reload()
+        elif watch_files and watch.changed():
+            watch.reload("certificate files changed")
         if time.monotonic() >= next_expiry_check:
             next_expiry_check += EXPIRY_CHECK_SECONDS
             certwatch.warn_expiry(store)

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pki.certs import division_of, issued_by
 from pki.checkpoint import make_receipt
 from pki.errors import VerificationError
+from pki.verify import Purpose
 from sync.certstore import CertStore
 from sync.contract import Host
 from sync.log import LogStore, Receipted
@@ -62,12 +63,30 @@ class Replica:
                              f"was not issued by this node")
 
     def require_parent(self, server_chain: list[x509.Certificate]) -> str:
-        """The parent's division, if the server's certificate issued ours."""
+        """The parent's division, if the server is certified as the division that issued ours.
+
+        Not the exact issuing key: a parent that rotated its key (``pki rotate``)
+        serves with a certificate whose key did not sign ours, and its children
+        must keep syncing. So the server's subject must be our certificate's
+        issuer name, and a certificate that did not sign ours must verify now,
+        with the revocations held, to the root as one that may issue (pki.verify:
+        CA, keyCertSign, pathLen, subtree rule). Under the subtree rule only the
+        parent's ancestors can certify its division, the same ones that
+        certified the key that signed ours, so this trusts no one new. DESIGN.md
+        "Trust" says why the stricter rules were not taken.
+        """
         if not server_chain:
             raise VerificationError("parent presented no certificate")
         parent = server_chain[0]
-        if not issued_by(self.chain[0], parent):
+        if parent.subject != self.chain[0].issuer:
             raise PeerNotAllowed(
-                f"{division_of(parent)} is not this node's parent: it did not issue our "
-                "certificate")
+                f"{division_of(parent)} is not this node's parent: our certificate was "
+                f"issued by {self.chain[0].issuer.rfc4514_string()}")
+        if not issued_by(self.chain[0], parent):
+            try:
+                self.receiver.verify_peer(parent, server_chain[1:], Purpose.ISSUING)
+            except VerificationError as exc:
+                raise PeerNotAllowed(
+                    f"{division_of(parent)} presented a certificate that did not issue ours "
+                    f"and does not verify as its division's CA: {exc.diagnostics()}") from exc
         return division_of(parent)

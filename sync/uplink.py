@@ -76,6 +76,11 @@ class ExchangeReport:
     parent_sizes: dict[str, int] = field(default_factory=dict)
     #: own and subtree records fetched back from the parent (recovery after a lost disk)
     recovered: dict[str, int] = field(default_factory=dict)
+    #: parent's clock minus ours, from the wall time in its Hello answer taken as the
+    #: midpoint of our send and arrival times; wrong by at most ``clock_uncertainty_ms``
+    #: (half the round trip), whatever the exchange carried
+    clock_offset_ms: int | None = None
+    clock_uncertainty_ms: int | None = None
 
 
 @dataclass
@@ -226,16 +231,30 @@ class Uplink:
         with r.lock:
             sizes = r.log.sizes()
             delivered = delivered_sizes(r.db)
-        return stub.Hello.future(
+        self._hello_sent_ms = time.time() * 1000
+        self._hello_arrived_ms: float | None = None
+        hello = stub.Hello.future(
             federation_pb2.HelloRequest(division=r.division, chain_der=[der(c) for c in r.chain],
-                                        sizes=sizes, time_ms=int(time.time() * 1000),
+                                        sizes=sizes, time_ms=int(self._hello_sent_ms),
                                         delivered=delivered),
             timeout=self.pacer.deadline(4096))
+        # the arrival time is taken when the answer lands, not when _finish_hello reads it
+        # (on a kept-open channel pushes run first)
+        hello.add_done_callback(self._hello_arrived)
+        return hello
+
+    def _hello_arrived(self, _future: grpc.Future) -> None:
+        self._hello_arrived_ms = time.time() * 1000
 
     def _finish_hello(self, hello: grpc.Future, report: ExchangeReport) -> dict[str, int]:
         r = self.replica
         response = hello.result()
         self._deliveries_waiting = response.deliveries_waiting
+        if response.time_ms:
+            sent = self._hello_sent_ms
+            arrived = self._hello_arrived_ms or time.time() * 1000
+            report.clock_offset_ms = round(response.time_ms - (sent + arrived) / 2)
+            report.clock_uncertainty_ms = round((arrived - sent) / 2) + 1
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = self._require_server(chain)
         with r.lock:

@@ -2,7 +2,8 @@
 
 Real `tongban serve` processes on 127.0.0.1 with mutual TLS (ops.localfed):
 root 000000 <- region 540000 <- county 540102, plus 540121 enrolled under the
-region but never synced.
+region and 650000 under the national node, both never synced. The county
+holds two cases: one accepted today (its clock runs, green), one only applied.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ from node.health import UPLINK_SERVICE
 from node.home import Home
 from node.store import NodeStore
 from node.wiring import build, identity
-from ops.localfed import Federation, free_port, tongban
+from ops.localfed import Federation, free_port, log_records, tongban
 from pki import certs
+from pki.keys import generate_key
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import make_batch
+from sync.receive import PeerNotAllowed
 from sync.tls import CHANNEL_OPTIONS, target_name
 
 ID = "540102199001010011"
@@ -43,6 +46,7 @@ def fed(tmp_path_factory):
     region = federation.add("540000", "000000")
     federation.add("540102", "540000")
     federation.add("540121", "540000")
+    federation.add("650000", "000000")
     home = Home(region.home)
     config = home.load_config()
     config.metrics_address = f"127.0.0.1:{free_port()}"
@@ -53,10 +57,15 @@ def fed(tmp_path_factory):
     county = federation.nodes["540102"].home
     tongban("matter", "import", "--sample", home=county)
     register_staff(county)
-    code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
-    for _ in range(2):
-        tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "扎西",
-                home=county)
+    code = next(m["code"] for m in json.loads(tongban("matter", "list", "--json",
+                                                      home=county).stdout)
+                if m["promised_limit_days"] >= 10)
+    detail = json.loads(tongban("matter", "show", code, "--json", home=county).stdout)
+    handed_in = [arg for m in detail["materials"] if m.get("required")
+                 for arg in ("--material", m["name"])]
+    applied = [tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "扎西",
+                       *handed_in, "--quiet", home=county).stdout.strip() for _ in range(2)]
+    tongban("case", "accept", applied[0], home=county)
     federation.start("000000")
     federation.start("540000", uplink=True)
     yield federation
@@ -104,6 +113,35 @@ def doctor(home) -> tuple[int, dict]:
     return result.returncode, {c["name"]: c["verdict"] for c in report["checks"]}
 
 
+def doctor_check(home, name: str) -> dict:
+    """One check of `doctor --json`, without its name: its own verdict, not the exit code."""
+    report = json.loads(tongban("doctor", "--json", home=home, check=False).stdout)
+    found = next(c for c in report["checks"] if c["name"] == name)
+    return {k: v for k, v in found.items() if k != "name"}
+
+
+def restart_region(fed, watch_certificates: bool) -> int:
+    """Restart the region's serve; returns where its log stands, to read what follows."""
+    fed.stop("540000")
+    home = Home(fed.nodes["540000"].home)
+    config = home.load_config()
+    config.watch_certificates = watch_certificates
+    home.save_config(config)
+    mark = len(fed.nodes["540000"].log_path.read_text(encoding="utf-8"))
+    fed.start("540000", uplink=True)
+    return mark
+
+
+def keep_syncing(fed, results: list[int], stop: threading.Event) -> threading.Thread:
+    def run() -> None:
+        while not stop.is_set():
+            results.append(fed.sync("540102", check=False).returncode)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
 def test_metrics_health_and_subtree_while_the_link_is_up(fed):
     fed.sync("540102")
     wait_for(lambda: scrape(fed)[("tongban_link_up", ())] == 1.0)
@@ -121,6 +159,15 @@ def test_metrics_health_and_subtree_while_the_link_is_up(fed):
     assert ("tongban_certificate_expiry_seconds", (("division", "540121"),
                                                    ("role", "child"))) in metrics
     assert metrics[("tongban_exchanges_total", (("outcome", "up"),))] >= 1
+    # one case accepted today with 10+ working days to go; the applied one has no clock yet
+    assert {light: metrics[("tongban_open_cases", (("light", light),))]
+            for light in ("green", "yellow", "red")} == {"green": 1, "yellow": 0, "red": 0}
+    assert ("tongban_backup_age_seconds", ()) not in metrics
+    before = time.time()
+    tongban("db", "backup", "--out", str(fed.root / "region-backup.db"),
+            home=fed.nodes["540000"].home)
+    age = scrape(fed)[("tongban_backup_age_seconds", ())]
+    assert 0 <= age <= time.time() - before + 1
     assert metrics[("tongban_wire_bytes_total", (("direction", "sent"),))] > 0
     assert probe(fed, "/healthz") == (200, {"ok": True, "problems": []})
     assert probe(fed, "/readyz") == (200, {"ok": True, "problems": []})
@@ -132,10 +179,13 @@ def test_metrics_health_and_subtree_while_the_link_is_up(fed):
     assert views["540121"]["records"] == 0 and views["540121"]["last_contact_ms"] is None
     assert views["540102"]["records"] == held and views["540102"]["behind_records"] == 0
     assert views["540102"]["last_contact_ms"] >= views["540102"]["last_receipt_ms"] - 1000
-    # the national node lists the grandchildren too, from the region's CERT_ISSUED records
-    wait_for(lambda: {"540000", "540102", "540121"} <= {
-        v["division"] for v in json.loads(tongban("status", "--subtree", "--json",
-                                                  home=fed.nodes["000000"].home).stdout)})
+    # the national node lists the grandchildren too, from the region's CERT_ISSUED records,
+    # and 650000, which never synced, from its own
+    national = wait_for(lambda: (views := {v["division"]: v for v in json.loads(tongban(
+        "status", "--subtree", "--json", home=fed.nodes["000000"].home).stdout)}) and {
+        "540000", "540102", "540121", "650000"} <= set(views) and views)
+    assert national["650000"]["records"] == 0 and national["650000"]["last_contact_ms"] is None
+    assert national["650000"]["issuer"] == "000000"
     log = fed.nodes["540000"].log_path.read_text(encoding="utf-8")
     assert "INFO tongban.children: child 540102: accepted" in log
 
@@ -150,6 +200,8 @@ def test_a_refused_batch_is_logged_counted_and_shown(fed):
         store.close()
     code = json.loads(tongban("matter", "list", "--json", home=county).stdout)[0]["code"]
     tongban("case", "apply", "--matter", code, "--applicant", ID, "--name", "扎西", home=county)
+    assert doctor_check(region.home, "problems") == {"code": 0, "verdict": "OK",
+                                                      "message": "none"}
     store = NodeStore.open(Home(county))
     try:
         batch = make_batch(store.log, build(store).certs, "540102", held, 64 * 1024)
@@ -163,9 +215,8 @@ def test_a_refused_batch_is_logged_counted_and_shown(fed):
         federation_pb2_grpc.FederationStub(ch).PushLogs(
             federation_pb2.PushRequest(batch=batch), timeout=10)
     assert wait_for(lambda: scrape(fed)[("tongban_problems", (("kind", "quarantine"),))]) == 1
-    code, verdicts = doctor(region.home)
-    assert verdicts["problems"] == "WARNING" and verdicts["link"] == "OK"
-    assert "CRITICAL" not in verdicts.values() and code == 1
+    assert doctor_check(region.home, "problems") == {
+        "code": 1, "verdict": "WARNING", "message": "1 refused batches in quarantine"}
     views = {v["division"]: v for v in json.loads(tongban(
         "status", "--subtree", "--json", home=region.home).stdout)}
     assert views["540102"]["problems"] == 1 and views["540102"]["last_refusal"]
@@ -174,28 +225,26 @@ def test_a_refused_batch_is_logged_counted_and_shown(fed):
 
 
 def test_reload_a_renewed_certificate_on_sighup_while_a_child_keeps_syncing(fed, tmp_path):
+    """With the file watch off, only SIGHUP can have swapped the certificate in."""
+    mark = restart_region(fed, watch_certificates=False)
     region = fed.nodes["540000"]
     before = certs.serial_hex(Home(region.home).cert_chain().cert)
     results: list[int] = []
     stop = threading.Event()
-
-    def keep_syncing() -> None:
-        while not stop.is_set():
-            results.append(fed.sync("540102", check=False).returncode)
-
-    syncing = threading.Thread(target=keep_syncing)
-    syncing.start()
+    syncing = keep_syncing(fed, results, stop)
     try:
         tongban("pki", "csr", home=region.home)
         bundle = tmp_path / "renewed.pem"
         tongban("pki", "issue", str(region.home / "node.csr"), "--out", str(bundle),
                 home=fed.nodes["000000"].home)
         tongban("pki", "import", str(bundle), home=region.home)
-        region.process.send_signal(signal.SIGHUP)
         after = certs.serial_hex(Home(region.home).cert_chain().cert)
         assert after != before
-        wait_for(lambda: f"certificate reloaded: serial {after}" in region.log_path.read_text(
-            encoding="utf-8"))
+        time.sleep(2.5)     # two ticks of serve's main loop: a file watch would have fired
+        assert "certificate reloaded" not in region.log_path.read_text(encoding="utf-8")[mark:]
+        region.process.send_signal(signal.SIGHUP)
+        wait_for(lambda: f"certificate reloaded (SIGHUP): serial {after}" in
+                 region.log_path.read_text(encoding="utf-8"))
         count = len(results)
         wait_for(lambda: len(results) >= count + 2)
     finally:
@@ -203,14 +252,86 @@ def test_reload_a_renewed_certificate_on_sighup_while_a_child_keeps_syncing(fed,
         syncing.join()
     assert region.process.poll() is None, "SIGHUP must reload, not kill"
     assert results and set(results) == {0}
-    seen = sqlite3.connect(fed.nodes["540102"].home / "node.db")
-    try:
-        ders = [r[0] for r in seen.execute("SELECT der FROM node_certs WHERE division = ?",
-                                           ("540000",))]
-    finally:
-        seen.close()
-    assert after in {certs.serial_hex(x509.load_der_x509_certificate(d)) for d in ders}
+    assert after in held_serials(fed, "540102", "540000")
     assert "SIGHUP: reloading the certificate" in region.log_path.read_text(encoding="utf-8")
+
+
+def held_serials(fed, at: str, division: str) -> set[str]:
+    db = sqlite3.connect(fed.nodes[at].home / "node.db")
+    try:
+        return {certs.serial_hex(x509.load_der_x509_certificate(d)) for (d,) in db.execute(
+            "SELECT der FROM node_certs WHERE division = ?", (division,))}
+    finally:
+        db.close()
+
+
+def test_a_parent_rotating_its_key_keeps_its_child_syncing(fed, tmp_path):
+    """The county's certificate was issued by the region's old key; the region rotates,
+    `serve` picks the new certificate up from the files, and the county keeps syncing,
+    verifying the region's checkpoints signed with the new key."""
+    mark = restart_region(fed, watch_certificates=True)
+    region, county = fed.nodes["540000"], fed.nodes["540102"]
+    old = Home(region.home).cert_chain().cert
+    results: list[int] = []
+    stop = threading.Event()
+    syncing = keep_syncing(fed, results, stop)
+    try:
+        tongban("pki", "rotate", home=region.home)
+        bundle = tmp_path / "rotated.pem"
+        tongban("pki", "issue", str(region.home / "node.csr"), "--out", str(bundle),
+                home=fed.nodes["000000"].home)
+        tongban("pki", "import", str(bundle), home=region.home)
+        new = Home(region.home).cert_chain().cert
+        assert not certs.same_public_key(new.public_key(), old.public_key())
+        wait_for(lambda: "certificate reloaded (certificate files changed): serial "
+                 f"{certs.serial_hex(new)}" in region.log_path.read_text(encoding="utf-8"))
+        sent = tongban("notice", "send", "--to", "540102", "--title", "换钥", "--text",
+                       "区级证书已更换", "--json", home=region.home)
+        seq = json.loads(sent.stdout)["seq"]
+        wait_for(lambda: len(log_records(county.home, "540000")) > seq)
+        count = len(results)
+        wait_for(lambda: len(results) >= count + 2)
+    finally:
+        stop.set()
+        syncing.join()
+    assert results and set(results) == {0}
+    county_cert = Home(county.home).cert_chain().cert
+    assert certs.issued_by(county_cert, old) and not certs.issued_by(county_cert, new)
+    assert certs.serial_hex(new) in held_serials(fed, "540102", "540000")
+    assert "SIGHUP" not in region.log_path.read_text(encoding="utf-8")[mark:]
+
+
+def test_the_child_refuses_a_parent_certified_for_another_division_or_root(fed, tmp_path):
+    county = Home(fed.nodes["540102"].home)
+    store = NodeStore.open(county)
+    try:
+        replica = build(store)
+        region_chain = Home(fed.nodes["540000"].home).cert_chain()
+        assert replica.require_parent([region_chain.cert, *region_chain.issuers]) == "540000"
+        sibling = Home(fed.nodes["540121"].home).cert_chain()
+        with pytest.raises(PeerNotAllowed, match="540121 is not this node's parent"):
+            replica.require_parent([sibling.cert, *sibling.issuers])
+        at = datetime.now(UTC)
+        foreign_key = generate_key()
+        foreign_root = certs.make_root(foreign_key, at, 30)
+        impostor = certs.issue(certs.make_csr(generate_key(), "540000"), foreign_root,
+                               foreign_key, at, 30)
+        with pytest.raises(PeerNotAllowed, match="does not verify as its division's CA"):
+            replica.require_parent([impostor, foreign_root])
+    finally:
+        store.close()
+
+
+def test_the_clock_offset_comes_from_hello_even_when_nothing_is_receipted(fed):
+    """540121 holds no records: its first exchange pushes nothing and gets no receipt,
+    yet it learns its parent's clock, to within half the round trip (same machine: ~0)."""
+    county = fed.nodes["540121"].home
+    fed.sync("540121")
+    link = json.loads(tongban("status", "--json", home=county).stdout)["link"]
+    assert link["state"] == "up" and link["last_success_ms"]
+    assert 0 < link["clock_uncertainty_ms"] < 5000
+    assert abs(link["clock_offset_ms"]) <= link["clock_uncertainty_ms"] + 5
+    assert doctor_check(county, "clock")["verdict"] == "OK"
 
 
 def test_a_stopped_parent_shows_in_health_status_metrics_and_doctor(fed):

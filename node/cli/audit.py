@@ -82,8 +82,9 @@ def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
 @click.option("--case", "case_no", required=True, help="Case number, e.g. 540102-2026-0000003.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Proof file to write (JSON).")
+@json_option
 @home_option
-def prove(case_no: str, out: Path, home_dir: str | None) -> None:
+def prove(case_no: str, out: Path, as_json: bool, home_dir: str | None) -> None:
     """Write a self-contained proof of one case's records for `tongban audit check`.
 
     \b
@@ -91,6 +92,9 @@ def prove(case_no: str, out: Path, home_dir: str | None) -> None:
       tongban audit prove --case 540102-2026-0000003 --out case.proof.json
     """
     count = audits.prove(resolve_home(home_dir), case_no, out)
+    if as_json:
+        emit_json({"case_no": case_no, "records": count, "out": str(out)})
+        return
     echo(f"wrote proof of {count} records of case {case_no} to {out}")
 
 

@@ -19,8 +19,9 @@ def calendar_group() -> None:
 @click.option("--holiday", "holidays", multiple=True, help="A day off (repeat).")
 @click.option("--workday", "workdays", multiple=True,
               help="An adjusted working weekend day (repeat).")
+@json_option
 @home_option
-def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...],
+def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...], as_json: bool,
             home_dir: str | None) -> None:
     """Publish holidays and adjusted working days for every node below this one
     (national, province and prefecture nodes: counties use what they receive).
@@ -32,6 +33,10 @@ def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...],
     """
     store = NodeStore.open(resolve_home(home_dir))
     done = calendar.publish(store, year, list(holidays), list(workdays))
+    if as_json:
+        emit_json({"origin": store.division, "year": done.year, "holidays": done.holidays,
+                   "working_days": done.working_days})
+        return
     echo(f"published {len(done.holidays)} holidays and {len(done.working_days)} working "
                f"days for {year} from {store.division}; nodes below count with them after "
                "their next sync")

@@ -18,8 +18,9 @@ def config_group() -> None:
 
 
 @config_group.command()
+@json_option
 @home_option
-def check(home_dir: str | None) -> None:
+def check(as_json: bool, home_dir: str | None) -> None:
     """Load tongban.toml as serve would; refuses unknown keys with a suggestion.
 
     Exit 0 when it loads, 1 when it has problems (listed in one error line).
@@ -30,6 +31,9 @@ def check(home_dir: str | None) -> None:
     """
     home = resolve_home(home_dir)
     home.load_config()
+    if as_json:
+        emit_json({"config": str(home.config_path), "valid": True})
+        return
     echo(f"{home.config_path}: valid")
 
 

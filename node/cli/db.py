@@ -20,8 +20,9 @@ def db_group() -> None:
 
 
 @db_group.command()
+@json_option
 @home_option
-def rebuild(home_dir: str | None) -> None:
+def rebuild(as_json: bool, home_dir: str | None) -> None:
     """Rebuild every projection table from the log (after SQLite's integrity check).
 
     \b
@@ -38,6 +39,9 @@ def rebuild(home_dir: str | None) -> None:
             bars[0].update(done - bars[0].pos)
 
         count = maintenance.rebuild(resolve_home(home_dir), progress)
+    if as_json:
+        emit_json({"records": count})
+        return
     echo(f"rebuilt projections from {count} records")
 
 

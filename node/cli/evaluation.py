@@ -34,9 +34,10 @@ def evaluation_group() -> None:
               "(default: the case's applicant).")
 @click.option("--entered-by", default="", help="Staff who typed in a paper card.")
 @click.option("--comment", default="")
+@json_option
 @home_option
 def add(case_no: str, level: str, via: str, evaluator: str, entered_by: str, comment: str,
-        home_dir: str | None) -> None:
+        as_json: bool, home_dir: str | None) -> None:
     """Record the applicant's evaluation of a case (one per case per evaluator).
 
     \b
@@ -45,8 +46,12 @@ def add(case_no: str, level: str, via: str, evaluator: str, entered_by: str, com
       tongban evaluation add 540102-2026-0000025 --level 2 --via paper-card --entered-by 窗口03
     """
     store = NodeStore.open(resolve_home(home_dir))
-    record_id = evaluation.record(store, case_no, level=evaluation.parse_level(level), via=via,
+    parsed = evaluation.parse_level(level)
+    record_id = evaluation.record(store, case_no, level=parsed, via=via,
                                   evaluator=evaluator, entered_by=entered_by, comment=comment)
+    if as_json:
+        emit_json({"evaluation": record_id, "case_no": case_no, "level": parsed, "via": via})
+        return
     echo(f"evaluation {record_id} of {case_no}")
 
 
@@ -89,8 +94,9 @@ def list_(poor: bool, subtree: bool, as_json: bool, home_dir: str | None) -> Non
               help="verify 回访核实, rectify 整改, feedback 反馈 (in this order).")
 @click.option("--text", required=True, help="What was found or done.")
 @click.option("--actor", default=lambda: getpass.getuser(), show_default="login name")
+@json_option
 @home_option
-def follow_up(evaluation_id: str, step: str, text: str, actor: str,
+def follow_up(evaluation_id: str, step: str, text: str, actor: str, as_json: bool,
               home_dir: str | None) -> None:
     """Record one step of a 差评's closed loop.
 
@@ -100,4 +106,7 @@ def follow_up(evaluation_id: str, step: str, text: str, actor: str,
     """
     store = NodeStore.open(resolve_home(home_dir))
     record_id = evaluation.follow_up(store, evaluation_id, step, text, actor)
+    if as_json:
+        emit_json({"follow_up": record_id, "evaluation": evaluation_id, "step": step})
+        return
     echo(f"{evaluation.STEP_LABELS[step]} {record_id} for 差评 {evaluation_id}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from node.cli.common import echo, home_option, resolve_home
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 from node.home import Config
 from node.maintenance import create_home
 from pki.division import NATIONAL, level
@@ -23,8 +23,9 @@ def next_step(division: str) -> str:
 @click.option("--parent-address", default="", help="HOST:PORT of the parent node.")
 @click.option("--listen", "listen_address", default="127.0.0.1:7443", show_default=True,
               help="HOST:PORT this node serves replication on.")
+@json_option
 @home_option
-def init(division: str, name: str, parent_address: str, listen_address: str,
+def init(division: str, name: str, parent_address: str, listen_address: str, as_json: bool,
          home_dir: str | None) -> None:
     """Create a node home: config, database and node key (mode 0600).
 
@@ -37,5 +38,9 @@ def init(division: str, name: str, parent_address: str, listen_address: str,
     home = resolve_home(home_dir)
     create_home(home, Config(division=division, name=name, parent_address=parent_address,
                              listen_address=listen_address))
+    if as_json:
+        emit_json({"division": division, "name": name, "level": level(division),
+                   "home": str(home.path), "next": next_step(division)})
+        return
     echo(f"created {level(division)} node {division} {name} in {home.path}")
     echo(next_step(division))

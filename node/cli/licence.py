@@ -6,6 +6,7 @@ Exit codes of ``licence verify``: 0 valid, 1 invalid, revoked or expired,
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,8 +38,9 @@ def _open(home_dir: str | None) -> NodeStore:
 
 @licence_group.command("issue")
 @click.argument("case_no")
+@json_option
 @home_option
-def issue(case_no: str, home_dir: str | None) -> None:
+def issue(case_no: str, as_json: bool, home_dir: str | None) -> None:
     """Issue the licence of an approved, concluded case, sealed by its implementing body.
 
     \b
@@ -46,6 +48,9 @@ def issue(case_no: str, home_dir: str | None) -> None:
       tongban licence issue 540102-2026-0000003
     """
     claims = licences.issue(_open(home_dir), case_no)
+    if as_json:
+        emit_json(asdict(claims))
+        return
     until = claims.valid_to or "长期"
     echo(f"{claims.licence_id} {claims.type_name} for {claims.holder_name}, "
                f"valid {claims.valid_from} to {until}")
@@ -97,8 +102,9 @@ def show(licence_id: str, as_json: bool, home_dir: str | None) -> None:
 @licence_group.command("revoke")
 @click.argument("licence_id")
 @click.option("--reason", required=True)
+@json_option
 @home_option
-def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
+def revoke(licence_id: str, reason: str, as_json: bool, home_dir: str | None) -> None:
     """Revoke a licence this node issued; the revocation reaches every node.
 
     \b
@@ -107,6 +113,9 @@ def revoke(licence_id: str, reason: str, home_dir: str | None) -> None:
         --reason 户口已迁出
     """
     licences.revoke(_open(home_dir), licence_id, reason)
+    if as_json:
+        emit_json({"licence_id": licence_id, "reason": reason})
+        return
     echo(f"revoked {licence_id}: goes up with the next sync, and down to every node "
                "with the national relay")
 
@@ -200,8 +209,9 @@ def verify(file: Path | None, qr: str | None, root_file: Path | None, as_json: b
 
 
 @licence_group.command("relay")
+@json_option
 @home_option
-def relay(home_dir: str | None) -> None:
+def relay(as_json: bool, home_dir: str | None) -> None:
     """At the national node: relay new licence revocations and seals to every node.
 
     `tongban serve` at the national node runs it by itself (after each push that
@@ -213,6 +223,9 @@ def relay(home_dir: str | None) -> None:
       tongban licence relay --home /srv/tongban-000000
     """
     result = licences.relay(_open(home_dir))
+    if as_json:
+        emit_json(asdict(result))
+        return
     echo(f"relayed {result.revocations} revocations and {result.certificates} "
                f"certificates in {result.records} records")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import click
 from google.protobuf.json_format import MessageToDict
@@ -18,7 +19,10 @@ def matter_group() -> None:
     """Service catalogue items (事项): import, add, list, show, retire."""
 
 
-def _report(results: list[matters.PublishResult]) -> None:
+def _report(results: list[matters.PublishResult], as_json: bool) -> None:
+    if as_json:
+        emit_json([asdict(r) for r in results])
+        return
     for r in results:
         echo(f"{r.status:9} {r.code} v{r.version}")
     changed = sum(1 for r in results if r.status != "unchanged")
@@ -29,8 +33,9 @@ def _report(results: list[matters.PublishResult]) -> None:
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
 @click.option("--sample", is_flag=True, help="Import the bundled sample county catalogue, "
               "with codes in this node's namespace.")
+@json_option
 @home_option
-def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
+def import_(file: str | None, sample: bool, as_json: bool, home_dir: str | None) -> None:
     """Import items from a JSON or TOML file; changed items get a new version.
 
     All items are checked first: one bad item refuses the whole file.
@@ -44,7 +49,7 @@ def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
         raise click.UsageError("give a FILE or --sample (one of them)")
     store = NodeStore.open(resolve_home(home_dir))
     items = sample_catalogue(store.division) if sample or file is None else load_file(file)
-    _report(matters.publish(store, items))
+    _report(matters.publish(store, items), as_json)
 
 
 @matter_group.command("add")
@@ -68,10 +73,11 @@ def import_(file: str | None, sample: bool, home_dir: str | None) -> None:
               "受理, 审查, 决定, 送达).")
 @click.option("--handling-form", default="窗口办理", show_default=True)
 @click.option("--online-depth", type=click.IntRange(1, 4), default=1, show_default=True)
+@json_option
 @home_option
 def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_basis,
         legal_limit, promised_limit, materials, service_object, scope, fees, conditions,
-        steps, handling_form, online_depth, home_dir) -> None:
+        steps, handling_form, online_depth, as_json, home_dir) -> None:
     """Add one item (or a new version of it) from the command line.
 
     \b
@@ -93,7 +99,7 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
         "handling_form": handling_form, "online_depth": online_depth,
     }
     store = NodeStore.open(resolve_home(home_dir))
-    _report(matters.publish(store, [item]))
+    _report(matters.publish(store, [item]), as_json)
 
 
 def _material(spec: str) -> dict:
@@ -156,8 +162,9 @@ def show(code: str, version: int | None, as_json: bool, home_dir: str | None) ->
 @matter_group.command("retire")
 @click.argument("code")
 @click.option("--reason", required=True)
+@json_option
 @home_option
-def retire(code: str, reason: str, home_dir: str | None) -> None:
+def retire(code: str, reason: str, as_json: bool, home_dir: str | None) -> None:
     """Retire an item: it takes no new cases; open cases continue.
 
     \b
@@ -166,4 +173,8 @@ def retire(code: str, reason: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     matter = matters.retire(store, code, reason)
+    if as_json:
+        emit_json({"code": code, "version": matter.version, "name": matter.name,
+                   "reason": reason})
+        return
     echo(f"retired {code} v{matter.version} {matter.name}")

@@ -26,8 +26,9 @@ def notice_group() -> None:
 @click.option("--to", "recipient", required=True, help="Division code of the receiving node.")
 @click.option("--title", required=True)
 @click.option("--text", required=True)
+@json_option
 @home_option
-def send(recipient: str, title: str, text: str, home_dir: str | None) -> None:
+def send(recipient: str, title: str, text: str, as_json: bool, home_dir: str | None) -> None:
     """Send a notice to another node; it goes out with the next sync.
 
     \b
@@ -36,6 +37,9 @@ def send(recipient: str, title: str, text: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     seq = notices.send(store, recipient, title, text)
+    if as_json:
+        emit_json({"origin": store.division, "seq": seq, "recipient": recipient})
+        return
     echo(f"notice {store.division}#{seq} to {recipient}: goes out with the next sync")
 
 

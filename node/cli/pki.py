@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
+from cryptography import x509
 
 from node import enrolment
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
@@ -26,13 +27,20 @@ def pki_group() -> None:
     """
 
 
+def _described(cert: x509.Certificate) -> dict:
+    """What the commands that make or install a certificate say about it, for scripts."""
+    return {"division": certs.division_of(cert), "serial": certs.serial_hex(cert),
+            "not_after": cert.not_valid_after_utc.isoformat()}
+
+
 @pki_group.command("init-root")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Folder for root.crt and root.key (the key can then be moved offline).")
 @click.option("--days", type=int, default=enrolment.ROOT_DAYS, show_default=True,
               help="Validity in days.")
+@json_option
 @home_option
-def init_root(out: str | None, days: int, home_dir: str | None) -> None:
+def init_root(out: str | None, days: int, as_json: bool, home_dir: str | None) -> None:
     """Create the national root CA (division 000000).
 
     With --out, writes a new root key (mode 0600) and self-signed root.crt into
@@ -47,6 +55,10 @@ def init_root(out: str | None, days: int, home_dir: str | None) -> None:
     """
     if out is not None:
         made = enrolment.make_offline_root(Path(out), days)
+        if as_json:
+            emit_json({**_described(made.cert), "certificate": str(made.cert_path),
+                       "private_key": str(made.key_path)})
+            return
         echo(f"root CA 000000 serial {certs.serial_hex(made.cert)} "
                    f"valid until {made.cert.not_valid_after_utc:%Y-%m-%d}")
         echo(f"certificate: {made.cert_path}")
@@ -54,19 +66,27 @@ def init_root(out: str | None, days: int, home_dir: str | None) -> None:
         return
     home = resolve_home(home_dir)
     root = enrolment.install_root(home, days)
+    if as_json:
+        emit_json({**_described(root), "home": str(home.path)})
+        return
     echo(f"root CA 000000 serial {certs.serial_hex(root)} installed in {home.path}")
 
 
 @pki_group.command()
+@json_option
 @home_option
-def csr(home_dir: str | None) -> None:
+def csr(as_json: bool, home_dir: str | None) -> None:
     """Write node.csr for this node's key, to be carried to the parent's operator.
 
     \b
     Example:
       tongban pki csr --home /srv/tongban
     """
-    echo(str(enrolment.write_csr(resolve_home(home_dir))))
+    path = enrolment.write_csr(resolve_home(home_dir))
+    if as_json:
+        emit_json({"csr": str(path)})
+        return
+    echo(str(path))
 
 
 @pki_group.command()
@@ -81,9 +101,10 @@ def csr(home_dir: str | None) -> None:
               help="Issuer's chain up to and including the root (not needed for the root).")
 @click.option("--days", type=int, default=enrolment.NODE_DAYS, show_default=True,
               help="Validity in days.")
+@json_option
 @home_option
 def issue(csr_file: str, out: str, ca_cert: str | None, ca_key: str | None,
-          chain_file: str | None, days: int, home_dir: str | None) -> None:
+          chain_file: str | None, days: int, as_json: bool, home_dir: str | None) -> None:
     """Certify a child node: run by the parent's operator.
 
     Writes the new certificate followed by the issuer chain up to the root, the
@@ -104,6 +125,10 @@ def issue(csr_file: str, out: str, ca_cert: str | None, ca_key: str | None,
         issuer = enrolment.home_issuer(home)
     issued = enrolment.issue(Path(csr_file), Path(out), issuer, days, record_in=home)
     cert = issued.cert
+    if as_json:
+        emit_json({**_described(cert), "out": out, "cut_short": issued.cut_short,
+                   "recorded": issued.recorded})
+        return
     echo(f"issued {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
                f"valid until {cert.not_valid_after_utc:%Y-%m-%d}: {out}")
     if issued.cut_short:
@@ -113,8 +138,9 @@ def issue(csr_file: str, out: str, ca_cert: str | None, ca_key: str | None,
 
 @pki_group.command("import")
 @click.argument("bundle_file", metavar="CERT", type=click.Path(dir_okay=False))
+@json_option
 @home_option
-def import_(bundle_file: str, home_dir: str | None) -> None:
+def import_(bundle_file: str, as_json: bool, home_dir: str | None) -> None:
     """Install the certificate bundle the parent issued for this node.
 
     Checks that it is for this node's division and key and that its chain
@@ -125,6 +151,9 @@ def import_(bundle_file: str, home_dir: str | None) -> None:
       tongban pki import node-540102.pem
     """
     cert = enrolment.install(resolve_home(home_dir), Path(bundle_file))
+    if as_json:
+        emit_json(_described(cert))
+        return
     echo(f"installed {certs.division_of(cert)} serial {certs.serial_hex(cert)} "
                f"valid until {cert.not_valid_after_utc:%Y-%m-%d}")
 
@@ -156,8 +185,9 @@ def show(home_dir: str | None, as_json: bool) -> None:
 
 
 @pki_group.command()
+@json_option
 @home_option
-def rotate(home_dir: str | None) -> None:
+def rotate(as_json: bool, home_dir: str | None) -> None:
     """Start a key rotation: new node key and node.csr; the old key and cert are kept.
 
     The old key and certificate move to old-keys/ (mode 0600) so checkpoints
@@ -170,6 +200,9 @@ def rotate(home_dir: str | None) -> None:
       tongban pki rotate && tongban pki show
     """
     rotation = enrolment.rotate(resolve_home(home_dir))
+    if as_json:
+        emit_json({"kept": str(rotation.kept), "csr": str(rotation.csr_path)})
+        return
     echo(f"old key and certificate kept as {rotation.kept}.key/.crt")
     echo(f"new request {rotation.csr_path}: have the parent issue it, then "
                "'tongban pki import'")
@@ -178,8 +211,9 @@ def rotate(home_dir: str | None) -> None:
 @pki_group.command("export-checkpoint")
 @click.option("--out", required=True, type=click.Path(file_okay=False),
               help="Folder for checkpoint.txt, checkpoint.sig and the PEM files.")
+@json_option
 @home_option
-def export_checkpoint_cmd(out: str, home_dir: str | None) -> None:
+def export_checkpoint_cmd(out: str, as_json: bool, home_dir: str | None) -> None:
     """Export this node's latest signed checkpoint for checking with OpenSSL alone.
 
     \b
@@ -188,6 +222,10 @@ def export_checkpoint_cmd(out: str, home_dir: str | None) -> None:
         openssl dgst -sha256 -verify signer-pubkey.pem -signature checkpoint.sig checkpoint.txt
     """
     done = enrolment.export_latest_checkpoint(resolve_home(home_dir), Path(out))
+    if as_json:
+        emit_json({"division": done.division, "size": done.size,
+                   "folder": str(done.files.directory)})
+        return
     echo(f"exported {done.division} checkpoint size {done.size} to {done.files.directory}")
     echo("check: openssl verify -CAfile root.pem -untrusted chain.pem signer.pem")
     echo("check: openssl dgst -sha256 -verify signer-pubkey.pem "
@@ -198,8 +236,9 @@ def export_checkpoint_cmd(out: str, home_dir: str | None) -> None:
 @click.argument("serial")
 @click.option("--reason", required=True,
               help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, …")
+@json_option
 @home_option
-def revoke(serial: str, reason: str, home_dir: str | None) -> None:
+def revoke(serial: str, reason: str, as_json: bool, home_dir: str | None) -> None:
     """Revoke a certificate this node issued (a record in this node's own log).
 
     The revocation flows up and down with the log; every verifier refuses the
@@ -210,4 +249,7 @@ def revoke(serial: str, reason: str, home_dir: str | None) -> None:
       tongban pki revoke 3f2a9c0d1e --reason keyCompromise --home /srv/tongban-540100
     """
     number, origin = enrolment.revoke(resolve_home(home_dir), serial, reason)
+    if as_json:
+        emit_json({"serial": f"{number:x}", "reason": reason, "origin": origin})
+        return
     echo(f"revoked serial {number:x} ({reason}) in the log of {origin}")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from node import report
-from node.cli.common import echo, home_option, resolve_home, today
+from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, today
 from node.store import NodeStore
 
 
@@ -18,8 +18,9 @@ from node.store import NodeStore
 @click.option("--subtree", is_flag=True, help="Every node below this one too.")
 @click.option("--from", "start", default=None, help="First application date, YYYY-MM-DD.")
 @click.option("--to", "end", default=None, help="Last application date, YYYY-MM-DD.")
+@json_option
 @home_option
-def report_cmd(out: str, subtree: bool, start: str | None, end: str | None,
+def report_cmd(out: str, subtree: bool, start: str | None, end: str | None, as_json: bool,
                home_dir: str | None) -> None:
     """Write one self-contained HTML report (charts inline, no network; prints on A4).
 
@@ -36,5 +37,9 @@ def report_cmd(out: str, subtree: bool, start: str | None, end: str | None,
         fh.write(built.html)
     os.replace(tmp, target)
     total = built.figures.total
+    if as_json:
+        emit_json({"out": str(target), "applications": total["applications"],
+                   "red": built.red, "yellow": built.yellow})
+        return
     echo(f"wrote {target}: {total['applications']} applications, "
                f"{built.red} red and {built.yellow} yellow cases")

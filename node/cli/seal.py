@@ -31,8 +31,10 @@ def seal_group() -> None:
 @click.option("--name", required=True, help="The body's name as it appears on the seal.")
 @click.option("--image", type=click.Path(dir_okay=False, path_type=Path),
               help="PNG image of the seal for printing (optional).")
+@json_option
 @home_option
-def create(body_uscc: str, name: str, image: Path | None, home_dir: str | None) -> None:
+def create(body_uscc: str, name: str, image: Path | None, as_json: bool,
+           home_dir: str | None) -> None:
     """Make a body's seal: key under seals/ (0600), certificate issued by this node.
 
     \b
@@ -44,6 +46,9 @@ def create(body_uscc: str, name: str, image: Path | None, home_dir: str | None) 
     except OSError as exc:
         raise EnvironmentProblem(f"cannot read {image}: {exc.strerror}") from exc
     seal = seals.create(NodeStore.open(resolve_home(home_dir)), body_uscc, name, picture)
+    if as_json:
+        emit_json(asdict(seal))
+        return
     echo(f"seal of {seal.name} ({seal.uscc}) serial {seal.serial_hex} valid until "
                f"{format_ms(seal.not_after_ms)}")
 
@@ -71,8 +76,9 @@ def list_(as_json: bool, home_dir: str | None) -> None:
 @click.option("--body-uscc", required=True)
 @click.option("--reason", required=True,
               help="RFC 5280 reason: keyCompromise, superseded, cessationOfOperation, …")
+@json_option
 @home_option
-def revoke(body_uscc: str, reason: str, home_dir: str | None) -> None:
+def revoke(body_uscc: str, reason: str, as_json: bool, home_dir: str | None) -> None:
     """Revoke a body's seal (a CERT_REVOKED record; relayed to every node).
 
     \b
@@ -80,4 +86,7 @@ def revoke(body_uscc: str, reason: str, home_dir: str | None) -> None:
       tongban seal revoke --body-uscc 11540102015712342L --reason superseded
     """
     seal = seals.revoke(NodeStore.open(resolve_home(home_dir)), body_uscc, reason)
+    if as_json:
+        emit_json({**asdict(seal), "reason": reason})
+        return
     echo(f"revoked seal {seal.serial_hex} of {seal.name} ({seal.uscc})")

@@ -75,8 +75,10 @@ def list_(subtree: bool, light: str | None, by: str | None, as_json: bool,
 @click.option("--text", required=True, help="What the owner must look into.")
 @click.option("--due", "due_days", type=int, required=True,
               help="Working days the owner has to reply.")
+@json_option
 @home_option
-def notice(case_no: str, text: str, due_days: int, home_dir: str | None) -> None:
+def notice(case_no: str, text: str, due_days: int, as_json: bool, home_dir: str | None
+           ) -> None:
     """Send a 督办 notice about a case in this node's subtree to the node that owns it.
 
     \b
@@ -85,14 +87,18 @@ def notice(case_no: str, text: str, due_days: int, home_dir: str | None) -> None
     """
     store = NodeStore.open(resolve_home(home_dir))
     notice_id = supervision.send_notice(store, case_no, text, due_days)
+    if as_json:
+        emit_json({"notice": notice_id, "case_no": case_no, "due_days": due_days})
+        return
     echo(f"督办 {notice_id} about {case_no}: goes down with the next sync")
 
 
 @supervise_group.command("reply")
 @click.argument("notice_id")
 @click.option("--text", required=True, help="The owner's answer.")
+@json_option
 @home_option
-def reply(notice_id: str, text: str, home_dir: str | None) -> None:
+def reply(notice_id: str, text: str, as_json: bool, home_dir: str | None) -> None:
     """Answer a 督办 notice about one of this node's cases (ID as in supervise notices).
 
     \b
@@ -101,6 +107,9 @@ def reply(notice_id: str, text: str, home_dir: str | None) -> None:
     """
     store = NodeStore.open(resolve_home(home_dir))
     reply_id = supervision.reply(store, notice_id, text)
+    if as_json:
+        emit_json({"reply": reply_id, "notice": notice_id})
+        return
     echo(f"reply {reply_id} to 督办 {notice_id}: goes up with the next sync")
 
 
