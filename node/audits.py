@@ -9,6 +9,7 @@ case it names.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -43,7 +44,13 @@ def read_root(path: Path | None) -> x509.Certificate:
 
 
 def _sign_tail(home: Home) -> None:
-    """Sign the node's own records written since its last checkpoint (NodeStore cadence)."""
+    """Sign the node's own records written since its last checkpoint (NodeStore cadence).
+
+    Not on a read-only copy (a USB stick, a read-only mount): the auditor reads
+    it as it is, and an unsigned tail is then reported as such.
+    """
+    if not (os.access(home.db_path, os.W_OK) and os.access(home.path, os.W_OK)):
+        return
     store = NodeStore.open(home)
     try:
         store.ensure_checkpoint()

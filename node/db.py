@@ -14,6 +14,7 @@ rebuild, audit) call it first, so a damaged file is never reported as fine.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 import stat
 from pathlib import Path
@@ -39,8 +40,19 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     except sqlite3.DatabaseError as exc:
         if "not a database" in str(exc) or "malformed" in str(exc):
             raise damaged(path, str(exc)) from exc
+        if _disk_full(path):
+            raise EnvironmentProblem(f"cannot open node database {path}: the disk is full "
+                                     "(free space, then retry; nothing was written)") from exc
         raise EnvironmentProblem(f"cannot open node database {path}: {exc}") from exc
     return db
+
+
+def _disk_full(path: Path) -> bool:
+    """SQLite says "disk I/O error" when it cannot grow the WAL; the disk says why."""
+    try:
+        return shutil.disk_usage(path.parent).free < 64 * 1024
+    except OSError:
+        return False
 
 
 def check_integrity(db: sqlite3.Connection, path: object, *, quick: bool = False) -> None:

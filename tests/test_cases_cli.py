@@ -35,7 +35,7 @@ def _apply(home, matter, materials=None, env=None):
         args += ["--material", m]
     out = run(home, *args, env=env).output
     case_no = out.split()[0]
-    assert case_no.startswith("540102-")
+    assert case_no.startswith(matter["impl_code"].split("-")[0] + "-")  # the node's own number
     return case_no
 
 
@@ -202,8 +202,9 @@ def test_rebuild_reproduces_every_table(county):
 def test_deadline_lists_follow_calendar_notices_paused_cases_and_pages(tmp_path):
     """The due_day index answers --overdue/--due-soon; a calendar notice moves it."""
     applied = {"TONGBAN_CLOCK": "2026-11-02T10:00"}  # a Monday
-    county = make_node(tmp_path, env=applied)
-    matter = _matter_with(county, lambda m: m["impl_code"] == "540102-QR-001")
+    county = make_node(tmp_path, division="540100", env=applied)  # a prefecture: it
+    # both takes cases and publishes calendars
+    matter = _matter_with(county, lambda m: m["impl_code"] == "540100-QR-001")
     first, paused = (_apply(county, matter, env=applied) for _ in range(2))
     for case in (first, paused):
         run(county, "case", "accept", case, env=applied)  # both due Monday 9 November

@@ -81,9 +81,11 @@ def test_catalogue_calendar_notice_and_rebuild(county, tmp_path):
     assert (retired["code"], retired["version"]) == (MATTER, next(
         m["version"] for m in listed if m["code"] == MATTER))
 
+    region = tmp_path / "region"  # calendars come from a province or prefecture, not a county
+    tongban("init", "--division", "540000", "--name", "西藏自治区", home=region)
     calendar = as_json("calendar", "publish", "--year", "2031", "--holiday", "2031-02-03",
-                       "--workday", "2031-02-08", home=county)
-    assert calendar == {"origin": "540102", "year": 2031, "holidays": ["2031-02-03"],
+                       "--workday", "2031-02-08", home=region)
+    assert calendar == {"origin": "540000", "year": 2031, "holidays": ["2031-02-03"],
                         "working_days": ["2031-02-08"]}
     sent = as_json("notice", "send", "--to", "540121", "--title", "t", "--text", "x",
                    home=county)

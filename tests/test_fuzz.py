@@ -184,6 +184,7 @@ def _good_requests(county) -> dict[str, bytes]:
     """The Hello, PushLogs and PullLogs requests the county really sends, as bytes."""
     store = NodeStore.open(Home(county))
     try:
+        store.ensure_checkpoint()  # as the uplink does before records leave
         replica = build(store)
         chain = [der(c) for c in replica.chain]
         batch = make_batch(store.log, replica.certs, COUNTY, 0, 64 * 1024)

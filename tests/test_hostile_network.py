@@ -39,6 +39,7 @@ def hello_request(home) -> federation_pb2.HelloRequest:
 def own_batch(home, start: int = 0) -> federation_pb2.LogBatch:
     store = NodeStore.open(Home(home))
     try:
+        store.ensure_checkpoint()  # as the uplink does before records leave
         return make_batch(store.log, build(store).certs, COUNTY, start, 64 * 1024)
     finally:
         store.close()

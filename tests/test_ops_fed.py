@@ -204,6 +204,7 @@ def test_a_refused_batch_is_logged_counted_and_shown(fed):
                                                       "message": "none"}
     store = NodeStore.open(Home(county))
     try:
+        store.ensure_checkpoint()  # as the uplink does before records leave
         batch = make_batch(store.log, build(store).certs, "540102", held, 64 * 1024)
     finally:
         store.close()
