@@ -194,7 +194,7 @@ def main() -> int:
 
 
 LICENCE_MATTER = "540102-QR-001"          # 户口迁入, its result a 居民户口簿 (GA0001)
-CITING_MATTER = "540102-GF-002"           # 高龄津贴, one material satisfied by a 居民户口簿
+CITING_MATTER = "540121-GF-002"  # 林周县's 高龄津贴: one material satisfied by a 居民户口簿
 
 
 def issue_licence(county: Path) -> str:
@@ -234,8 +234,8 @@ def licence_round(fed: Federation, licence: str) -> bool:
           f"{filed.get('status')}, {filed.get('in_log')}")
     idno, name = APPLICANTS[0]
     cited = tongban("case", "apply", "--matter", CITING_MATTER, "--applicant", idno, "--name",
-                    name, "--material", "居民身份证", "--licence", qr, "--actor", "窗口01",
-                    home=other, check=False)
+                    name, "--material", "居民身份证", "--licence", qr,
+                    "--actor", ACTOR_FOR_ROLE["clerk"], home=other, check=False)
     print(f"   540121 免证办 case apply --licence (QR) → exit {cited.returncode}: "
           f"{(cited.stdout or cited.stderr).strip()}")
     print("   " + tongban("licence", "revoke", licence, "--reason", "户口已迁出",
