@@ -35,7 +35,7 @@ def test_enrolment_commands(tmp_path):
     root = as_json("pki", "init-root", home=national)
     assert root["serial"] == certs.serial_hex(Home(national).cert_chain().cert)
     offline = as_json("pki", "init-root", "--out", str(tmp_path / "ca"))
-    assert Path(offline["certificate"]).exists() and Path(offline["private_key"]).exists()
+    assert Path(offline["certificate"]).exists() and Path(offline["key_file"]).exists()
 
     as_json("init", "--division", "540102", "--name", "城关区", home=county)
     request = as_json("pki", "csr", home=county)

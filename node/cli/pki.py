@@ -57,7 +57,7 @@ def init_root(out: str | None, days: int, as_json: bool, home_dir: str | None) -
         made = enrolment.make_offline_root(Path(out), days)
         if as_json:
             emit_json({**_described(made.cert), "certificate": str(made.cert_path),
-                       "private_key": str(made.key_path)})
+                       "key_file": str(made.key_path)})
             return
         echo(f"root CA 000000 serial {certs.serial_hex(made.cert)} "
                    f"valid until {made.cert.not_valid_after_utc:%Y-%m-%d}")
