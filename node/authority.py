@@ -48,6 +48,12 @@ ROLE_FOR_ACTION = {
     "review": "reviewer", "suspend": "reviewer", "resume": "reviewer",
     "decide": "approver", "conclude": "approver",
 }
+#: 代收代办: the actions the handling node authors on a case another node received; the
+#: receiving node authors the rest (apply = intake and hand-over, supply, withdraw, deliver).
+HANDLER_ACTIONS = frozenset({"accept", "reject", "request-supplement", "review", "decide",
+                             "conclude", "suspend", "resume", "deliver"})
+#: 多地联办 step sides: the node where the case was applied, or the partner (joint_with).
+STEP_SIDES = ("receiver", "partner")
 #: Levels whose nodes publish working-day calendars for their subtree.
 CALENDAR_LEVELS = frozenset({Level.NATIONAL, Level.PROVINCE, Level.PREFECTURE})
 
@@ -91,6 +97,16 @@ class Facts(Protocol):
     def reviewer_of(self, case_no: str) -> str | None:
         """The staff ID of the case's latest 审查 (review) event, or None."""
         ...
+
+    def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
+        """("handler" or "partner", division) when the case's apply names another node
+        (代收代办 or 多地联办), ("", "") when it names none, None when the case is not
+        held, UNSEEN when it cannot be known (an audit that has not read the apply)."""
+        ...
+
+
+#: What an audit's Facts answer for a case whose apply it has not read: judged statelessly.
+UNSEEN = ("unseen", "")
 
 
 @dataclass(frozen=True)
@@ -157,13 +173,16 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
     # The audit's hot path (every case event of every origin): locals, no extra calls.
     origin, case_no, action, actor = record.origin, body.case_no, body.action, body.actor
     if not case_no.startswith(origin + "-"):  # the owner is the part before the first dash
-        _deny("case-owner", f"case {case_no} belongs to {case_owner(case_no)}; {origin} may "
-              f"not {action or 'act on'} it")
-    if action == "apply":
+        _handler_event(record, body, facts)
+    elif action == "apply":
         want = case_number(origin, record.seq, record.hlc)
         if case_no != want:
             _deny("case-number", f"an application at {origin}#{record.seq} must be "
                   f"numbered {want}, not {case_no}")
+        if body.handled_by or body.joint_with:
+            _hand_over(record, body)
+    else:
+        _receiver_event(record, body, facts)
     role = ROLE_FOR_ACTION.get(action)
     if role is None:
         return  # an unknown action is the workflow's to refuse, with its list of actions
@@ -181,6 +200,86 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
         _deny("review-and-decide", f"{body.actor} reviewed case {body.case_no} and may not "
               "also decide it (allowed only where the node's config declares a one-person "
               "office, which the decision then records)")
+
+
+def _hand_over(record: record_pb2.Record, body: record_pb2.CaseEvent) -> None:
+    """An apply naming another node is addressed to it: that record is the hand-over."""
+    other = body.handled_by or body.joint_with
+    if body.handled_by and body.joint_with:
+        _deny("handover-recipient", f"case {body.case_no} names both a handler and a 联办 "
+              "partner; a case is one or the other")
+    if not _division(other) or other == record.origin:
+        _deny("handover-recipient", f"case {body.case_no} is handed to {other}, which is not "
+              f"another division")
+    if record.recipient != other:
+        _deny("handover-recipient", f"the hand-over of case {body.case_no} to {other} must be "
+              f"addressed to {other}, not to {record.recipient or 'nobody'}")
+
+
+def _receiver_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
+                    facts: Facts) -> None:
+    """The receiving node's events on a case it handed over: not the handler's decisions,
+    and addressed to the handler, so both ends hold the whole conversation."""
+    cross = facts.cross_region_of(body.case_no)
+    if not cross or cross[0] != "handler":
+        return
+    handler = cross[1]
+    if body.action in HANDLER_ACTIONS - {"deliver"}:
+        _deny("handover-handler", f"case {body.case_no} is handled by {handler}; the "
+              f"receiving node {record.origin} may not {body.action} it")
+    if record.recipient != handler:
+        _deny("handover-recipient", f"{body.action} of case {body.case_no} must be addressed to "
+              f"its handler {handler}, not to {record.recipient or 'nobody'}")
+
+
+def _handler_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
+                   facts: Facts) -> None:
+    """An event on another node's case: only its handler's decisions, addressed back to it.
+
+    When the apply cannot be known (an audit reading the handler's log before, or
+    without, the receiver's), who the handler is cannot be judged: the stateless parts are.
+    """
+    owner = case_owner(body.case_no)
+    cross = facts.cross_region_of(body.case_no)
+    if (cross != UNSEEN and cross != ("handler", record.origin)) \
+            or body.action not in HANDLER_ACTIONS:
+        handed = f" and is handled by {cross[1]}" if cross and cross[0] == "handler" else ""
+        _deny("case-owner", f"case {body.case_no} belongs to {owner}{handed}; "
+              f"{record.origin} may not {body.action or 'act on'} it")
+    if record.recipient != owner:
+        _deny("handover-recipient", f"{body.action} of case {body.case_no} by its handler must "
+              f"be addressed to {owner}, not to {record.recipient or 'nobody'}")
+
+
+def _cross_region_list(record: record_pb2.Record, body: record_pb2.CrossRegionList,
+                       facts: Facts) -> None:
+    if record.origin != NATIONAL:
+        _deny("crossregion-list", f"the 跨省通办 list belongs to {NATIONAL}; {record.origin} "
+              "may not publish it")
+
+
+def _cross_region_step(record: record_pb2.Record, body: record_pb2.CrossRegionStep,
+                       facts: Facts) -> None:
+    owner = case_owner(body.case_no)
+    if body.side not in STEP_SIDES:
+        _deny("joint-step", f"step {body.name} of case {body.case_no} has side {body.side!r}; "
+              f"want {' or '.join(STEP_SIDES)}")
+    cross = facts.cross_region_of(body.case_no)
+    if cross == UNSEEN:   # who the partner is cannot be judged: the stateless part is
+        if (body.side == "receiver") != (record.origin == owner):
+            _deny("joint-step", f"a {body.side} step of case {body.case_no} cannot be "
+                  f"{record.origin}'s")
+        return
+    if cross is None or cross[0] != "partner":
+        _deny("joint-step", f"case {body.case_no} is not a 多地联办 case held here; it has "
+              "no steps to record")
+    author, other = (owner, cross[1]) if body.side == "receiver" else (cross[1], owner)
+    if record.origin != author:
+        _deny("joint-step", f"step {body.name} of case {body.case_no} is {author}'s to do; "
+              f"{record.origin} may not record it")
+    if record.recipient != other:
+        _deny("joint-step", f"step {body.name} of case {body.case_no} must be addressed to "
+              f"{other}, not to {record.recipient or 'nobody'}")
 
 
 def _licence_issued(record: record_pb2.Record, body: record_pb2.Licence, facts: Facts) -> None:
@@ -338,10 +437,15 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          _matter_published),
     Rule(Kind.MATTER_RETIRED, record_pb2.MatterRetired, "the publisher",
          "its own items", ("catalogue-publisher",), _matter_retired),
-    Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number)",
+    Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number); "
+         "for a case it handed over (代收代办), its handler",
          "its own cases, numbered by the apply's seq; the actor an active staff member with "
-         "the action's role; reviewer and approver two people unless a one-person office",
-         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide"),
+         "the action's role; reviewer and approver two people unless a one-person office. "
+         "A hand-over is addressed to the handler; the handler authors 受理, 不予受理, 补正, "
+         "审查, 决定, 办结 (and 送达 by post), addressed to the owner; the owner authors the "
+         "rest, addressed to the handler",
+         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide",
+          "handover-recipient", "handover-handler"),
          _case_event),
     Rule(Kind.LICENCE_ISSUED, record_pb2.Licence, "the node the licence number names",
          "licences whose claims name it and this record's seq", ("licence-issuer",),
@@ -384,6 +488,12 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          _staff_registered),
     Rule(Kind.STAFF_DISABLED, record_pb2.StaffDisabled, _OWN_LOG,
          "a member of its own staff register", ("staff-register",), _staff_disabled),
+    Rule(Kind.CROSS_REGION_LIST, record_pb2.CrossRegionList, f"the national node {NATIONAL}",
+         "the 跨省通办 list, published downward", ("crossregion-list",), _cross_region_list),
+    Rule(Kind.CROSS_REGION_STEP, record_pb2.CrossRegionStep,
+         "the side of a 多地联办 case whose step it is",
+         "a step of a case applied with a partner, addressed to the other side",
+         ("joint-step",), _cross_region_step),
 )}
 
 
@@ -425,6 +535,8 @@ class _OriginFacts:
 
     staff: dict[str, Staff] = field(default_factory=dict)
     reviewers: dict[str, str] = field(default_factory=dict)
+    #: hand-overs seen in every log the audit has read so far (shared by all readers)
+    crossings: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         return self.staff.get(staff_id)
@@ -432,10 +544,15 @@ class _OriginFacts:
     def reviewer_of(self, case_no: str) -> str | None:
         return self.reviewers.get(case_no)
 
+    def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
+        return self.crossings.get(case_no, UNSEEN)
+
     def learn(self, record: record_pb2.Record, body: Message) -> None:
         if isinstance(body, record_pb2.CaseEvent):
             action = body.action
-            if action == "review":
+            if action == "apply":
+                self.crossings[body.case_no] = crossing(body)
+            elif action == "review":
                 self.reviewers[body.case_no] = body.actor
             elif action == "decide":
                 self.reviewers.pop(body.case_no, None)
@@ -457,6 +574,18 @@ class _Unknown:
     def reviewer_of(self, case_no: str) -> str | None:
         return None
 
+    def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
+        return UNSEEN
+
+
+def crossing(apply: record_pb2.CaseEvent) -> tuple[str, str]:
+    """What ``Facts.cross_region_of`` answers for the case this apply opened."""
+    if apply.handled_by:
+        return "handler", apply.handled_by
+    if apply.joint_with:
+        return "partner", apply.joint_with
+    return "", ""
+
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
 _STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED})
@@ -465,9 +594,13 @@ _STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAF
 class AuditPolicy:
     """The authority table for ``tongban audit verify`` (sync.contract.RecordPolicy)."""
 
+    def __init__(self) -> None:
+        self._crossings: dict[str, tuple[str, str]] = {}
+
     def reader(self, origin: str, first_seq: int
                ) -> Callable[[record_pb2.Record], tuple[str, str] | None]:
-        facts: _OriginFacts | _Unknown = _OriginFacts() if first_seq == 0 else _Unknown()
+        facts: _OriginFacts | _Unknown = (_OriginFacts(crossings=self._crossings)
+                                          if first_seq == 0 else _Unknown())
         learn = facts.learn if isinstance(facts, _OriginFacts) else None
 
         def check(record: record_pb2.Record) -> tuple[str, str] | None:

@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from node import licence_verify, licences, staff, workflow
+from node import crossregion, licence_verify, licences, staff, workflow
 from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import check_applicant
@@ -47,15 +47,49 @@ class Outcome:
 
 def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
           channel: str, materials: list[str], actor: str,
-          licences: tuple[str, ...] = ()) -> Outcome:
-    """Register an application; ``licences`` (numbers, files or QR payloads) replace papers."""
+          licences: tuple[str, ...] = (), handled_by: str = "",
+          joint_with: str = "") -> Outcome:
+    """Register an application; ``licences`` (numbers, files or QR payloads) replace papers.
+
+    With ``handled_by`` (代收代办) the matter comes from the 跨省通办 list, the apply
+    is the hand-over and is addressed to the handler; with ``joint_with`` (多地联办)
+    the case is this node's, with steps at the partner, who gets the apply too.
+    """
     checked = check_applicant(applicant)
-    matter = current_matter(store.db, matter_code)
-    cited = [_cite(store, matter, checked.id, value) for value in licences]
-    materials = [*materials, *(c.material for c in cited if c.material not in materials)]
     if channel not in workflow.CHANNELS:
         raise CaseError(f"bad channel {channel!r}: want one of {', '.join(workflow.CHANNELS)}")
-    known = {m.name for m in matter.materials}
+    if handled_by and joint_with:
+        raise CaseError("--handled-by and --joint-with: a case is handed over or handled "
+                        "jointly, not both")
+    other = handled_by or joint_with
+    fields: dict = {}
+    if other:
+        crossregion.check_handler(store, other)
+        entry = crossregion.listed(store.db, matter_code,
+                                   handled_by or store.division)
+        if joint_with:
+            crossregion.listed(store.db, matter_code, joint_with)
+            if not entry.item.steps:
+                raise CaseError(f"matter {matter_code} has no 联办 steps on the 跨省通办 list; "
+                                "use --handled-by to hand it over")
+        elif entry.item.steps:
+            raise CaseError(f"matter {matter_code} is handled jointly (多地联办): use "
+                            f"--joint-with {handled_by}")
+        known = set(entry.implementer.materials)
+        code, version = entry.implementer.impl_code, entry.version
+        limit = entry.implementer.promised_limit_days
+        fields = {"handled_by": handled_by, "joint_with": joint_with,
+                  "list_version": version}
+        if licences:
+            raise CaseError("免证办 (--licence) is checked by the handler's catalogue; hand "
+                            "the papers over instead")
+        cited: list[record_pb2.CitedLicence] = []
+    else:
+        matter = current_matter(store.db, matter_code)
+        cited = [_cite(store, matter, checked.id, value) for value in licences]
+        materials = [*materials, *(c.material for c in cited if c.material not in materials)]
+        known = {m.name for m in matter.materials}
+        code, version, limit = matter.impl_code, matter.version, matter.promised_limit_days
     unknown = [m for m in materials if m not in known]
     if unknown:
         raise CaseError(
@@ -67,13 +101,13 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
     def body(seq: int, hlc: int) -> bytes:
         numbers.append(case_number(store.division, seq, hlc))
         return record_pb2.CaseEvent(
-            case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
-            matter_version=matter.version, applicant_id=checked.id,
+            case_no=numbers[-1], action="apply", actor=actor, matter_code=code,
+            matter_version=version, applicant_id=checked.id,
             applicant_name=applicant_name, channel=channel, materials=materials,
-            limit_days=matter.promised_limit_days, licences=cited, os_login=staff.os_login(),
+            limit_days=limit, licences=cited, os_login=staff.os_login(), **fields,
         ).SerializeToString()
 
-    store.write([Draft(record_pb2.CASE_EVENT, body)])
+    store.write([Draft(record_pb2.CASE_EVENT, body, other)])
     return Outcome(_require(store, numbers[0]), list(checked.warnings))
 
 
@@ -109,15 +143,16 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
         raise CaseError(
             "an evaluation is the applicant's, not the clerk's: record it with "
             f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
+    recipient, extra = crossregion.addressing(store, case_no, action)
     if action == "accept":
         _check_acceptance(store, case, arguments.get("missing_material"),
                           arguments.get("materials") or [])
     if action == "decide" and case.reviewer == actor and staff.one_person_office(store.config):
         arguments["one_person_office"] = True  # recorded as such: one person reviewed and decided
     event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor,
-                                 os_login=staff.os_login(), **arguments)
+                                 os_login=staff.os_login(), **arguments, **extra)
     data = event.SerializeToString()
-    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
+    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data, recipient)])
     outcome = Outcome(_require(store, case_no))
     if action == "conclude":
         outcome.next_steps = [step for step in [licences.offer(store, case_no)] if step]
@@ -126,9 +161,19 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
 
 def _check_acceptance(store: NodeStore, case: workflow.CaseState, missing: str | None,
                       supplied_now: list[str]) -> None:
-    """Every required material must be present, or be the one 容缺 material the matter allows."""
-    matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
+    """Every required material must be present, or be the one 容缺 material the matter allows.
+
+    A case handed over here is checked against the materials the 跨省通办 list names."""
     have = set(case.materials) | set(supplied_now)
+    listed = crossregion.handed_over_materials(store.db, case.case_no)
+    if listed is not None:
+        lacking = [m for m in listed if m not in have]
+        if lacking:
+            raise CaseError(f"case {case.case_no} lacks materials the 跨省通办 list requires: "
+                            f"{', '.join(lacking)}; request a supplement (补正) from the "
+                            "receiving window")
+        return
+    matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
     lacking = [m.name for m in matter.materials if m.required and m.name not in have]
     if missing:
         spec = {m.name: m for m in matter.materials}

@@ -140,6 +140,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(行政许可法: 5).", _working_days),
     Setting("supervision", "supplement_answer_days", int, 10,
             "Working days a 补正 notice may stay unanswered before it is red.", _working_days),
+    Setting("supervision", "handover_answer_days", int, 1,
+            "Working days a cross-region hand-over (代收代办) may wait for the handler's first "
+            "answer (受理, 不予受理 or 补正) before it is red, at both ends and above.",
+            _working_days),
     Setting("evaluation", "verify", int, 1,
             "Working days from a 差评 to its 回访核实 (国办发〔2019〕51号; provinces set "
             "their own).",
@@ -189,6 +193,7 @@ class Config:
     backup_max_age_hours: float = 48.0
     supervision_acceptance_days: int = 5
     supervision_supplement_answer_days: int = 10
+    supervision_handover_answer_days: int = 1
     evaluation_verify: int = 1
     evaluation_rectify: int = 15
     evaluation_feedback: int = 15

@@ -25,7 +25,7 @@ from typing import Any
 from google.protobuf.json_format import MessageToDict
 
 from node import licence_projection, workflow
-from node.authority import AuthorityViolation, Staff, authorise, case_owner
+from node.authority import ROLES, AuthorityViolation, Staff, authorise, case_owner, crossing
 from node.workdays import Calendar
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
@@ -34,7 +34,7 @@ from sync.records import hlc_ms
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 5
+SCHEMA = 6
 
 PROJECTION_TABLES = (
     "matters",
@@ -53,6 +53,9 @@ PROJECTION_TABLES = (
     "supervision_replies",
     "evaluations",
     "evaluation_follow_ups",
+    "handovers",
+    "crossregion_lists",
+    "joint_steps",
 )
 
 #: The 差评 closed loop of 国办发〔2019〕51号, in order: 回访核实, 整改, 反馈.
@@ -127,6 +130,17 @@ def create_tables(db: sqlite3.Connection) -> None:
             level INTEGER NOT NULL, evaluator_kind TEXT NOT NULL, channel TEXT NOT NULL,
             evaluator TEXT NOT NULL, entered_by TEXT, comment TEXT, anonymous INTEGER NOT NULL,
             at_ms INTEGER NOT NULL, PRIMARY KEY (case_no, evaluator));
+        CREATE TABLE IF NOT EXISTS handovers (
+            case_no TEXT PRIMARY KEY, receiver TEXT NOT NULL, role TEXT NOT NULL,
+            other TEXT NOT NULL, matter_code TEXT NOT NULL, submitted_ms INTEGER NOT NULL,
+            arrived_ms INTEGER, answered_ms INTEGER, answer TEXT, accepted_ms INTEGER);
+        CREATE TABLE IF NOT EXISTS crossregion_lists (
+            version INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+            at_ms INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS joint_steps (
+            case_no TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, side TEXT NOT NULL,
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, actor TEXT,
+            text TEXT, PRIMARY KEY (case_no, idx));
         CREATE TABLE IF NOT EXISTS evaluation_follow_ups (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, evaluation_origin TEXT NOT NULL,
             evaluation_seq INTEGER NOT NULL, case_no TEXT NOT NULL, step TEXT NOT NULL,
@@ -292,6 +306,8 @@ class Projector:
             Kind.EVALUATION_FOLLOW_UP: self._evaluation_follow_up,
             Kind.STAFF_REGISTERED: self._staff_registered,
             Kind.STAFF_DISABLED: self._staff_disabled,
+            Kind.CROSS_REGION_LIST: self._cross_region_list,
+            Kind.CROSS_REGION_STEP: self._cross_region_step,
         }
 
     def apply(self, record: record_pb2.Record) -> None:
@@ -330,13 +346,29 @@ class Projector:
         if key not in self._staff:
             row = self.db.execute("SELECT name, roles, active FROM staff WHERE origin = ? AND"
                                   " staff_id = ?", key).fetchone()
-            self._staff[key] = None if row is None else Staff(
-                staff_id, row[0], frozenset(json.loads(row[1])), bool(row[2]))
+            if row is not None:
+                self._staff[key] = Staff(staff_id, row[0], frozenset(json.loads(row[1])),
+                                         bool(row[2]))
+            elif self._log_held(origin):
+                self._staff[key] = None
+            else:  # a handler's answer delivered here: its register is judged where it is held
+                self._staff[key] = Staff(staff_id, staff_id, frozenset(ROLES), True)
         return self._staff[key]
+
+    def _log_held(self, origin: str) -> bool:
+        return self.db.execute("SELECT 1 FROM records WHERE origin = ? LIMIT 1",
+                               (origin,)).fetchone() is not None
 
     def reviewer_of(self, case_no: str) -> str | None:
         case = self._case_now(case_no)
         return case.reviewer if case else None
+
+    def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
+        row = self.db.execute("SELECT role, other FROM handovers WHERE case_no = ?",
+                              (case_no,)).fetchone()
+        if row is not None:
+            return row[0], row[1]
+        return None if self._case_now(case_no) is None else ("", "")
 
     def _staff_registered(self, record: record_pb2.Record, body: record_pb2.StaffMember) -> None:
         self.db.execute("INSERT OR REPLACE INTO staff VALUES (?,?,?,?,1,?)",
@@ -379,13 +411,52 @@ class Projector:
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days, calendar=self.calendar
         )
-        self._cases[event.case_no] = (after, record.origin)
+        self._cases[event.case_no] = (after, case_owner(event.case_no))
         self._dirty.add(event.case_no)
+        if event.action == "apply" and (event.handled_by or event.joint_with):
+            role, other = crossing(event)
+            self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
+                            "NULL,NULL)", (event.case_no, record.origin, role, other,
+                                           event.matter_code, at_ms))
+        elif record.origin != after.case_no.split("-", 1)[0]:
+            self._handler_answered(event, at_ms)
         if event.action == "evaluate":
             self._legacy_evaluation(record, event, after)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
                              event.actor, str(after.state), min(record.hlc, _SQLITE_MAX_INT),
                              event.os_login or None))
+
+    def _handler_answered(self, event: record_pb2.CaseEvent, at_ms: int) -> None:
+        """The hand-over's clock stops at the handler's first answer; 受理 is kept apart."""
+        self.db.execute("UPDATE handovers SET answered_ms = ?, answer = ?, arrived_ms = ?"
+                        " WHERE case_no = ? AND answered_ms IS NULL",
+                        (at_ms, event.action, event.arrived_ms or None, event.case_no))
+        if event.action == "accept":
+            self.db.execute("UPDATE handovers SET accepted_ms = ? WHERE case_no = ?",
+                            (at_ms, event.case_no))
+
+    def _cross_region_list(self, record: record_pb2.Record,
+                           body: record_pb2.CrossRegionList) -> None:
+        taken = self.db.execute("SELECT origin, seq FROM crossregion_lists WHERE version = ?",
+                                (body.version,)).fetchone()
+        if taken is not None:
+            raise InputError(f"跨省通办 list version {body.version} was published already "
+                             f"({taken[0]}#{taken[1]})")
+        self.db.execute("INSERT INTO crossregion_lists VALUES (?,?,?,?,?)",
+                        (body.version, record.origin, record.seq, hlc_ms(record.hlc),
+                         record.body))
+
+    def _cross_region_step(self, record: record_pb2.Record,
+                           body: record_pb2.CrossRegionStep) -> None:
+        done = self.db.execute("SELECT count(*) FROM joint_steps WHERE case_no = ?",
+                               (body.case_no,)).fetchone()[0]
+        if body.index != done:
+            raise InputError(f"step {body.index} ({body.name}) of case {body.case_no}: "
+                             f"{done} steps are recorded, so the next is step {done}")
+        self.db.execute("INSERT INTO joint_steps VALUES (?,?,?,?,?,?,?,?,?)",
+                        (body.case_no, body.index, body.name, body.side, record.origin,
+                         record.seq, hlc_ms(record.hlc), body.actor or None,
+                         body.text or None))
 
     def flush(self) -> None:
         """Write buffered case rows; call before anything reads the tables.

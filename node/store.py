@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from node import clock, clock_guard, log_guard, projection
+from node import arrivals, clock, clock_guard, log_guard, projection
 from node.authority import AuthorityViolation
 from node.db import connect, snapshot
 from node.home import Config, Home
@@ -347,6 +347,7 @@ class NodeStore:
         projector.apply(record)
         projector.flush()
         self._note_arrivals(origin, seq, 1)
+        arrivals.note(self.db, record, self.division, clock.wall_ms())
 
     def _observe(self, record) -> None:
         """Let a received record move the clock, at most ``[clock] ahead_minutes`` past now."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import crossregion_fixtures
 import oversight_fixtures
 import pytest
 from node_fixtures import register_staff, tongban
@@ -58,3 +59,21 @@ def oversight_synced(oversight_template: tuple[Federation, dict[str, str]],
     finally:
         fed.stop_all()
     return fed, cases
+
+
+@pytest.fixture(scope="session")
+def cross_template(tmp_path_factory: pytest.TempPathFactory) -> Federation:
+    """The two-region federation of tests/crossregion_fixtures.py, never started."""
+    return crossregion_fixtures.build(tmp_path_factory.mktemp("cross-template"))
+
+
+@pytest.fixture
+def cross_fed(cross_template: Federation, tmp_path: Path) -> Federation:
+    """A private copy of the two-region federation, its parents serving; stopped after."""
+    fed = copy_federation(cross_template, tmp_path / "fed")
+    try:
+        for division in crossregion_fixtures.PARENTS:
+            fed.start(division)
+        yield fed
+    finally:
+        fed.stop_all()

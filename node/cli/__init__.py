@@ -23,6 +23,7 @@ from node.cli.bundle import bundle_group
 from node.cli.calendar import calendar_group
 from node.cli.case import case_group
 from node.cli.config import config_group
+from node.cli.crossregion import crossregion_group
 from node.cli.db import db_group
 from node.cli.doctor import doctor
 from node.cli.evaluation import evaluation_group
@@ -130,6 +131,7 @@ cli.add_command(matter_group)
 cli.add_command(notice_group)
 cli.add_command(calendar_group)
 cli.add_command(case_group)
+cli.add_command(crossregion_group)
 cli.add_command(pki_group)
 cli.add_command(audit_group)
 cli.add_command(bundle_group)

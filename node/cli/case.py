@@ -7,7 +7,7 @@ import getpass
 
 import click
 
-from node import cases, workflow
+from node import cases, crossregion, workflow
 from node.cli.common import (
     echo,
     emit_json,
@@ -66,23 +66,33 @@ quiet_option = click.option("--quiet", "-q", is_flag=True,
 @click.option("--licence", "licences", multiple=True,
               help="免证办: a licence number held here, a licence file or a QR payload, in "
                    "place of the paper material it satisfies (repeat).")
+@click.option("--handled-by", "handled_by", default="", metavar="DIVISION",
+              help="异地代收代办: the division that handles the matter (on the 跨省通办 list); "
+                   "the case is handed over to it with the next sync.")
+@click.option("--joint-with", "joint_with", default="", metavar="DIVISION",
+              help="多地联办: the other division doing steps of the matter (`case step`).")
 @actor_option
 @quiet_option
 @json_option
 @home_option
-def apply(matter_code, applicant, applicant_name, channel, materials, licences, actor, quiet,
-          as_json, home_dir) -> None:
+def apply(matter_code, applicant, applicant_name, channel, materials, licences, handled_by,
+          joint_with, actor, quiet, as_json, home_dir) -> None:
     """Register an application (申请); prints the new case number (alone with --quiet).
+
+    With --handled-by the matter is a 跨省通办 list item (its base or implementation code)
+    and this window collects the materials the list names for that handler.
 
     \b
     Example:
       tongban case apply --matter 540102-GG-001 --actor 窗口03 \\
         --applicant 540102199001011233 --name 扎西 --material 居民身份证
+      tongban case apply --matter GG00101000 --handled-by 650102 --actor 窗口03 \\
+        --applicant 540102199001011233 --name 扎西 --material 居民身份证
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,
         applicant_name=applicant_name, channel=channel, materials=list(materials),
-        actor=actor, licences=licences,
+        actor=actor, licences=licences, handled_by=handled_by, joint_with=joint_with,
     )
     _print_outcome(outcome, as_json, quiet)
 
@@ -171,6 +181,10 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
     events = cases.history(store, case_no) if history else []
     data = _case_dict(view)
     data["allowed_actions"] = workflow.allowed_actions(view.case)
+    crossing = crossregion.case_view(store, case_no, today())
+    if crossing:
+        data["cross_region"] = crossing
+        data["due"] = crossing["due"]
     if as_json:
         if history:
             data["history"] = events
@@ -182,6 +196,11 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
         value = data.get(key)
         if value not in (None, [], ""):
             echo(f"{key:20} {value}")
+    for key, value in (crossing or {}).items():
+        if value not in (None, [], "") and key not in ("case_no", "state", "state_label",
+                                                        "applicant_name", "due"):
+            shown = format_ms(value) if key.endswith("_ms") else value
+            echo(f"{key:20} {shown}")
     if events:
         echo(table(["time", "node", "action", "actor", "login", "state", "details"],
                    [(format_ms(e["at_ms"]), e["origin"], e["action"], e["actor"],
@@ -199,15 +218,25 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
               help="At most this many cases (one page).")
 @click.option("--after", "after", metavar="CASE_NO", default=None,
               help="Start after this case number: the last one of the previous page.")
+@click.option("--incoming", "cross", flag_value="incoming",
+              help="Only cases handed over to this node by another (代收代办, 多地联办).")
+@click.option("--outgoing", "cross", flag_value="outgoing",
+              help="Only cases this node received and handed over to another.")
+@click.option("--waiting-handover", "cross", flag_value="waiting-handover",
+              help="Only hand-overs the handler has not answered yet (here or below).")
 @json_option
 @home_option
-def list_(state, due_soon, overdue, limit, after, as_json, home_dir) -> None:
+def list_(state, due_soon, overdue, limit, after, cross, as_json, home_dir) -> None:
     """List cases with their deadlines (working days, official calendar), by case number.
 
     \b
     Example:
       tongban case list --due-soon --limit 20
+      tongban case list --outgoing --json
     """
+    if cross:
+        _list_cross(cross, as_json, home_dir)
+        return
     page = cases.listing(_open(home_dir), today(), state=state, due_soon=due_soon,
                          overdue=overdue, limit=limit, after=after)
     views = page.views
@@ -223,3 +252,40 @@ def list_(state, due_soon, overdue, limit, after, as_json, home_dir) -> None:
     echo(table(["case", "state", "applicant", "matter", "due", "days left", ""], rows))
     more = f"; more: --after {views[-1].case.case_no}" if page.more else ""
     echo(f"{len(views)} cases{more}")
+
+
+def _list_cross(which: str, as_json: bool, home_dir: str | None) -> None:
+    rows = crossregion.listing(_open(home_dir), today(), which)
+    if as_json:
+        emit_json(rows)
+        return
+    echo(table(["case", "kind", "state", "receiver", "other", "submitted", "arrived",
+                "accepted", "due", "answer due"],
+               [(r["case_no"], r["kind"], r["state_label"], r["receiver"],
+                 r.get("handler") or r.get("partner"), format_ms(r["submitted_ms"]),
+                 format_ms(r["arrived_ms"]) if r["arrived_ms"] else "-",
+                 format_ms(r["accepted_ms"]) if r["accepted_ms"] else "-", r["due"] or "-",
+                 (r["answer_due"] + (" LATE" if r["answer_late"] else ""))
+                 if r["answer_due"] else "-") for r in rows]))
+    echo(f"{len(rows)} cases")
+
+
+@case_group.command("step")
+@click.argument("case_no")
+@click.option("--text", default="", help="What was done (e.g. 准予迁入, 已迁出).")
+@actor_option
+@json_option
+@home_option
+def step(case_no: str, text: str, actor: str, as_json: bool, home_dir: str | None) -> None:
+    """Record this node's next step of a 多地联办 case (e.g. 户口迁移: 准迁, 迁出, 落户).
+
+    \b
+    Example:
+      tongban case step 540121-2026-0000012 --text 准予迁入
+    """
+    done = crossregion.record_step(_open(home_dir), case_no, actor=actor, text=text)
+    if as_json:
+        emit_json(done)
+        return
+    rest = ", ".join(done["remaining"]) or "none: the case may be concluded"
+    echo(f"{case_no} step {done['index'] + 1} {done['step']} by {done['by']}; still to do: {rest}")

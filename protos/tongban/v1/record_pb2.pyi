@@ -30,6 +30,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVALUATION_FOLLOW_UP: _ClassVar[Kind]
     STAFF_REGISTERED: _ClassVar[Kind]
     STAFF_DISABLED: _ClassVar[Kind]
+    CROSS_REGION_LIST: _ClassVar[Kind]
+    CROSS_REGION_STEP: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 MATTER_PUBLISHED: Kind
 MATTER_RETIRED: Kind
@@ -51,6 +53,8 @@ EVALUATION: Kind
 EVALUATION_FOLLOW_UP: Kind
 STAFF_REGISTERED: Kind
 STAFF_DISABLED: Kind
+CROSS_REGION_LIST: Kind
+CROSS_REGION_STEP: Kind
 
 class Record(_message.Message):
     __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
@@ -145,7 +149,7 @@ class MatterRetired(_message.Message):
     def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences", "os_login", "one_person_office")
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences", "os_login", "one_person_office", "handled_by", "arrived_ms", "list_version", "joint_with")
     CASE_NO_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +170,10 @@ class CaseEvent(_message.Message):
     LICENCES_FIELD_NUMBER: _ClassVar[int]
     OS_LOGIN_FIELD_NUMBER: _ClassVar[int]
     ONE_PERSON_OFFICE_FIELD_NUMBER: _ClassVar[int]
+    HANDLED_BY_FIELD_NUMBER: _ClassVar[int]
+    ARRIVED_MS_FIELD_NUMBER: _ClassVar[int]
+    LIST_VERSION_FIELD_NUMBER: _ClassVar[int]
+    JOINT_WITH_FIELD_NUMBER: _ClassVar[int]
     case_no: str
     action: str
     actor: str
@@ -186,7 +194,67 @@ class CaseEvent(_message.Message):
     licences: _containers.RepeatedCompositeFieldContainer[CitedLicence]
     os_login: str
     one_person_office: bool
-    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ..., os_login: _Optional[str] = ..., one_person_office: _Optional[bool] = ...) -> None: ...
+    handled_by: str
+    arrived_ms: int
+    list_version: int
+    joint_with: str
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ..., os_login: _Optional[str] = ..., one_person_office: _Optional[bool] = ..., handled_by: _Optional[str] = ..., arrived_ms: _Optional[int] = ..., list_version: _Optional[int] = ..., joint_with: _Optional[str] = ...) -> None: ...
+
+class CrossRegionList(_message.Message):
+    __slots__ = ("version", "items")
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    version: int
+    items: _containers.RepeatedCompositeFieldContainer[CrossRegionItem]
+    def __init__(self, version: _Optional[int] = ..., items: _Optional[_Iterable[_Union[CrossRegionItem, _Mapping]]] = ...) -> None: ...
+
+class CrossRegionItem(_message.Message):
+    __slots__ = ("base_code", "name", "implementers", "steps")
+    BASE_CODE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    IMPLEMENTERS_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    base_code: str
+    name: str
+    implementers: _containers.RepeatedCompositeFieldContainer[CrossRegionImplementer]
+    steps: _containers.RepeatedCompositeFieldContainer[CrossRegionStepSpec]
+    def __init__(self, base_code: _Optional[str] = ..., name: _Optional[str] = ..., implementers: _Optional[_Iterable[_Union[CrossRegionImplementer, _Mapping]]] = ..., steps: _Optional[_Iterable[_Union[CrossRegionStepSpec, _Mapping]]] = ...) -> None: ...
+
+class CrossRegionImplementer(_message.Message):
+    __slots__ = ("division", "impl_code", "promised_limit_days", "materials")
+    DIVISION_FIELD_NUMBER: _ClassVar[int]
+    IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    division: str
+    impl_code: str
+    promised_limit_days: int
+    materials: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, division: _Optional[str] = ..., impl_code: _Optional[str] = ..., promised_limit_days: _Optional[int] = ..., materials: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CrossRegionStepSpec(_message.Message):
+    __slots__ = ("name", "side")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    side: str
+    def __init__(self, name: _Optional[str] = ..., side: _Optional[str] = ...) -> None: ...
+
+class CrossRegionStep(_message.Message):
+    __slots__ = ("case_no", "index", "name", "side", "actor", "text")
+    CASE_NO_FIELD_NUMBER: _ClassVar[int]
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SIDE_FIELD_NUMBER: _ClassVar[int]
+    ACTOR_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    case_no: str
+    index: int
+    name: str
+    side: str
+    actor: str
+    text: str
+    def __init__(self, case_no: _Optional[str] = ..., index: _Optional[int] = ..., name: _Optional[str] = ..., side: _Optional[str] = ..., actor: _Optional[str] = ..., text: _Optional[str] = ...) -> None: ...
 
 class StaffMember(_message.Message):
     __slots__ = ("staff_id", "name", "roles")
