@@ -144,6 +144,8 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
             "an evaluation is the applicant's, not the clerk's: record it with "
             f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
     recipient, extra = crossregion.addressing(store, case_no, action)
+    if action == "conclude":
+        crossregion.check_steps_done(store.db, case_no)
     if action == "accept":
         _check_acceptance(store, case, arguments.get("missing_material"),
                           arguments.get("materials") or [])

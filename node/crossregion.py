@@ -309,6 +309,21 @@ def record_step(store: NodeStore, case_no: str, *, actor: str, text: str = "") -
             "remaining": [s.name for s in spec[done + 1:]]}
 
 
+def check_steps_done(db: sqlite3.Connection, case_no: str) -> None:
+    """A 多地联办 case concludes only when every step, at both nodes, is recorded."""
+    found = crossing(db, case_no)
+    if found is None or found.role != "partner":
+        return
+    spec = joint_steps_spec(db, found)
+    done = len(steps_done(db, case_no))
+    if done < len(spec):
+        step = spec[done]
+        author = found.receiver if step.side == "receiver" else found.other
+        raise CrossRegionError(f"case {case_no} is 多地联办: step {step.name} ({author}) and "
+                               f"{len(spec) - done - 1} more are not recorded yet; it "
+                               "concludes after the last step")
+
+
 def joint_steps_spec(db: sqlite3.Connection, found: Crossing
                      ) -> list[record_pb2.CrossRegionStepSpec]:
     listing = current_list(db)

@@ -54,6 +54,7 @@ PROJECTION_TABLES = (
     "evaluations",
     "evaluation_follow_ups",
     "handovers",
+    "crossregion_events",
     "crossregion_lists",
     "joint_steps",
 )
@@ -134,6 +135,10 @@ def create_tables(db: sqlite3.Connection) -> None:
             case_no TEXT PRIMARY KEY, receiver TEXT NOT NULL, role TEXT NOT NULL,
             other TEXT NOT NULL, matter_code TEXT NOT NULL, submitted_ms INTEGER NOT NULL,
             arrived_ms INTEGER, answered_ms INTEGER, answer TEXT, accepted_ms INTEGER);
+        CREATE TABLE IF NOT EXISTS crossregion_events (
+            case_no TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
+            hlc INTEGER NOT NULL, PRIMARY KEY (origin, seq));
+        CREATE INDEX IF NOT EXISTS crossregion_events_case ON crossregion_events(case_no, hlc);
         CREATE TABLE IF NOT EXISTS crossregion_lists (
             version INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL,
             at_ms INTEGER NOT NULL, data BLOB NOT NULL);
@@ -289,6 +294,10 @@ class Projector:
         self._dirty: set[str] = set()
         self._events: list[tuple] = []
         self._staff: dict[tuple[str, str], Staff | None] = {}
+        #: whether any case crosses nodes (None: not looked yet), and the records of such
+        #: cases seen by this projector (a batch is projected before it is in the log)
+        self._any_crossings: bool | None = None
+        self._crossing_records: dict[tuple[str, int], record_pb2.Record] = {}
         #: each handler takes the body parsed by node.authority as its kind's message type
         self._handlers: dict[int, Callable[[record_pb2.Record, Any], None]] = {
             Kind.MATTER_PUBLISHED: self._matter_published,
@@ -401,6 +410,59 @@ class Projector:
         )
 
     def _case_event(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
+        """A case's transitions, in arrival order; a cross-region case's events come from
+        two logs, so one that arrives behind a later event of the other node replays the
+        case in (hlc, origin, seq) order: every node reaches the same state whatever
+        order the two logs' records reached it in."""
+        if self._crosses(record, event):
+            hlc = min(record.hlc, _SQLITE_MAX_INT)
+            newest = self.db.execute("SELECT max(hlc) FROM crossregion_events WHERE"
+                                     " case_no = ?", (event.case_no,)).fetchone()[0]
+            self.db.execute("INSERT OR IGNORE INTO crossregion_events VALUES (?,?,?,?)",
+                            (event.case_no, record.origin, record.seq, hlc))
+            self._crossing_records[(record.origin, record.seq)] = record
+            if newest is not None and hlc < newest:
+                self._replay(event.case_no)
+                return
+        self._transition(record, event)
+
+    def _crosses(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> bool:
+        if event.action == "apply":
+            return bool(event.handled_by or event.joint_with)
+        if not event.case_no.startswith(record.origin + "-"):
+            return True
+        if self._any_crossings is None:
+            self._any_crossings = self.db.execute("SELECT 1 FROM handovers LIMIT 1"
+                                                  ).fetchone() is not None
+        return self._any_crossings and self.db.execute(
+            "SELECT 1 FROM handovers WHERE case_no = ?", (event.case_no,)).fetchone() is not None
+
+    def _replay(self, case_no: str) -> None:
+        """Project the case again from its events in (hlc, origin, seq) order."""
+        self.flush()
+        keys = self.db.execute("SELECT origin, seq FROM crossregion_events WHERE case_no = ?"
+                               " ORDER BY hlc, origin, seq", (case_no,)).fetchall()
+        for table in ("case_events", "handovers", "cases"):
+            self.db.execute(f"DELETE FROM {table} WHERE case_no = ?", (case_no,))
+        self.db.executemany("DELETE FROM projection_errors WHERE origin = ? AND seq = ?", keys)
+        self._cases.pop(case_no, None)
+        for origin, seq in keys:
+            held = self._crossing_records.get((origin, seq)) or self._held(origin, seq)
+            event = record_pb2.CaseEvent.FromString(held.body)
+            try:
+                self._transition(held, event)
+            except InputError as exc:
+                self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
+                                (origin, seq, exc.diagnostics()))
+
+    def _held(self, origin: str, seq: int) -> record_pb2.Record:
+        row = self.db.execute("SELECT data FROM records WHERE origin = ? AND seq = ?",
+                              (origin, seq)).fetchone() or self.db.execute(
+            "SELECT record FROM deliveries WHERE origin = ? AND seq = ?", (origin, seq)
+        ).fetchone()
+        return record_pb2.Record.FromString(row[0])
+
+    def _transition(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
         at_ms = hlc_ms(record.hlc)
         cached = self._cases.get(event.case_no)
         before: workflow.CaseState | None
@@ -418,6 +480,7 @@ class Projector:
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
                             "NULL,NULL)", (event.case_no, record.origin, role, other,
                                            event.matter_code, at_ms))
+            self._any_crossings = True
         elif record.origin != after.case_no.split("-", 1)[0]:
             self._handler_answered(event, at_ms)
         if event.action == "evaluate":

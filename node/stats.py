@@ -148,6 +148,8 @@ class Statistics:
     total: dict
     groups: list[dict]
     catalogue: dict
+    #: 异地代收代办 cases received here for another node, and handled here for another
+    cross_region: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -248,7 +250,24 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
         _rank(group_rows)
     days_seen = [date_of_ms(span[0]), date_of_ms(span[1])] if span[0] is not None else []
     return Statistics(me, subtree, by, (start, end), calendar_statement(calendar, days_seen),
-                      total.to_dict(), group_rows, catalogue_figures(store, subtree=subtree))
+                      total.to_dict(), group_rows, catalogue_figures(store, subtree=subtree),
+                      cross_region_figures(store, subtree=subtree, low=low, high=high))
+
+
+def cross_region_figures(store: NodeStore, *, subtree: bool, low: int, high: int) -> dict:
+    """Hand-overs received here (this node's window) and handled here (another's window),
+    in the period, and of those handled how many are concluded."""
+    me = store.division
+    received = handled = concluded = 0
+    for receiver, handler, state in store.db.execute(
+            "SELECT h.receiver, h.other, c.state FROM handovers h JOIN cases c"
+            " ON c.case_no = h.case_no WHERE h.role = 'handler' AND h.submitted_ms >= ?"
+            " AND h.submitted_ms < ?", (low, high)):
+        received += in_scope(me, receiver, subtree)
+        if in_scope(me, handler, subtree):
+            handled += 1
+            concluded += state in _CONCLUDED
+    return {"received": received, "handled": handled, "handled_concluded": concluded}
 
 
 def _group_key(by: str, origin: str, matter: str, body: str | None, channel: str,

@@ -10,10 +10,11 @@ deadlines: red when overdue, yellow with DUE_SOON_DAYS (3) or fewer left
   受理 (an application neither accepted nor refused within the acceptance
   limit, default 5 working days: 行政许可法 第三十二条) and 补正 (a supplement
   request the applicant has not answered). Each starts at the event that
-  entered the state. Cross-region hand-over has no state yet; when one exists
-  (a case handed to another node and not yet acknowledged) it is one more line
-  in WAITING_CLOCKS with its limit in Limits, and lights, lists, counts and the
-  report pick it up unchanged.
+  entered the state.
+- 交接: a cross-region hand-over (代收代办) the handler has not answered (受理,
+  不予受理 or 补正) within ``[supervision] handover_answer_days`` (default 1)
+  working days of the hand-over; shown at the receiving node, at the handler
+  and at every ancestor of either (the common ancestor included).
 - 容缺: a material accepted as owed, past or near its due date.
 - 督办: a supervision notice from an ancestor that the owner has not answered
   is red, at the sender and at the owner alike.
@@ -29,7 +30,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from datetime import date
 
-from node import evaluation, workflow
+from node import crossregion, evaluation, workflow
 from node.authority import case_owner
 from node.config_schema import Config
 from node.lights import GREEN, RANK, RED, YELLOW, Clock, clock, light_of
@@ -55,11 +56,13 @@ class Limits:
 
     acceptance_days: int = 5
     supplement_answer_days: int = 10
+    handover_answer_days: int = 1
 
     @classmethod
     def from_config(cls, config: Config) -> Limits:
         return cls(acceptance_days=config.supervision_acceptance_days,
-                   supplement_answer_days=config.supervision_supplement_answer_days)
+                   supplement_answer_days=config.supervision_supplement_answer_days,
+                   handover_answer_days=config.supervision_handover_answer_days)
 
 
 #: state → (clock name, Limits field): the node waits for someone while a case is in it.
@@ -167,11 +170,18 @@ def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[Case
     cursor = store.db.execute(f"SELECT {fields} FROM cases WHERE state IN ({placeholders})",
                               [str(s) for s in _OPEN])
     names = list(workflow.CaseState.__dataclass_fields__)
+    handed = {c.case_no: c for c in crossregion.crossings(store.db) if c.role == "handler"}
     for row in cursor:
         case = row_to_case(dict(zip(names, row, strict=True)))
-        if not in_scope(store.division, case_owner(case.case_no), subtree):
+        crossing = handed.get(case.case_no)
+        if not in_scope(store.division, case_owner(case.case_no), subtree) and not (
+                crossing and in_scope(store.division, crossing.other, subtree)):
             continue
         clocks = case_clocks(case, today, calendar, limits)
+        if crossing is not None and crossing.answered_ms is None:
+            clocks.append(clock("交接", crossregion.handover_due(
+                crossing, calendar, limits.handover_answer_days), today, calendar,
+                f"{crossing.receiver}→{crossing.other}"))
         if clocks:
             entry(case).clocks.extend(clocks)
     for notice in notices(store, subtree=subtree):

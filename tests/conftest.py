@@ -63,17 +63,29 @@ def oversight_synced(oversight_template: tuple[Federation, dict[str, str]],
 
 @pytest.fixture(scope="session")
 def cross_template(tmp_path_factory: pytest.TempPathFactory) -> Federation:
-    """The two-region federation of tests/crossregion_fixtures.py, never started."""
-    return crossregion_fixtures.build(tmp_path_factory.mktemp("cross-template"))
-
-
-@pytest.fixture
-def cross_fed(cross_template: Federation, tmp_path: Path) -> Federation:
-    """A private copy of the two-region federation, its parents serving; stopped after."""
-    fed = copy_federation(cross_template, tmp_path / "fed")
+    """The two-region federation of tests/crossregion_fixtures.py, the 跨省通办 list
+    synced down to every county; never left running."""
+    fed = crossregion_fixtures.build(tmp_path_factory.mktemp("cross-template"))
     try:
         for division in crossregion_fixtures.PARENTS:
             fed.start(division)
-        yield fed
+        crossregion_fixtures.spread_list(fed)
     finally:
         fed.stop_all()
+    return fed
+
+
+@pytest.fixture
+def cross_copy(cross_template: Federation, tmp_path: Path) -> Federation:
+    """A private copy of the two-region federation, no server running."""
+    fed = copy_federation(cross_template, tmp_path / "fed")
+    yield fed
+    fed.stop_all()
+
+
+@pytest.fixture
+def cross_fed(cross_copy: Federation) -> Federation:
+    """A private copy of the two-region federation with its five parents serving."""
+    for division in crossregion_fixtures.PARENTS:
+        cross_copy.start(division)
+    return cross_copy

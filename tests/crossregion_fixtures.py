@@ -4,7 +4,7 @@ National 000000 (CA, and publisher of the 跨省通办 list) → Tibet 540000 �
 540102, 540121, and → Xinjiang 650000 → 650100 → 650102, each enrolled with the
 real ``tongban pki`` commands. The three counties load the sample catalogue (codes
 in their own namespaces) and register the test staff; 000000 publishes
-ops/data/crossregion_list.toml. Nothing is synced: the list is in 000000's log.
+ops/data/crossregion_list.toml, and ``spread_list`` syncs it down to every county.
 """
 
 from __future__ import annotations
@@ -48,3 +48,29 @@ def path_between(a: str, b: str) -> list[str]:
     up, down = line(a), line(b)
     common = next(n for n in up if n in down)
     return up[:up.index(common)] + list(reversed(down[:down.index(common)]))
+
+
+def carry(fed: Federation, a: str, b: str, by_bundle: frozenset[str] = frozenset()) -> None:
+    """Exchange on every link from ``a`` to ``b`` in order, so what ``a`` wrote reaches
+    ``b``: over the network (`sync --once`), or by bundle files for the children named in
+    ``by_bundle`` (their link is down: export, import with a reply, import the reply)."""
+    for division in path_between(a, b):
+        if division in by_bundle:
+            hop_by_bundle(fed, division)
+        else:
+            fed.sync(division)
+
+
+def hop_by_bundle(fed: Federation, child: str) -> None:
+    node = fed.nodes[child]
+    assert node.parent is not None
+    up, down = fed.root / f"{child}-up.tbb", fed.root / f"{child}-down.tbb"
+    tongban("bundle", "export", "--for-parent", "--out", str(up), home=node.home)
+    tongban("bundle", "import", str(up), "--reply", str(down), home=node.parent.home)
+    tongban("bundle", "import", str(down), home=node.home)
+
+
+def spread_list(fed: Federation) -> None:
+    """The national list goes down to every county."""
+    for county in COUNTIES:
+        carry(fed, "000000", county)

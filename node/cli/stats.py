@@ -64,4 +64,7 @@ def stats_cmd(subtree: bool, by: str | None, start: str | None, end: str | None,
     cat = result.catalogue
     echo(f"catalogue: {cat['items']} items, 网上可办率 {_pct(cat['online_rate'])}, "
                f"全程网办率 {_pct(cat['fully_online_rate'])}")
+    cross = result.cross_region
+    echo(f"cross-region (代收代办): {cross['received']} received here for another node, "
+         f"{cross['handled']} handled here for another ({cross['handled_concluded']} concluded)")
     echo(f"calendar: {result.calendar}")
