@@ -12,12 +12,18 @@ import json
 import sqlite3
 from datetime import datetime, timedelta
 
-from crossregion_fixtures import carry
+import pytest
+from crossregion_fixtures import LIST_FILE, carry
 from node_fixtures import ID_OK, dump_projections, tongban
 
 from node.audits import audit
+from node.authority import AuthorityViolation, case_number
+from node.clock import wall_ms
+from node.home import Home
+from node.store import Draft, NodeStore
 from node.workdays import CHINA_TZ as CHINA
 from protos.tongban.v1 import record_pb2
+from sync.records import build_record
 
 K = record_pb2
 LIST_MATERIALS = ["--material", "居民身份证", "--material", "近期免冠照片", "--material",
@@ -235,3 +241,138 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
     assert not held_case(fed, "540102", move)  # the sibling county is not concerned
     for division in fed.nodes:
         assert clean_audit(fed, division) == [], division
+
+
+def dump(fed, division) -> list[str]:
+    db = sqlite3.connect(home(fed, division) / "node.db")
+    try:
+        return list(db.iterdump())
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("--matter", "540102-XK-001", "--handled-by", "650102"),
+     "matter 540102-XK-001 is not on the 跨省通办 list (version 1)"),
+    (("--matter", "GG00101000", "--handled-by", "650100"),
+     "650100 does not implement matter GG00101000 (居住证核发); on the 跨省通办 list it is "
+     "implemented by 650102, 540121"),
+    (("--matter", "GG00101000", "--handled-by", "659999"), "unknown handling node 659999"),
+    (("--matter", "GG00101000", "--handled-by", "540102"), "--handled-by 540102 is this node"),
+    (("--matter", "QR00101000", "--handled-by", "650102"), "is handled jointly (多地联办)"),
+])
+def test_bad_hand_over_is_refused_with_one_line_and_writes_nothing(cross_copy, args, message):
+    before = dump(cross_copy, "540102")
+    refused = cli(cross_copy, "540102", "case", "apply", *args, "--applicant", ID_OK, "--name",
+                  "扎西", *LIST_MATERIALS, "--actor", "窗口01", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.count("\n") == 1 and message in refused.stderr
+    assert dump(cross_copy, "540102") == before
+
+
+def _own(fed, division) -> NodeStore:
+    return NodeStore.open(Home(home(fed, division)))
+
+
+def _apply_body(store: NodeStore, **fields):
+    def body(seq: int, hlc: int) -> bytes:
+        return K.CaseEvent(case_no=case_number(store.division, seq, hlc), action="apply",
+                           actor="窗口01", matter_code="650102-GG-001", matter_version=1,
+                           applicant_id=ID_OK, applicant_name="扎西", channel="window",
+                           limit_days=10, **fields).SerializeToString()
+    return body
+
+
+def _event(case_no: str, action: str, **fields) -> bytes:
+    return K.CaseEvent(case_no=case_no, action=action, actor="窗口01", **fields
+                       ).SerializeToString()
+
+
+def test_each_cross_region_rule_refuses_own_writes(cross_copy):
+    fed = cross_copy
+    case_no = hand_over(fed)      # held at 540102 only: nothing is synced here
+    attempts = [
+        ("540102", K.CASE_EVENT, None, "650100", "handover-recipient"),   # wrong recipient
+        ("540102", K.CASE_EVENT, _event(case_no, "accept"), "650102", "handover-handler"),
+        ("540102", K.CASE_EVENT, _event(case_no, "supply", materials=["户口簿"]), "",
+         "handover-recipient"),
+        ("540121", K.CASE_EVENT, _event(case_no, "accept"), "540102", "case-owner"),
+        ("540000", K.CROSS_REGION_LIST, K.CrossRegionList(version=9).SerializeToString(), "",
+         "crossregion-list"),
+        ("540102", K.CROSS_REGION_STEP, K.CrossRegionStep(
+            case_no=case_no, index=0, name="准迁", side="receiver").SerializeToString(),
+         "650102", "joint-step"),
+    ]
+    for origin, kind, body, recipient, rule in attempts:
+        before = dump(fed, origin)
+        store = _own(fed, origin)
+        make = _apply_body(store, handled_by="650102") if body is None else (
+            lambda _s, _h, data=body: data)
+        try:
+            with pytest.raises(AuthorityViolation) as refused:
+                store.write([Draft(kind, make, recipient)])
+        finally:
+            store.close()
+        assert refused.value.rule == rule, (origin, kind, refused.value)
+        assert dump(fed, origin) == before
+    refused_cli = cli(fed, "540102", "case", "accept", case_no, check=False)
+    assert refused_cli.returncode == 1 and refused_cli.stderr == (
+        f"error: case {case_no} is handled by 650102; the receiving node 540102 may not "
+        "accept it (rule handover-handler)\n")
+    publish = cli(fed, "540000", "crossregion", "publish", str(LIST_FILE), check=False)
+    assert publish.returncode == 1 and "published by the national node 000000" in publish.stderr
+
+
+def raw_write(fed, origin: str, kind: int, body: bytes, recipient: str) -> int:
+    """Append a record to ``origin``'s log signed with its real key, skipping every check
+    (what a node running other software could do); returns its seq."""
+    store = _own(fed, origin)
+    try:
+        with store.transaction():
+            seq = store.log.size(origin)
+            data = build_record(origin, seq, store.clock.tick(wall_ms()), kind, body,
+                                recipient)
+            store.log.append(origin, seq, [data])
+            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, ?)", (origin, seq))
+            size = seq + 1
+            previous = store.log.latest_checkpoint(origin)
+            note = store.signer().sign(size, store.log.root(origin, size),
+                                       (previous.size, previous.root),
+                                       store.log.root(origin, previous.size))
+            store.log.add_checkpoint(origin, size, store.log.root(origin, size), note)
+        return seq
+    finally:
+        store.close()
+
+
+def test_forbidden_answers_are_kept_not_projected_and_audited(cross_fed):
+    """Records no honest node writes, signed by their origins and carried by the real sync:
+    the common ancestor keeps them, applies none, lists each with its rule, and
+    `audit verify` names each at its origin and seq."""
+    fed = cross_fed
+    case_no = hand_over(fed)
+    carry(fed, "540102", "650102")
+    forged = [
+        ("650100", K.CASE_EVENT, _event(case_no, "accept"), "540102", "case-owner"),
+        ("650102", K.CASE_EVENT, _event(case_no, "withdraw", reason="x"), "540102",
+         "case-owner"),
+        ("650102", K.CASE_EVENT, _event(case_no, "accept"), "", "handover-recipient"),
+        ("540102", K.CASE_EVENT, _event(case_no, "accept"), "650102", "handover-handler"),
+        ("540000", K.CROSS_REGION_LIST, K.CrossRegionList(version=9).SerializeToString(), "",
+         "crossregion-list"),
+    ]
+    expected = sorted((origin, raw_write(fed, origin, kind, body, to), rule)
+                      for origin, kind, body, to, rule in forged)
+    carry(fed, "650102", "000000")
+    carry(fed, "650100", "000000")
+    carry(fed, "540102", "000000")
+    top = projections(fed, "000000")
+    assert sorted((o, s, r) for o, s, _k, r, _ in top["authority_violations"]) == expected
+    assert state(fed, "000000", case_no)["state"] == "applied"
+    assert [(o, s, c.split(":")[1]) for o, s, c in sorted(clean_audit(fed, "000000"))] == \
+        expected
+    carry(fed, "000000", "540102")
+    assert state(fed, "540102", case_no)["state"] == "applied"  # no forged answer came down
+    # of the forged records only the ancestor's list comes down to the county, flagged too
+    assert [(o, s, r) for o, s, _k, r, _ in projections(fed, "540102")["authority_violations"]
+            if o != "540102"] == [e for e in expected if e[0] == "540000"]
