@@ -86,8 +86,8 @@ def apply(matter_code, applicant, applicant_name, channel, materials, licences, 
     Example:
       tongban case apply --matter 540102-GG-001 --actor 窗口03 \\
         --applicant 540102199001011233 --name 扎西 --material 居民身份证
-      tongban case apply --matter GG00101000 --handled-by 650102 --actor 窗口03 \\
-        --applicant 540102199001011233 --name 扎西 --material 居民身份证
+
+    For 代收代办 see `tongban crossregion list --help`.
     """
     outcome = cases.apply(
         _open(home_dir), matter_code=matter_code, applicant=applicant,

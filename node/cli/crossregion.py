@@ -45,9 +45,15 @@ def publish(file: Path, as_json: bool, home_dir: str | None) -> None:
 def list_(as_json: bool, home_dir: str | None) -> None:
     """The newest list this node holds: one line per item and implementing division.
 
+    A window takes an application for any entry, for the division handling it
+    (异地代收代办), with the materials the entry names.
+
     \b
     Example:
       tongban crossregion list --json
+      tongban case apply --matter GG00101000 --handled-by 650102 --actor 窗口03 \\
+        --applicant 540102199001011233 --name 扎西 --material 居民身份证 \\
+        --material 近期免冠照片 --material 居住证明（房屋租赁合同或不动产权证书）
     """
     rows = crossregion.list_rows(NodeStore.open(resolve_home(home_dir)).db)
     if as_json:
