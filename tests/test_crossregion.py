@@ -184,6 +184,7 @@ def test_by_bundle_with_links_down_and_answers_crossing_in_transit(cross_fed):
     here, there = state(fed, "540102", case_no), state(fed, "650102", case_no)
     assert here["state"] == there["state"] == "delivered"
     assert here == there
+    assert here["cross_region"]["arrived_ms"] > here["cross_region"]["submitted_ms"]
     for division in ("540102", "650102", "000000"):
         assert projection_errors(fed, division) == [], division
         before = projections(fed, division)
