@@ -100,8 +100,8 @@ class Facts(Protocol):
 
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
         """("handler" or "partner", division) when the case's apply names another node
-        (代收代办 or 多地联办), ("", "") when it names none, None when the case is not
-        held, UNSEEN when it cannot be known (an audit that has not read the apply)."""
+        (代收代办 or 多地联办); ("", "") (or None) when it names none or the case is not
+        held; UNSEEN when it cannot be known (an audit that has not read the apply)."""
         ...
 
 

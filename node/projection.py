@@ -373,11 +373,17 @@ class Projector:
         return case.reviewer if case else None
 
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
-        row = self.db.execute("SELECT role, other FROM handovers WHERE case_no = ?",
-                              (case_no,)).fetchone()
-        if row is not None:
-            return row[0], row[1]
-        return None if self._case_now(case_no) is None else ("", "")
+        """("", "") for a case that crosses nothing or is not held (the rules treat both
+        alike); one lookup only on a node that holds cross-region cases at all."""
+        if self._any_crossings is None:
+            self._any_crossings = self.db.execute("SELECT 1 FROM handovers LIMIT 1"
+                                                  ).fetchone() is not None
+        if self._any_crossings:
+            row = self.db.execute("SELECT role, other FROM handovers WHERE case_no = ?",
+                                  (case_no,)).fetchone()
+            if row is not None:
+                return row[0], row[1]
+        return "", ""
 
     def _staff_registered(self, record: record_pb2.Record, body: record_pb2.StaffMember) -> None:
         self.db.execute("INSERT OR REPLACE INTO staff VALUES (?,?,?,?,1,?)",
@@ -431,11 +437,7 @@ class Projector:
             return bool(event.handled_by or event.joint_with)
         if not event.case_no.startswith(record.origin + "-"):
             return True
-        if self._any_crossings is None:
-            self._any_crossings = self.db.execute("SELECT 1 FROM handovers LIMIT 1"
-                                                  ).fetchone() is not None
-        return self._any_crossings and self.db.execute(
-            "SELECT 1 FROM handovers WHERE case_no = ?", (event.case_no,)).fetchone() is not None
+        return self.cross_region_of(event.case_no) != ("", "")
 
     def _replay(self, case_no: str) -> None:
         """Project the case again from its events in (hlc, origin, seq) order."""
