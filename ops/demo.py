@@ -12,7 +12,11 @@ county record byte for byte and both counties received the region's item.
 A licence (电子证照) issued at 城关区 is verified at 林周县 from its QR payload,
 from its file with only the root, cited in a 免证办 application there,
 revoked at 城关区, and seen revoked at 林周县 after one sync round (the
-national serve relays the revocation by itself).
+national serve relays the revocation by itself). The Xinjiang branch (650000 →
+650100 → 天山区 650102) takes part in one 异地代收代办 case: applied at the 城关区
+window for 天山区 (a matter on the national 跨省通办 list), handed over through
+the national node, accepted and decided in Urumqi, and delivered (送达) at the
+城关区 window; the demo prints the case as both nodes see it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ from ops.localfed import ACTOR_FOR_ROLE, STAFF, Federation, log_records, tongban
 
 ROOT = Path("demo-federation")
 COUNTIES = ("540102", "540121")
+XINJIANG = (("650000", "000000"), ("650100", "650000"), ("650102", "650100"))
+HANDLER = "650102"
+CROSS_LIST = Path(__file__).parent / "data" / "crossregion_list.toml"
 APPLICANTS = [("540102199001010011", "扎西"), ("540121198507150024", "卓玛"),
               ("91540100MA6T000006", "拉萨雪域商贸有限公司")]
 # Early cases are dated into November so that deadlines are near or past.
@@ -114,12 +121,14 @@ def main() -> int:
     ROOT.mkdir()
     fed = Federation(ROOT.absolute())
     try:
-        say("enrolling five nodes with tongban init / pki csr / pki issue / pki import")
+        say("enrolling eight nodes with tongban init / pki csr / pki issue / pki import")
         fed.add("000000")
         fed.add("540000", "000000")
         fed.add("540100", "540000")
         for county in COUNTIES:
             fed.add(county, "540100")
+        for division, parent in XINJIANG:
+            fed.add(division, parent)
         for node in fed.nodes.values():
             print(f"   {node.division} at {node.address}, home {node.home}")
 
@@ -133,6 +142,7 @@ def main() -> int:
                                       home=fed.nodes[county].home, env=EARLY).stdout.strip())
             tongban("matter", "import", "--sample", home=fed.nodes[county].home, env=EARLY)
         print(tongban("matter", "import", str(sample), home=fed.nodes["540000"].home).stdout)
+        prepare_handler(fed)
 
         say("county window staff handle cases (offline: no link needed)")
         county_work(fed.nodes["540102"].home, EARLY, LATER)
@@ -181,8 +191,11 @@ def main() -> int:
         say("licence: QR at 林周县, file with only the root, 免证办, revocation arriving")
         licence_ok = licence_round(fed, licence)
 
+        say("异地代收代办: applied at 城关区 for 天山区 (Urumqi), handled there, 送达 at 城关区")
+        cross_ok = cross_region(fed)
+
         say("checks")
-        ok = (licence_ok and check_national_holds_counties(fed)
+        ok = (licence_ok and cross_ok and check_national_holds_counties(fed)
               and check_counties_got_region_item(fed) and refused.returncode == 1
               and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
@@ -302,6 +315,55 @@ def check_audit(fed: Federation) -> bool:
     lines = result.stdout.strip().splitlines()
     print(f"   tongban audit verify (national node): {lines[-1] if lines else result.stderr}")
     return result.returncode == 0
+
+
+def prepare_handler(fed: Federation) -> None:
+    """天山区 registers its staff and loads the sample catalogue; the national node
+    publishes the 跨省通办 list, which the sync round takes down to every county."""
+    handler = fed.nodes[HANDLER].home
+    for staff_id, name, roles in STAFF:
+        tongban("staff", "add", "--id", staff_id, "--name", name,
+                *[a for role in roles for a in ("--role", role)], home=handler, env=EARLY)
+    tongban("matter", "import", "--sample", home=handler, env=EARLY)
+    print("   " + tongban("crossregion", "publish", str(CROSS_LIST),
+                          home=fed.nodes["000000"].home).stdout.strip())
+
+
+def carry(fed: Federation, path: tuple[str, ...]) -> None:
+    """One `sync --once` on each node along the way, in order."""
+    for division in path:
+        fed.sync(division)
+
+
+def cross_region(fed: Federation) -> bool:
+    """The conversation of one 代收代办 case, printed as both ends see it."""
+    window, handler = fed.nodes["540102"].home, fed.nodes[HANDLER].home
+    there = ("540102", "540100", "540000", "650000", "650100", HANDLER)
+    back = tuple(reversed(there))
+    idno, name = APPLICANTS[0]
+    listed = json.loads(tongban("crossregion", "list", "--json", home=window).stdout)
+    entry = next(r for r in listed if r["base_code"] == "GG00101000" and r["division"] == HANDLER)
+    case_no = case(window, "apply", "--matter", "GG00101000", "--handled-by", HANDLER,
+                   "--applicant", idno, "--name", name, *flags(entry["materials"]))
+    carry(fed, there)
+    print(tongban("case", "list", "--incoming", home=handler).stdout)
+    for step in (["accept"], ["review"], ["decide", "--approve"], ["conclude"]):
+        case(handler, step[0], case_no, *step[1:])
+    carry(fed, back)
+    case(window, "deliver", case_no, "--method", "窗口领取")
+    carry(fed, there)
+    seen = {}
+    for label, home in (("城关区 540102 (receiving window)", window),
+                        ("天山区 650102 (handler)", handler)):
+        print(f"   --- as {label} sees it")
+        print(tongban("case", "show", case_no, "--history", home=home).stdout)
+        seen[label] = json.loads(tongban("case", "show", case_no, "--history", "--json",
+                                         home=home).stdout)
+    views = list(seen.values())
+    same = views[0]["history"] == views[1]["history"] and \
+        views[0]["state"] == views[1]["state"] == "delivered"
+    print(f"   both ends show the same case, 送达 at the window: {'yes' if same else 'NO'}")
+    return same
 
 
 if __name__ == "__main__":

@@ -197,8 +197,8 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
         if value not in (None, [], ""):
             echo(f"{key:20} {value}")
     for key, value in (crossing or {}).items():
-        if value not in (None, [], "") and key not in ("case_no", "state", "state_label",
-                                                        "applicant_name", "due"):
+        if value not in (None, [], "", False) and key not in (
+                "case_no", "state", "state_label", "applicant_name", "due", "matter_code"):
             shown = format_ms(value) if key.endswith("_ms") else value
             echo(f"{key:20} {shown}")
     if events:
