@@ -10,6 +10,7 @@ from google.protobuf.json_format import MessageToDict
 
 from node import matters
 from node.catalogue_file import load_file, sample_catalogue
+from node.catalogue_schema import ISSUED_BY_GOVERNMENT
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home, table
 from node.store import NodeStore
 
@@ -73,11 +74,21 @@ def import_(file: str | None, sample: bool, as_json: bool, home_dir: str | None)
               "受理, 审查, 决定, 送达).")
 @click.option("--handling-form", default="窗口办理", show_default=True)
 @click.option("--online-depth", type=click.IntRange(1, 4), default=1, show_default=True)
+@click.option("--fee-basis", default="", help="收费依据 (required when --fees charges).")
+@click.option("--review-criteria", default="", help="审查标准.")
+@click.option("--result-name", default="", help="办理结果, e.g. 准予许可决定书.")
+@click.option("--result-sample", default="", help="结果样本: file name or address.")
+@click.option("--main-item", default="", help="主项名称 (default the name).")
+@click.option("--sub-item", default="", help="子项名称.")
+@click.option("--local", is_flag=True, help="地方特色事项: no base item.")
+@click.option("--situation", "situations", multiple=True,
+              help="办理情形 NAME=MATERIAL,MATERIAL[:DAYS] — repeat for each situation.")
 @json_option
 @home_option
 def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_basis,
         legal_limit, promised_limit, materials, service_object, scope, fees, conditions,
-        steps, handling_form, online_depth, as_json, home_dir) -> None:
+        steps, handling_form, online_depth, fee_basis, review_criteria, result_name,
+        result_sample, main_item, sub_item, local, situations, as_json, home_dir) -> None:
     """Add one item (or a new version of it) from the command line.
 
     \b
@@ -87,7 +98,8 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
         --body-name 拉萨市公安局城关分局 --body-uscc 11540102015712342L \\
         --legal-basis 《居住证暂行条例》 --legal-limit 15 --promised-limit 5 \\
         --conditions 在城关区居住半年以上 \\
-        --material 居民身份证 --material 居住证明:deferrable
+        --material 居民身份证:gov=公安机关 --material 居住证明:deferrable \\
+        --situation 首次申领=居民身份证,居住证明
     """
     item = {
         "impl_code": impl_code, "base_code": base_code, "name": name, "type": type_,
@@ -97,17 +109,40 @@ def add(impl_code, base_code, name, type_, level, body_name, body_uscc, legal_ba
         "scope": scope, "fees": fees, "materials": [_material(m) for m in materials],
         "conditions": conditions, "steps": list(steps) or ["受理", "审查", "决定", "送达"],
         "handling_form": handling_form, "online_depth": online_depth,
+        "fee_basis": fee_basis, "review_criteria": review_criteria,
+        "result_sample": result_sample, "sub_item": sub_item, "local": local,
+        "situations": [_situation(spec) for spec in situations],
+        **({"result_name": result_name} if result_name else {}),
+        **({"main_item": main_item} if main_item else {}),
     }
     store = NodeStore.open(resolve_home(home_dir))
     _report(matters.publish(store, [item]), as_json)
 
 
 def _material(spec: str) -> dict:
+    """NAME[:optional][:deferrable][:gov=ISSUER]: gov= marks a material 政府部门核发."""
     name, *flags = spec.split(":")
-    unknown = set(flags) - {"optional", "deferrable"}
+    issuers = [flag[4:] for flag in flags if flag.startswith("gov=")]
+    unknown = set(flags) - {"optional", "deferrable"} - {f"gov={i}" for i in issuers}
     if unknown:
         raise click.BadParameter(f"material {spec!r}: unknown flag {', '.join(sorted(unknown))}")
-    return {"name": name, "required": "optional" not in flags, "deferrable": "deferrable" in flags}
+    material = {"name": name, "required": "optional" not in flags,
+                "deferrable": "deferrable" in flags}
+    if issuers:
+        material.update(source=ISSUED_BY_GOVERNMENT, issuer=issuers[-1])
+    return material
+
+
+def _situation(spec: str) -> dict:
+    """NAME=MATERIAL,MATERIAL[:DAYS]."""
+    name, equals, rest = spec.partition("=")
+    names, colon, days = rest.partition(":")
+    if not equals or not name.strip() or not names.strip() or (colon and not days.isdigit()):
+        raise click.BadParameter(f"situation {spec!r}: want NAME=MATERIAL,MATERIAL[:DAYS]")
+    situation: dict = {"name": name, "materials": names.split(",")}
+    if colon:
+        situation["promised_limit_days"] = int(days)
+    return situation
 
 
 @matter_group.command("list")
