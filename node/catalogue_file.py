@@ -65,7 +65,7 @@ def parse_matter(item: dict, *, version: int = 1,
     """
     if not isinstance(item, dict):
         raise CatalogueError(f"bad catalogue item: want a table/object, got {type(item).__name__}")
-    label = _label(item)
+    label = item_label(item)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise CatalogueError(f"matter {label}: version {version!r}: want an integer >= 1")
 
@@ -141,7 +141,7 @@ def sample_catalogue(division: str) -> list[dict]:
     return items
 
 
-def _label(item: dict) -> str:
+def item_label(item: dict) -> str:
     for key in ("impl_code", "base_code", "name"):
         value = item.get(key)
         if isinstance(value, str) and value.strip():
