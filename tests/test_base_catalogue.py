@@ -332,3 +332,40 @@ def test_retirement_request_round_trip(fed):
         store.close()
     assert recipient == REGION and base is not None and base.retired and base.version == 2
     assert [(d.impl_code, d.element) for d in found] == [("540102-QR-002", "retired")]
+
+
+def test_rebuild_gives_identical_tables_after_a_round_trip(fed):
+    """Base items, requests and answers are projections like any other: rebuilt the same."""
+    from node_fixtures import dump_projections
+
+    pull(fed, COUNTY)
+    request_id = propose_rename(fed)
+    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    region = _open(fed, REGION)
+    try:
+        change_requests.approve(region, request_id, "同意")
+    finally:
+        region.close()
+    pull(fed, COUNTY)
+    for code in (REGION, COUNTY):
+        before = dump_projections(fed.db_path(code))
+        assert len(before["change_requests"]) == 1 and len(before["change_answers"]) == 1
+        store = _open(fed, code)
+        try:
+            store.rebuild()
+        finally:
+            store.close()
+        assert dump_projections(fed.db_path(code)) == before
+
+
+def test_json_of_the_new_commands(fed):
+    pull(fed, COUNTY)
+    county = fed.home(COUNTY).path
+    held = json.loads(run(county, "matter", "base", "list", "--json").output)
+    assert len(held) == 25 and held[0]["base_code"] == "GF00101000"
+    checked = json.loads(run(county, "matter", "check", "--json").output)
+    assert checked == {"base_catalogue_held": True, "deviations": []}
+    region = fed.home(REGION).path
+    retired = json.loads(run(region, "matter", "base", "retire", "GF00101000", "--reason",
+                             "合并", "--json").output)
+    assert retired == {"base_code": "GF00101000", "version": 2, "reason": "合并"}

@@ -352,7 +352,7 @@ def _requests_out(requests: list[change_requests.Request], as_json: bool) -> Non
     if as_json:
         emit_json([r.to_dict() for r in requests])
         return
-    echo(table(["id", "from", "to", "base code", "what", "item", "status", "answer"],
+    echo(table(["id", "from", "to", "base code", "what", "item", "status", "reason / answer"],
                [(r.id, r.origin, r.recipient, r.base_code, "retire" if r.retire else "change",
                  r.impl_code, r.status + (f" v{r.base_version}" if r.base_version else ""),
                  r.answer_reason or r.reason) for r in requests]))
