@@ -108,13 +108,28 @@ def newest(db: sqlite3.Connection, origin: str, base_code: str) -> Base | None:
 
 def base_for(db: sqlite3.Connection, publisher: str, base_code: str) -> Base | None:
     """The base item that applies to ``publisher``'s items of ``base_code``, or None."""
-    origins = [origin for (origin,) in db.execute(
-        "SELECT DISTINCT origin FROM base_items WHERE base_code = ?", (base_code,))
-        if origin == publisher or is_ancestor(origin, publisher)]
-    if not origins:
-        return None
-    owner = NATIONAL if NATIONAL in origins else min(origins)
-    return newest(db, owner, base_code)
+    return _Resolver(db).base_for(publisher, base_code)
+
+
+class _Resolver:
+    """base_for with the base items of each code read once (a check over a subtree asks
+    about the same few hundred codes for every county)."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._by_code: dict[str, dict[str, Base]] = {}
+
+    def base_for(self, publisher: str, base_code: str) -> Base | None:
+        if base_code not in self._by_code:
+            self._by_code[base_code] = {}
+            for row in self.db.execute(f"SELECT {_COLUMNS} FROM base_items WHERE base_code = ?"
+                                       " ORDER BY version", (base_code,)):
+                self._by_code[base_code][row[0]] = _base(row)  # the newest version last
+        held = self._by_code[base_code]
+        origins = [o for o in held if o == publisher or is_ancestor(o, publisher)]
+        if not origins:
+            return None
+        return held[NATIONAL if NATIONAL in origins else min(origins)]
 
 
 def listed(db: sqlite3.Connection) -> list[Base]:
@@ -125,12 +140,12 @@ def listed(db: sqlite3.Connection) -> list[Base]:
         " ORDER BY base_code, origin")]
 
 
-def deviations(db: sqlite3.Connection, publisher: str,
-               matter: record_pb2.Matter) -> list[Deviation]:
+def deviations(db: sqlite3.Connection, publisher: str, matter: record_pb2.Matter,
+               resolver: _Resolver | None = None) -> list[Deviation]:
     """How ``matter`` differs from its base item (empty: it does not, or nothing to check)."""
-    if matter.local or not holds_base_catalogue(db):
+    if matter.local or (resolver is None and not holds_base_catalogue(db)):
         return []
-    base = base_for(db, publisher, matter.base_code)
+    base = (resolver or _Resolver(db)).base_for(publisher, matter.base_code)
 
     def deviation(element: str, item_value: str, base_value: str) -> Deviation:
         return Deviation(publisher, matter.impl_code, matter.version, matter.base_code,
@@ -162,11 +177,12 @@ def check(db: sqlite3.Connection, division: str | None, *, subtree: bool) -> lis
     out: list[Deviation] = []
     if not holds_base_catalogue(db):
         return out
+    resolver = _Resolver(db)
     for origin, data in db.execute(
             "SELECT origin, data FROM matters m WHERE retired = 0 AND version = (SELECT"
             " max(version) FROM matters WHERE origin = m.origin AND impl_code = m.impl_code)"
             " ORDER BY impl_code, origin"):
         if division is None or origin == division or (subtree and in_subtree(division, origin)):
             matter = ParseDict(json.loads(data), record_pb2.Matter())
-            out += deviations(db, origin, matter)
+            out += deviations(db, origin, matter, resolver)
     return out

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from cryptography.x509.oid import NameOID
 
 from node import base_catalogue, base_check
+from node.authority import code_namespace
 from node.catalogue_file import parse_matter
 from node.licence_types import known_types
 from node.store import Draft, NodeStore
@@ -92,6 +93,9 @@ def propose_item(store: NodeStore, item: dict, reason: str) -> tuple[str, str]:
     """Propose the base elements of ``item`` (the proposer's item as it wants it);
     returns (request id, recipient)."""
     matter = parse_matter(item, types=known_types(store.db))
+    if code_namespace(matter.impl_code) != store.division:
+        raise ChangeRequestError(f"matter {matter.impl_code} is {code_namespace(matter.impl_code)}"
+                                 f"'s, not {store.division}'s: propose changes to your own items")
     base = None if matter.local else base_check.base_for(store.db, store.division,
                                                           matter.base_code)
     levels = list(base.levels) if base else []

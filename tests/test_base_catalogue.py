@@ -369,3 +369,17 @@ def test_json_of_the_new_commands(fed):
     retired = json.loads(run(region, "matter", "base", "retire", "GF00101000", "--reason",
                              "合并", "--json").output)
     assert retired == {"base_code": "GF00101000", "version": 2, "reason": "合并"}
+
+
+def test_a_county_proposes_only_for_its_own_items(fed, tmp_path):
+    pull(fed, COUNTY)
+    path = tmp_path / "other.toml"
+    path.write_text(tomli_w.dumps({"matters": [item(SIBLING, name="居住证申领")]}),
+                    encoding="utf-8")
+    before = dump(fed.db_path(COUNTY))
+    done = run(fed.home(COUNTY).path, "matter", "propose", str(path), ok=False)
+    assert done.exit_code == 1
+    assert done.output.splitlines() == [
+        "error: matter 540121-GG-001 is 540121's, not 540102's: propose changes to your own "
+        "items"]
+    assert dump(fed.db_path(COUNTY)) == before
