@@ -383,3 +383,26 @@ def test_a_county_proposes_only_for_its_own_items(fed, tmp_path):
         "error: matter 540121-GG-001 is 540121's, not 540102's: propose changes to your own "
         "items"]
     assert dump(fed.db_path(COUNTY)) == before
+
+
+@pytest.mark.parametrize(("entry", "line"), [
+    ({"base_code": "GG00101000", "name": "居住证核发", "type": "公共服务",
+      "legal_basis": "《居住证暂行条例》", "levels": "区级"},
+     "error: base item GG00101000: levels '区级': want one or more of 国家级, 省级, 市级, "
+     "县级, 乡级"),
+    ({"base_code": "GG00101000", "name": "居住证核发", "type": "公共服务", "levels": "县级"},
+     "error: base item GG00101000: missing legal_basis"),
+    ({"base_code": "gg", "name": "x", "type": "公共服务", "legal_basis": "l", "levels": "县级"},
+     "error: base item gg: base_code 'gg': want 6-20 capital letters and digits"),
+    ({"base_code": "GG00101000", "name": "x", "type": "公共服务", "legal_basis": "l",
+      "levels": "县级", "fees": "0"},
+     "error: base item GG00101000: fees is not a known element (known: base_code, legal_basis, "
+     "levels, main_item, name, sub_item, type)"),
+], ids=["levels", "missing", "code", "unknown"])
+def test_a_bad_base_file_is_one_line_and_writes_nothing(fed, tmp_path, entry, line):
+    path = tmp_path / "base.toml"
+    path.write_text(tomli_w.dumps({"base": [entry]}), encoding="utf-8")
+    before = dump(fed.db_path(REGION))
+    done = run(fed.home(REGION).path, "matter", "base", "publish", str(path), ok=False)
+    assert done.exit_code == 1 and done.output.splitlines() == [line]
+    assert dump(fed.db_path(REGION)) == before
