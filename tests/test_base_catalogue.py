@@ -406,3 +406,26 @@ def test_a_bad_base_file_is_one_line_and_writes_nothing(fed, tmp_path, entry, li
     done = run(fed.home(REGION).path, "matter", "base", "publish", str(path), ok=False)
     assert done.exit_code == 1 and done.output.splitlines() == [line]
     assert dump(fed.db_path(REGION)) == before
+
+
+def test_a_local_item_change_goes_to_the_parent_and_is_approved_by_the_answer_alone(fed):
+    local = item(impl_code="540102-DF-001", base_code="DF00100100", name="牧区流动办证服务",
+                 local=True)
+    store = _open(fed, COUNTY)
+    try:
+        matters.publish(store, [local])
+        request_id, recipient = change_requests.propose_item(
+            store, {**local, "promised_limit_days": 3}, "缩短承诺时限")
+    finally:
+        store.close()
+    assert recipient == REGION  # the county's parent (its certificate's issuer)
+    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    region = _open(fed, REGION)
+    try:
+        before = base_check.listed(region.db)
+        answered = change_requests.approve(region, request_id)
+        after = base_check.listed(region.db)
+    finally:
+        region.close()
+    assert (answered.status, answered.base_version) == ("approved", 0)
+    assert after == before  # nothing published: the local item stays the county's to publish
