@@ -92,6 +92,10 @@ class Facts(Protocol):
         """The staff ID of the case's latest 审查 (review) event, or None."""
         ...
 
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        """Whether ``origin`` already answered change request ``request_origin#request_seq``."""
+        ...
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -289,6 +293,9 @@ def _change_answer(record: record_pb2.Record, body: record_pb2.ChangeRequestAnsw
         _deny("change-answer", f"an answer to change request {proposer or '(none)'}"
               f"#{body.request_seq} comes from an ancestor of the proposer and is addressed "
               f"to it; {record.origin} wrote one addressed to {record.recipient or 'nobody'}")
+    if facts.has_answered(record.origin, proposer, body.request_seq):
+        _deny("change-answer-once", f"{record.origin} already answered change request "
+              f"{proposer}#{body.request_seq}; an answer is final")
 
 
 def _supervision_notice(record: record_pb2.Record, body: record_pb2.SupervisionNotice,
@@ -409,7 +416,7 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "base items (基本目录), published downward", ("base-publisher",), _base_item),
     Rule(Kind.CHANGE_REQUEST_ANSWERED, record_pb2.ChangeRequestAnswer,
          "a strict ancestor of the proposer", "a change request, addressed to its proposer",
-         ("change-answer",), _change_answer),
+         ("change-answer", "change-answer-once"), _change_answer),
 )}
 
 
@@ -451,12 +458,16 @@ class _OriginFacts:
 
     staff: dict[str, Staff] = field(default_factory=dict)
     reviewers: dict[str, str] = field(default_factory=dict)
+    answered: set[tuple[str, int]] = field(default_factory=set)
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         return self.staff.get(staff_id)
 
     def reviewer_of(self, case_no: str) -> str | None:
         return self.reviewers.get(case_no)
+
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return (request_origin, request_seq) in self.answered
 
     def learn(self, record: record_pb2.Record, body: Message) -> None:
         if isinstance(body, record_pb2.CaseEvent):
@@ -471,6 +482,8 @@ class _OriginFacts:
         elif isinstance(body, record_pb2.StaffDisabled):
             old = self.staff[body.staff_id]
             self.staff[body.staff_id] = Staff(old.staff_id, old.name, old.roles, False)
+        elif isinstance(body, record_pb2.ChangeRequestAnswer):
+            self.answered.add((body.request_origin, body.request_seq))
 
 
 class _Unknown:
@@ -483,9 +496,13 @@ class _Unknown:
     def reviewer_of(self, case_no: str) -> str | None:
         return None
 
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return False
+
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
-_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED})
+_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED,
+                       record_pb2.CHANGE_REQUEST_ANSWERED})
 
 
 class AuditPolicy:

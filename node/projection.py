@@ -359,6 +359,11 @@ class Projector:
         case = self._case_now(case_no)
         return case.reviewer if case else None
 
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return self.db.execute("SELECT 1 FROM change_answers WHERE origin = ? AND request_origin"
+                               " = ? AND request_seq = ?", (origin, request_origin, request_seq)
+                               ).fetchone() is not None
+
     def _staff_registered(self, record: record_pb2.Record, body: record_pb2.StaffMember) -> None:
         self.db.execute("INSERT OR REPLACE INTO staff VALUES (?,?,?,?,1,?)",
                         (record.origin, body.staff_id, body.name,

@@ -340,7 +340,7 @@ def propose(file: str | None, retire_code: str | None, reason: str, as_json: boo
         items = load_file(file or "")
         if not items:
             raise click.UsageError(f"{file} holds no items")
-        sent = [change_requests.propose_item(store, item, reason) for item in items]
+        sent = change_requests.propose_items(store, items, reason)
     if as_json:
         emit_json([{"id": request_id, "recipient": recipient} for request_id, recipient in sent])
         return
