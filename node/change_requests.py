@@ -35,7 +35,7 @@ from cryptography.x509.oid import NameOID
 
 from node import base_catalogue, base_check
 from node.authority import code_namespace
-from node.catalogue_file import parse_matter
+from node.catalogue_file import parse_matter, recheck_base
 from node.licence_types import known_types
 from node.store import Draft, NodeStore
 from pki.division import Level, ancestors, level
@@ -265,12 +265,7 @@ def _base_change(store: NodeStore, request: Request, body: record_pb2.ChangeRequ
     if current is not None and current.retired:
         raise _retired(current)
     # the request came from another node: its proposal passes the checks an own file does
-    wanted = body.proposed
-    proposed = base_catalogue.parse_base({
-        "base_code": wanted.base_code, "name": wanted.name, "type": wanted.type,
-        "legal_basis": wanted.legal_basis, "levels": ",".join(wanted.levels),
-        "main_item": wanted.main_item, "sub_item": wanted.sub_item})
-    proposed.reason = wanted.reason
+    proposed = recheck_base(body.proposed)
     return base_catalogue.prepare(store, proposed)[0]
 
 
