@@ -351,7 +351,8 @@ ELEMENTS: tuple[Element, ...] = (
     Element("level", "行使层级", f"one of {', '.join(LEVELS)}", True, None,
             "one of the base item's exercising levels", _choice("level", LEVELS)),
     Element("local", "地方特色事项", "true/false", False, False,
-            "true: no base item; change requests go to the parent", _flag("local")),
+            "true: no base item (its base_code must not be one); change requests go to the "
+            "parent", _flag("local")),
     Element("body_name", "实施主体", "text", True, None, "", _required_text("body_name")),
     Element("body_uscc", "实施主体编码", "GB 32100 credit code", True, None,
             "check character verified", _uscc),
@@ -495,7 +496,9 @@ def markdown() -> str:
         "item's exercising levels (with the code itself, the four shared elements: 同一名称、"
         "同一类型、同一依据、同一编码). A node that holds base items refuses to publish an item "
         "that differs, with one line naming the element; an item received from another node "
-        "that differs is listed by `tongban matter check` and `tongban problems`.", "",
+        "that differs is listed by `tongban matter check` and `tongban problems`. A `local` "
+        "item has no base item: its `base_code` must not be one held (refused and listed "
+        "the same way).", "",
         "Base catalogue files (`tongban matter base publish FILE`) hold `[[base]]` tables:", "",
         *_table(BASE_ELEMENTS), "",
     ]

@@ -560,3 +560,31 @@ def test_approving_checks_the_received_proposal_like_an_own_file(fed):
     assert done.exit_code == 1 and done.output.splitlines() == [
         "error: base item GG00101000: name is empty"]
     assert dump(fed.db_path(REGION)) == before
+
+
+def test_a_local_item_may_not_take_a_base_code_of_the_base_catalogue(fed):
+    """local = true meant no 四级四同 check at all, so a county could rename 居住证核发 by
+    marking it local; now a local item naming a held base item is refused and listed."""
+    pull(fed, COUNTY)
+    before = dump(fed.db_path(COUNTY))
+    store = _open(fed, COUNTY)
+    try:
+        with pytest.raises(BaseMismatch) as refused:
+            matters.publish(store, [item(name="居住证办理", local=True)])
+    finally:
+        store.close()
+    assert str(refused.value) == (
+        "matter 540102-GG-001: marked local (地方特色事项, no base item) but base_code "
+        "GG00101000 is base item '居住证核发' v1 of 540000: drop local = true")
+    assert dump(fed.db_path(COUNTY)) == before
+    replicate(fed, COUNTY, NOW - timedelta(hours=1))
+    raw_write(fed, Forbidden(COUNTY, record_pb2.MATTER_PUBLISHED, parse_matter(
+        item(name="居住证办理", local=True), version=2).SerializeToString()))
+    replicate(fed, COUNTY, NOW - timedelta(minutes=30))
+    region = _open(fed, REGION)
+    try:
+        found = base_check.check(region.db, REGION, subtree=True)
+    finally:
+        region.close()
+    assert [(d.publisher, d.impl_code, d.element) for d in found] == [
+        (COUNTY, "540102-GG-001", "local")]

@@ -128,6 +128,9 @@ def _material(spec: str) -> dict:
     unknown = set(flags) - {"optional", "deferrable"} - {f"gov={i}" for i in issuers}
     if unknown:
         raise click.BadParameter(f"material {spec!r}: unknown flag {', '.join(sorted(unknown))}")
+    if len(issuers) > 1:
+        raise click.BadParameter(f"material {spec!r}: gov= names one issuing body, given "
+                                 f"{len(issuers)}")
     material = {"name": name, "required": "optional" not in flags,
                 "deferrable": "deferrable" in flags}
     if issuers:
@@ -139,7 +142,8 @@ def _situation(spec: str) -> dict:
     """NAME=MATERIAL,MATERIAL[:DAYS]."""
     name, equals, rest = spec.partition("=")
     names, colon, days = rest.partition(":")
-    if not equals or not name.strip() or not names.strip() or (colon and not days.isdigit()):
+    bad_days = colon and not (days.isascii() and days.isdigit())  # "٣".isdigit() too
+    if not equals or not name.strip() or not names.strip() or bad_days:
         raise click.BadParameter(f"situation {spec!r}: want NAME=MATERIAL,MATERIAL[:DAYS]")
     situation: dict = {"name": name, "materials": names.split(",")}
     if colon:
