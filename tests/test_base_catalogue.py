@@ -540,6 +540,15 @@ def test_an_answer_is_final_at_write_at_receipt_and_in_the_audit(fed):
         store.close()
     assert [(r.id, r.status) for r in mine] == [(request_id, "approved")]
     assert violations == [(REGION, seq, "change-answer-once")] and answers == 1
+    from node_fixtures import dump_projections
+
+    projected = dump_projections(fed.db_path(COUNTY))
+    store = _open(fed, COUNTY)
+    try:
+        store.rebuild()
+    finally:
+        store.close()
+    assert dump_projections(fed.db_path(COUNTY)) == projected  # the same verdict on replay
     report = audit(fed.home(COUNTY).path, None).report
     assert [(f.origin, f.seq, f.check) for f in report.problems
             if f.check.startswith("authority:")] == [(REGION, seq,
