@@ -214,10 +214,16 @@ def propose_rename(fed) -> str:
     return request_id
 
 
-def test_change_request_round_trip_in_process(fed):
+def rename_proposed_at_region(fed) -> str:
+    """The county, holding the base catalogue, proposes the rename; the region holds it."""
     pull(fed, COUNTY)
     request_id = propose_rename(fed)
     replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    return request_id
+
+
+def test_change_request_round_trip_in_process(fed):
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         pending = change_requests.listed(region)
@@ -245,9 +251,7 @@ def test_change_request_round_trip_in_process(fed):
 
 
 def test_deny_and_what_the_proposer_sees(fed):
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         denied = change_requests.deny(region, request_id, "名称以国家目录为准")
@@ -340,9 +344,7 @@ def test_rebuild_gives_identical_tables_after_a_round_trip(fed):
     """Base items, requests and answers are projections like any other: rebuilt the same."""
     from node_fixtures import dump_projections
 
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         change_requests.approve(region, request_id, "同意")
@@ -470,9 +472,7 @@ def test_a_request_id_with_other_digits_is_one_line(fed, request_id):
 
 def test_a_retired_base_item_is_not_changed_by_approving_a_request(fed):
     """Approving a rename after the base was retired used to publish it again, unretired."""
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         base_catalogue.retire(region, "GG00101000", "取消")
@@ -507,9 +507,7 @@ def test_an_answer_is_final_at_write_at_receipt_and_in_the_audit(fed):
     """A second answer (deny after approve) is refused when written, and when received from
     other software it is kept, not projected, listed and audited: before, the request was
     listed twice, once approved and once denied."""
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         change_requests.approve(region, request_id)
