@@ -44,6 +44,21 @@ drop an element; ``version`` is not a file element, the publisher assigns it::
 material's optional ``licence_type`` lets an applicant cite a licence of that
 type instead of handing in paper (免证办).
 
+Handling modes (optional elements, node.workflow):
+
+- 告知承诺: a required material with ``commitment = true`` may be accepted on
+  the applicant's written commitment; the item then names
+  ``commitment_check_days`` (working days after the decision for the 核查,
+  1 or more), and an item with such days names at least one such material.
+- 容缺: ``decide_with_owed = true`` lets a decision be made while 容缺
+  materials are still owed (default false: approval waits for all of them);
+  only an item with a deferrable material may say so.
+- 一件事 (theme): ``theme_members = ["540102-XK-001", …]`` makes the item a
+  theme of two or more member matters handled in parallel; its ``materials``
+  are the merged list (each member's materials, each named once) and its
+  promised limit applies to every member case. node.matters checks the
+  members against the published items when the theme is published.
+
 Code rules. 基本编码 (base_code) is 6–20 capital letters and digits: the national
 basic catalogue uses 12-digit codes, several provinces a type prefix such as XK
 followed by main- and sub-item numbers; we check the shape, not the register.
@@ -123,9 +138,13 @@ _KNOWN_KEYS = frozenset(
         "online_depth",
         "scope",
         "result",
+        "decide_with_owed",
+        "commitment_check_days",
+        "theme_members",
     }
 )
-_REQUIRED_KEYS = _KNOWN_KEYS - {"fees", "result"}
+_OPTIONAL_KEYS = {"fees", "result", "decide_with_owed", "commitment_check_days", "theme_members"}
+_REQUIRED_KEYS = _KNOWN_KEYS - _OPTIONAL_KEYS
 NO_LICENCE = "无"
 _MATERIAL_KEYS = frozenset({"name", "required", "deferrable"})
 
@@ -172,7 +191,7 @@ def parse_matter(item: dict, *, version: int = 1,
             f"{impl_code!r}: want 8-40 capital letters and digits, optionally in groups "
             "joined by single hyphens",
         )
-    texts = {key: _required_text(item, key, fail) for key in _TEXT_FIELDS}
+    texts: dict[str, Any] = {key: _required_text(item, key, fail) for key in _TEXT_FIELDS}
     matter_type = _choice(item, "type", TYPES, fail)
     level = _choice(item, "level", LEVELS, fail)
     scope = _choice(item, "scope", SCOPES, fail)
@@ -191,6 +210,8 @@ def parse_matter(item: dict, *, version: int = 1,
     if depth not in ONLINE_DEPTHS:
         raise fail("online_depth", f"{depth}: want 1 (信息发布) to 4 (全程网办)")
     fees = _required_text(item, "fees", fail) if "fees" in item else DEFAULT_FEES
+    materials = _materials(item, fail, types)
+    modes = _modes(item, materials, fail)
     return record_pb2.Matter(
         base_code=base_code,
         impl_code=impl_code,
@@ -202,12 +223,13 @@ def parse_matter(item: dict, *, version: int = 1,
         legal_limit_days=legal,
         promised_limit_days=promised,
         fees=fees,
-        materials=_materials(item, fail, types),
+        materials=materials,
         steps=_steps(item, fail),
         handling_form=handling_form,
         online_depth=depth,
         scope=scope,
         result=_result(item, fail, types),
+        **modes,
         **texts,
     )
 
@@ -267,6 +289,9 @@ def sample_catalogue(division: str) -> list[dict]:
     items = load_file(sample_catalogue_path())
     for item in items:
         item["impl_code"] = division + item["impl_code"][len(SAMPLE_DIVISION):]
+        if "theme_members" in item:
+            item["theme_members"] = [division + code[len(SAMPLE_DIVISION):]
+                                     for code in item["theme_members"]]
         head = item["body_uscc"][:2] + division[:6] + item["body_uscc"][8:17]
         item["body_uscc"] = head + uscc.calc_check_digit(head)
     return items
@@ -335,9 +360,9 @@ def _materials(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
     for index, entry in enumerate(entries, start=1):
         where = f"materials[{index}]"
         if not isinstance(entry, dict) or not _MATERIAL_KEYS <= set(entry) <= {
-                *_MATERIAL_KEYS, "licence_type"}:
+                *_MATERIAL_KEYS, "licence_type", "commitment"}:
             raise fail(where, "must have the keys name, required, deferrable and optionally "
-                       "licence_type")
+                       "licence_type and commitment")
         name = entry["name"]
         if not isinstance(name, str) or not name.strip():
             raise fail(where, "name is empty")
@@ -360,9 +385,47 @@ def _materials(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
                 licence_type(cited, types)
             except UnknownLicenceType as exc:
                 raise fail(where, f"{name!r}: {exc}") from exc
+        commitment = entry.get("commitment", False)
+        if not isinstance(commitment, bool):
+            raise fail(where, f"{name!r}: commitment must be true or false")
+        if commitment and not required:
+            raise fail(where, f"{name!r} allows 告知承诺 but is not required: a commitment "
+                       "stands in only for a required material")
         out.append(record_pb2.Material(name=name, required=required, deferrable=deferrable,
-                                       licence_type=cited))
+                                       licence_type=cited, commitment=commitment))
     return out
+
+
+def _modes(item: dict, materials: list[record_pb2.Material], fail: _Fail) -> dict[str, Any]:
+    """The handling-mode elements (告知承诺, 容缺 decisions, 一件事 members), checked together
+    with the materials they refer to."""
+    decide_with_owed = item.get("decide_with_owed", False)
+    if not isinstance(decide_with_owed, bool):
+        raise fail("decide_with_owed", "must be true or false")
+    if decide_with_owed and not any(m.deferrable for m in materials):
+        raise fail("decide_with_owed", "is true but no material allows 容缺 (deferrable)")
+    check_days = _count(item, "commitment_check_days", fail) \
+        if "commitment_check_days" in item else 0
+    committed = [m.name for m in materials if m.commitment]
+    if committed and check_days < 1:
+        raise fail("commitment_check_days", f"is missing or 0, but {committed[0]!r} allows "
+                   "告知承诺: name the working days for the 核查 after the decision")
+    if check_days and not committed:
+        raise fail("commitment_check_days", "is given but no material allows 告知承诺 "
+                   "(commitment = true)")
+    members = item.get("theme_members", [])
+    if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+        raise fail("theme_members", "must be a list of implementation codes")
+    members = [m.strip() for m in members]
+    if "theme_members" in item and len(members) < 2:
+        raise fail("theme_members", "must name two or more member matters (一件事)")
+    if len(set(members)) != len(members):
+        raise fail("theme_members", "names a member twice")
+    for code in members:
+        if len(code) not in _IMPL_LENGTH or not _IMPL_CODE.match(code):
+            raise fail("theme_members", f"{code!r} is not an implementation code")
+    return {"decide_with_owed": decide_with_owed, "commitment_check_days": check_days,
+            "theme_members": members}
 
 
 def _result(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
