@@ -14,8 +14,12 @@ from pathlib import Path
 import pytest
 from node_fixtures import ID_OK, USCC_OK, make_node, run, tongban
 
+from node import workflow
+from node.catalogue_file import CatalogueError, parse_matter, sample_catalogue
 from node.home import Home
 from node.store import NodeStore
+from node.workdays import Calendar
+from protos.tongban.v1 import record_pb2
 
 CLOCK = "TONGBAN_CLOCK"
 FREIGHT = "540102-XK-007"      # 道路普通货物运输经营许可: two materials allow 容缺
@@ -453,3 +457,56 @@ def test_false_commitment_revokes_the_licence_issued_from_it(fed_copy, tmp_path)
     finally:
         store.close()
     assert seq == history[-1]["seq"] + 1
+
+
+# --- the catalogue elements of the modes, and the theme's state -------------------------
+
+
+def _fire_item() -> dict:
+    return next(i for i in sample_catalogue("540102") if i["impl_code"] == FIRE)
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"commitment_check_days": 0}, "commitment_check_days is missing or 0, but "
+     "'场所平面布置图和消防设施平面图' allows 告知承诺"),
+    ({"materials": [{"name": "申请表", "required": True, "deferrable": False}]},
+     "commitment_check_days is given but no material allows 告知承诺"),
+    ({"materials": [{"name": "图", "required": False, "deferrable": False, "commitment": True}]},
+     "materials[1] '图' allows 告知承诺 but is not required"),
+    ({"decide_with_owed": True}, "decide_with_owed is true but no material allows 容缺"),
+    ({"decide_with_owed": "yes"}, "decide_with_owed must be true or false"),
+    ({"theme_members": ["540102-XK-001", "540102-XK-001"]}, "theme_members names a member twice"),
+    ({"theme_members": ["540102-XK-001", "bad code"]},
+     "theme_members 'bad code' is not an implementation code"),
+])
+def test_mode_elements_are_checked_with_the_item(change, message):
+    item = _fire_item() | change
+    with pytest.raises(CatalogueError) as refused_item:
+        parse_matter(item)
+    assert str(refused_item.value).startswith(f"matter {FIRE}: {message}")
+
+
+def test_theme_progress_follows_its_members():
+    def opened(number: str, theme: bool = False) -> workflow.CaseState:
+        return workflow.apply_event(None, record_pb2.CaseEvent(
+            case_no=number, action="apply", actor="a", matter_code="540102-XK-001",
+            matter_version=1, applicant_id=ID_OK, applicant_name="扎西", channel="window",
+            theme=theme, theme_case="" if theme else "540102-2026-0000001"), 1000,
+            limit_days=3, calendar=Calendar())
+
+    theme = opened("540102-2026-0000001", theme=True)
+    one, two = opened("540102-2026-0000002"), opened("540102-2026-0000003")
+    assert workflow.theme_progress(theme, [one, two]).state is workflow.State.APPLIED
+    one = workflow.apply_event(one, record_pb2.CaseEvent(case_no=one.case_no, action="accept"),
+                               2000, limit_days=3, calendar=Calendar())
+    progressed = workflow.theme_progress(theme, [one, two])
+    assert (progressed.state, progressed.accepted_ms, progressed.updated_ms) == (
+        workflow.State.ACCEPTED, 2000, 2000)
+    two = workflow.apply_event(two, record_pb2.CaseEvent(
+        case_no=two.case_no, action="reject", reason="不符合条件"), 3000, limit_days=3,
+        calendar=Calendar())
+    assert workflow.theme_progress(theme, [one, two]).state is workflow.State.ACCEPTED
+    one.state, one.decision = workflow.State.CONCLUDED, workflow.APPROVED
+    done = workflow.theme_progress(theme, [one, two])
+    assert (done.state, done.decision, done.reason) == (workflow.State.CONCLUDED, None,
+                                                        "1/2 准予")
