@@ -191,6 +191,10 @@ def _acceptance(matter: record_pb2.Matter, case: workflow.CaseState,
                         "dates (--due): give one for all, or one for each")
     if dues and not owed_names:
         raise CaseError("--due given without a material owed (--missing)")
+    for days in dues:
+        if isinstance(days, bool) or not isinstance(days, int) \
+                or not 1 <= days <= workflow.MAX_LIMIT_DAYS:
+            raise CaseError(f"bad --due {days!r}: want 1-{workflow.MAX_LIMIT_DAYS} working days")
     spec = {m.name: m for m in matter.materials}
     _check_known(matter, [*owed_names, *committed])
     for name in owed_names:
@@ -239,7 +243,7 @@ def notice(store: NodeStore, case_no: str) -> str:
                         f"{workflow.LABELS[case.state]}); nothing to notify")
     matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
     assert case.requested_ms is not None
-    limits = supervision_limits(store)
+    limits = store.config.supervision_supplement_answer_days  # [supervision] in tongban.toml
     calendar = load_calendar(store.db)
     asked = date_of_ms(case.requested_ms)
     answer_by = calendar.add_workdays(asked, limits)
@@ -266,11 +270,6 @@ def notice(store: NodeStore, case_no: str) -> str:
               "本告知书列明需补正的全部材料，不再另行要求其他材料。",
               f"已提交: {'、'.join(case.materials) or '无'}"]
     return "\n".join(lines) + "\n"
-
-
-def supervision_limits(store: NodeStore) -> int:
-    """Working days the applicant has to answer a 补正 notice ([supervision] in tongban.toml)."""
-    return store.config.supervision_supplement_answer_days
 
 
 def _require(store: NodeStore, case_no: str) -> workflow.CaseState:

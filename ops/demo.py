@@ -55,8 +55,8 @@ def materials(home: Path, code: str) -> list[dict]:
     return json.loads(tongban("matter", "show", code, "--json", home=home).stdout)["materials"]
 
 
-def flags(names: list[str]) -> list[str]:
-    return [arg for name in names for arg in ("--material", name)]
+def flags(names: list[str], flag: str = "--material") -> list[str]:
+    return [arg for name in names for arg in (flag, name)]
 
 
 def county_work(home: Path, early: dict, later: dict) -> None:

@@ -163,6 +163,8 @@ def test_two_owed_materials_each_with_its_due_date_shown_listed_and_settled(coun
      "request a supplement (补正) instead"),
     (["--missing", "户口簿", "--due", "3"], "error: matter 540102-XK-007 has no material 户口簿"),
     (["--due", "3"], "error: --due given without a material owed (--missing)"),
+    ([*flags(FREIGHT_OWED, "--missing"), "--due", "0"], "error: bad --due 0: want 1-3650"),
+    ([*flags(FREIGHT_OWED, "--missing"), "--due", "-2"], "error: bad --due -2: want 1-3650"),
     ([*flags([FREIGHT_OWED[0], *FREIGHT_OWED], "--missing"), "--due", "3"], "is owed twice"),
 ])
 def test_bad_owed_materials_are_refused_with_one_line(county, extra, message):
@@ -510,3 +512,38 @@ def test_theme_progress_follows_its_members():
     done = workflow.theme_progress(theme, [one, two])
     assert (done.state, done.decision, done.reason) == (workflow.State.CONCLUDED, None,
                                                         "1/2 准予")
+
+
+def test_the_region_derives_the_same_modes_from_the_county_log(fed_copy):
+    """Over the network: the region projects the county's theme, 容缺 and 告知承诺 cases
+    from the replicated log to exactly the county's rows."""
+    county, region = fed_copy.nodes["540102"].home, fed_copy.nodes["540000"].home
+    names = [m for m in required(county, RESTAURANT) if m not in FIRE_COMMITTED]
+    out = json.loads(tongban("case", "apply", "--matter", RESTAURANT, "--applicant", ID_OK,
+                             "--name", "扎西", *flags(names), "--json", home=county).stdout)
+    numbers = [out["case_no"], *(m["case_no"] for m in out["members"])]
+    fire_member = out["members"][2]["case_no"]
+    tongban("case", "accept", fire_member, *flags(FIRE_COMMITTED, "--commit"), home=county)
+    for step in (["review"], ["decide", "--approve"], ["conclude"]):
+        tongban("case", *step[:1], fire_member, *step[1:], home=county)
+    handed = [m for m in required(county, FREIGHT) if m not in FREIGHT_OWED]
+    owing = tongban("case", "apply", "--matter", FREIGHT, "--applicant", ID_OK, "--name", "扎西",
+                    *flags(handed), "--quiet", home=county).stdout.strip()
+    tongban("case", "accept", owing, *flags(FREIGHT_OWED, "--missing"), "--due", "2", "--due",
+            "4", home=county)
+    numbers.append(owing)
+    fed_copy.start("540000")
+    fed_copy.sync("540102")
+
+    def shown(home: Path, number: str) -> dict:
+        data = json.loads(tongban("case", "show", number, "--json", home=home).stdout)
+        data.pop("remaining_workdays")   # today at each node: the same, but not the point
+        return data
+
+    for number in numbers:
+        assert shown(region, number) == shown(county, number)
+    theme = shown(region, numbers[0])
+    assert (theme["state"], [m["state"] for m in theme["members"]]) == (
+        "accepted", ["applied", "applied", "concluded"])
+    assert shown(region, fire_member)["check_due"] is not None
+    assert len(shown(region, owing)["owed_due"]) == 2
