@@ -21,9 +21,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	@$(MAKE) --no-print-directory -j4 -O check-protos lint typecheck pytest
 
+# Bytecode caching stays on for the suite (an environment that turns it off makes every
+# serve and kill -9 subprocess recompile node, sync and pki first); __pycache__ is ignored.
+# Which tests go to which worker, in what order: tests/conftest.py (LONGEST_FIRST, SPREAD).
 PYTEST_WORKERS ?= 4
 pytest: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --no-loadscope-reorder
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
