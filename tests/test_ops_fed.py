@@ -73,7 +73,7 @@ def fed(tmp_path_factory):
     federation.stop_all()
 
 
-def wait_for(predicate, timeout: float = 15.0):
+def wait_for(predicate, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
