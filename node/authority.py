@@ -46,12 +46,12 @@ ROLE_FOR_ACTION = {
     "apply": "clerk", "accept": "clerk", "reject": "clerk", "request-supplement": "clerk",
     "supply": "clerk", "withdraw": "clerk", "deliver": "clerk", "evaluate": "clerk",
     "review": "reviewer", "suspend": "reviewer", "resume": "reviewer",
-    "decide": "approver", "conclude": "approver",
+    "decide": "approver", "conclude": "approver", "check": "reviewer",
 }
 #: 代收代办: the actions the handling node authors on a case another node received; the
 #: receiving node authors the rest (apply = intake and hand-over, supply, withdraw, deliver).
 HANDLER_ACTIONS = frozenset({"accept", "reject", "request-supplement", "review", "decide",
-                             "conclude", "suspend", "resume", "deliver"})
+                             "conclude", "suspend", "resume", "deliver", "check"})
 #: 多地联办 step sides: the node where the case was applied, or the partner (joint_with).
 STEP_SIDES = ("receiver", "partner")
 #: Levels whose nodes publish working-day calendars for their subtree.
@@ -102,6 +102,10 @@ class Facts(Protocol):
         """("handler" or "partner", division) when the case's apply names another node
         (代收代办 or 多地联办); ("", "") (or None) when it names none or the case is not
         held; UNSEEN when it cannot be known (an audit that has not read the apply)."""
+        ...
+
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        """Whether ``origin`` already answered change request ``request_origin#request_seq``."""
         ...
 
 
@@ -175,6 +179,11 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
     if not case_no.startswith(origin + "-"):  # the owner is the part before the first dash
         _handler_event(record, body, facts)
     elif action == "apply":
+        theme = body.theme_case
+        if theme and not theme.startswith(origin + "-"):
+            _deny("theme-owner", f"case {case_no} of {origin} may not be a member of theme "
+                  f"case {theme}, which belongs to {case_owner(theme)} (一件事 members are "
+                  "the theme owner's own cases)")
         want = case_number(origin, record.seq, record.hlc)
         if case_no != want:
             _deny("case-number", f"an application at {origin}#{record.seq} must be "
@@ -388,6 +397,9 @@ def _change_answer(record: record_pb2.Record, body: record_pb2.ChangeRequestAnsw
         _deny("change-answer", f"an answer to change request {proposer or '(none)'}"
               f"#{body.request_seq} comes from an ancestor of the proposer and is addressed "
               f"to it; {record.origin} wrote one addressed to {record.recipient or 'nobody'}")
+    if facts.has_answered(record.origin, proposer, body.request_seq):
+        _deny("change-answer-once", f"{record.origin} already answered change request "
+              f"{proposer}#{body.request_seq}; an answer is final")
 
 
 def _supervision_notice(record: record_pb2.Record, body: record_pb2.SupervisionNotice,
@@ -461,12 +473,13 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
     Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number); "
          "for a case it handed over (代收代办), its handler",
          "its own cases, numbered by the apply's seq; the actor an active staff member with "
-         "the action's role; reviewer and approver two people unless a one-person office. "
+         "the action's role; reviewer and approver two people unless a one-person office; "
+         "a 一件事 member case under a theme case of its own. "
          "A hand-over is addressed to the handler; the handler authors 受理, 不予受理, 补正, "
          "审查, 决定, 办结 (and 送达 by post), addressed to the owner; the owner authors the "
          "rest, addressed to the handler",
          ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide",
-          "handover-recipient", "handover-handler"),
+          "theme-owner", "handover-recipient", "handover-handler"),
          _case_event),
     Rule(Kind.LICENCE_ISSUED, record_pb2.Licence, "the node the licence number names",
          "licences whose claims name it and this record's seq", ("licence-issuer",),
@@ -519,7 +532,7 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "base items (基本目录), published downward", ("base-publisher",), _base_item),
     Rule(Kind.CHANGE_REQUEST_ANSWERED, record_pb2.ChangeRequestAnswer,
          "a strict ancestor of the proposer", "a change request, addressed to its proposer",
-         ("change-answer",), _change_answer),
+         ("change-answer", "change-answer-once"), _change_answer),
 )}
 
 
@@ -563,6 +576,7 @@ class _OriginFacts:
     reviewers: dict[str, str] = field(default_factory=dict)
     #: hand-overs seen in every log the audit has read so far (shared by all readers)
     crossings: dict[str, tuple[str, str]] = field(default_factory=dict)
+    answered: set[tuple[str, int]] = field(default_factory=set)
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         return self.staff.get(staff_id)
@@ -572,6 +586,9 @@ class _OriginFacts:
 
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
         return self.crossings.get(case_no, UNSEEN)
+
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return (request_origin, request_seq) in self.answered
 
     def learn(self, record: record_pb2.Record, body: Message) -> None:
         if isinstance(body, record_pb2.CaseEvent):
@@ -588,6 +605,8 @@ class _OriginFacts:
         elif isinstance(body, record_pb2.StaffDisabled):
             old = self.staff[body.staff_id]
             self.staff[body.staff_id] = Staff(old.staff_id, old.name, old.roles, False)
+        elif isinstance(body, record_pb2.ChangeRequestAnswer):
+            self.answered.add((body.request_origin, body.request_seq))
 
 
 class _Unknown:
@@ -603,6 +622,9 @@ class _Unknown:
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
         return UNSEEN
 
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return False
+
 
 def crossing(apply: record_pb2.CaseEvent) -> tuple[str, str]:
     """What ``Facts.cross_region_of`` answers for the case this apply opened."""
@@ -614,7 +636,8 @@ def crossing(apply: record_pb2.CaseEvent) -> tuple[str, str]:
 
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
-_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED})
+_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED,
+                       record_pb2.CHANGE_REQUEST_ANSWERED})
 
 
 class AuditPolicy:
