@@ -20,7 +20,7 @@ from node import crossregion, licence_verify, licences, staff, workflow
 from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import NATURAL, Applicant, check_applicant
-from node.matters import current_matter
+from node.matters import MatterError, current_matter
 from node.projection import (
     cases_due_before,
     iter_cases,
@@ -245,10 +245,12 @@ def _check_materials(store: NodeStore, case: workflow.CaseState, action: str,
         _check_known(matter, list(arguments.get("materials") or []))
         return _acceptance(matter, case, arguments) if action == "accept" else arguments
     named = list(arguments.get("materials") or [])
-    unknown = [m for m in named if m not in listed]
+    allowed = {*listed, *case.requested, *_handler_materials(store, case)}
+    unknown = [m for m in named if m not in allowed]
     if unknown:
         raise CaseError(f"case {case.case_no} was handed over with the 跨省通办 list's materials "
-                        f"({', '.join(listed) or 'none'}); {', '.join(unknown)} is not one")
+                        f"({', '.join(listed) or 'none'}); {', '.join(unknown)} is neither one "
+                        "of them, nor requested, nor a material of the handler's item")
     if action != "accept":
         return arguments
     if _as_list(arguments.get("missing_material")) or _as_list(arguments.get("committed")):
@@ -312,6 +314,15 @@ def _acceptance(matter: record_pb2.Matter, case: workflow.CaseState,
     if committed:
         fields["committed"], fields["check_days"] = committed, matter.commitment_check_days
     return fields
+
+
+def _handler_materials(store: NodeStore, case: workflow.CaseState) -> list[str]:
+    """The materials of the handler's own item, where this node holds it (at the handler)."""
+    try:  # the case's version is the list's, not the item's: the newest item applies
+        matter = current_matter(store.db, case.matter_code, allow_retired=True)
+    except MatterError:
+        return []
+    return [m.name for m in matter.materials]
 
 
 def _as_list(value: object) -> list:
