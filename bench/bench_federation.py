@@ -48,7 +48,8 @@ EVENTS = 50_000
 def fill(store: NodeStore, events: int, division: str) -> int:
     """``events`` workload events of ``division`` written 1,000 per transaction."""
     workload = Workload(published_matters(store))
-    drafts = list(workload.drafts(division, events))[:events]
+    drafts = list(workload.drafts(division, events,
+                                     first_seq=store.log.size(division)))[:events]
     for first in range(0, len(drafts), 1000):
         store.write(drafts[first:first + 1000])
     store.ensure_checkpoint()

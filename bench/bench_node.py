@@ -49,7 +49,7 @@ def _bytes(store: NodeStore) -> int:
 
 
 def batched(store: NodeStore, workload: Workload, events: int, batch: int) -> float:
-    drafts = list(workload.drafts(COUNTY, events))
+    drafts = list(workload.drafts(COUNTY, events, first_seq=store.log.size(COUNTY)))
     start = time.perf_counter()
     for first in range(0, len(drafts), batch):
         store.write(drafts[first:first + batch])
@@ -57,7 +57,8 @@ def batched(store: NodeStore, workload: Workload, events: int, batch: int) -> fl
 
 
 def single(store: NodeStore, workload: Workload, count: int) -> tuple[float, int]:
-    drafts = itertools.islice(workload.drafts(COUNTY, count, first_number=900_000), count)
+    drafts = itertools.islice(workload.drafts(COUNTY, count, first_seq=store.log.size(COUNTY),
+                                                first_number=900_000), count)
     start = time.perf_counter()
     written = 0
     for draft in drafts:

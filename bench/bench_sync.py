@@ -49,7 +49,8 @@ def add_events(home: Path, count: int, per_write: int) -> None:
     store = NodeStore.open(Home(home))
     try:
         workload = Workload(published_matters(store), seed=_next_case[0])
-        drafts = list(workload.drafts(COUNTY, count, first_number=_next_case[0]))[:count]
+        drafts = list(workload.drafts(COUNTY, count, first_seq=store.log.size(COUNTY),
+                                      first_number=_next_case[0]))[:count]
         _next_case[0] += count
         for first in range(0, count, per_write):
             store.write(drafts[first:first + per_write])
