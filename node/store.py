@@ -35,7 +35,7 @@ from pki.errors import EnvironmentProblem, InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
-from sync.records import LOGICAL_BITS, HybridClock, build_record, hlc_ms, parse_record
+from sync.records import LOGICAL_BITS, HybridClock, hlc_ms, parse_record, record_message
 
 #: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard, clock_flags
 SCHEMA_VERSION = 2
@@ -251,12 +251,13 @@ class NodeStore:
                 hlc = self.clock.tick(now_ms)
                 body = draft.make_body(seq, hlc)
                 check_record_text(draft.kind, body)
-                data = build_record(origin, seq, hlc, draft.kind, body, draft.recipient)
+                record = record_message(origin, seq, hlc, draft.kind, body, draft.recipient)
+                data = record.SerializeToString()
                 if len(data) > receive.MAX_RECORD_BYTES:
                     raise InputError(f"record {origin}#{seq} would be {len(data)} bytes; every "
                                      f"receiver refuses records over {receive.MAX_RECORD_BYTES}"
                                      " bytes, so it would block this node's sync: shorten it")
-                projector.apply(parse_record(data))
+                projector.apply(record)
                 records.append(data)
             projector.flush()
             self.log.append(origin, first_seq, records)

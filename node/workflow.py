@@ -24,7 +24,6 @@ stops for good at 办结 (the limit is a 办结时限), at 不予受理 and at �
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -207,7 +206,10 @@ def apply_event(
             f"case {case_no} is {LABELS[state.state]} ({state.state}); {action!r} is not "
             f"allowed{hint}; allowed: {', '.join(allowed) or 'none'}"
         )
-    new = copy.copy(state)  # dataclasses.replace re-runs __init__: 4x slower on rebuild
+    # A shallow copy without copy.copy's reduce protocol (dataclasses.replace re-runs
+    # __init__): this runs for every case event of every rebuild and ingest.
+    new = object.__new__(CaseState)
+    new.__dict__.update(state.__dict__)
     new.materials = list(state.materials)
     new.updated_ms = at_ms
     if action not in ("conclude", "deliver", "evaluate"):
