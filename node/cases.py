@@ -14,7 +14,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from node import licence_verify, licences, staff, workflow
+from node import staff, workflow
 from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import check_applicant
@@ -81,6 +81,8 @@ def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
           value: str) -> record_pb2.CitedLicence:
     """Verify a cited licence offline and name the material it counts as (免证办)."""
     now_ms = wall_ms()
+    from node import licence_verify  # a cited licence only: its seal and log checks
+
     verdict = licence_verify.cite(store, value, datetime.fromtimestamp(now_ms / 1000, UTC),
                                   date_of_ms(now_ms))
     claims = verdict.claims
@@ -120,6 +122,8 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
     store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
     outcome = Outcome(_require(store, case_no))
     if action == "conclude":
+        from node import licences  # a decision's next step only: issue the licence
+
         outcome.next_steps = [step for step in [licences.offer(store, case_no)] if step]
     return outcome
 
