@@ -110,7 +110,11 @@ def _org_check(code8: str) -> str:
 
 
 class Workload:
-    """Seeded generator of counties' case events over the matters of the sample catalogue."""
+    """Seeded generator of counties' case events over the matters of the sample catalogue.
+
+    One generator per store: it remembers whom it has registered on each county's
+    staff register, so events for a second store need a second generator.
+    """
 
     def __init__(self, matters: Sequence[record_pb2.Matter], *, seed: int = 18,
                  until: date = date(2026, 11, 30), days: int = 330) -> None:
