@@ -144,8 +144,6 @@ class Uplink:
         self._ancestor_ok = False
         #: the parent said (in its last Hello) that it reads packed batches (sync.packing)
         self._parent_packs = False
-        #: how long the last Hello took (with the handshake on a new connection)
-        self._hello_seconds = 0.0
 
     def _channel(self) -> grpc.Channel:
         """The channel to the parent, kept open between exchanges.
@@ -253,7 +251,6 @@ class Uplink:
 
     def _hello_arrived(self, _future: grpc.Future) -> None:
         self._hello_arrived_ms = time.time() * 1000
-        self._hello_seconds = (self._hello_arrived_ms - self._hello_sent_ms) / 1000
 
     def _finish_hello(self, hello: grpc.Future, report: ExchangeReport) -> dict[str, int]:
         r = self.replica
@@ -389,12 +386,11 @@ class Uplink:
 
         On a slow link at once: its bytes queue behind the previous batch's on the
         one TCP stream. A batch shorter than PIPELINE_MIN_SECONDS waits for its answer.
-        Before the pacer has measured anything, a Hello that took that long already
-        marks a long link (a satellite hop's handshake and Hello take seconds): the
-        second batch goes out at once rather than after a round trip of idle link.
+        (Pipelining before the pacer has measured anything, when the Hello was slow,
+        was tried for a satellite's cold start and dropped: a busy parent answers Hello
+        slowly too, and forty children with two pushes each queued at its one writer
+        past their deadlines.)
         """
-        if not self.pacer.throughput and self._hello_seconds >= PIPELINE_MIN_SECONDS:
-            return True
         if previous.wire_done - previous.started < PIPELINE_MIN_SECONDS:
             return previous.future.done()
         return True
