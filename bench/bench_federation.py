@@ -38,11 +38,11 @@ from node.store import NodeStore
 from node.wiring import build
 from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation
-from pki.division import in_subtree
+from pki.division import in_subtree, listed
 from sync.batches import MAX_BATCH_BYTES, make_batch
 
 COUNTY = "540102"
-PARENT = "540100"
+PARENT = "540000"
 EVENTS = 50_000
 CORES = os.cpu_count() or 1
 
@@ -92,6 +92,16 @@ def _restore(db_copy: Path, home: Path) -> None:
     shutil.copy(db_copy, home / "node.db")
     for suffix in ("-wal", "-shm"):
         (home / f"node.db{suffix}").unlink(missing_ok=True)
+
+
+def _current_counties(count: int) -> list[str]:
+    """Current Tibetan county codes of the shipped GB/T 2260 list, other than COUNTY (a node
+    refuses a code the list does not hold)."""
+    found = [code for code in (f"54{p:02d}{c:02d}" for p in range(1, 100) for c in range(21, 100))
+             if (entry := listed(code)) is not None and entry[1] is None and code != COUNTY]
+    if len(found) < count:
+        raise SystemExit(f"only {len(found)} current Tibetan counties for {count} children")
+    return found[:count]
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -150,7 +160,7 @@ def main() -> None:
         fed.add("000000")
         fed.add(PARENT, "000000")
         fed.add(COUNTY, PARENT)
-        others = [f"5401{50 + i:02d}" for i in range(args.children)]
+        others = _current_counties(args.children)
         for code in others:
             fed.add(code, PARENT)
         parent_home = fed.nodes[PARENT].home
