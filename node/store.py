@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from node import clock, clock_guard, log_guard, projection
 from node.authority import AuthorityViolation
-from node.db import connect, snapshot
+from node.db import connect, connect_reader, snapshot
 from node.home import Config, Home
 from node.text import check_record_text
 from pki.certs import division_of
@@ -151,6 +151,7 @@ class NodeStore:
         self._signer: CheckpointSigner | None = None
         self._identity_checked = False
         self._started = log_guard.marker_exists(home)
+        self._readers: list[sqlite3.Connection] = []
 
     @classmethod
     def open(cls, home: Home, progress: Callable[[str], None] = _stderr) -> NodeStore:
@@ -181,7 +182,17 @@ class NodeStore:
     def division(self) -> str:
         return self.config.division
 
+    def reader(self) -> sqlite3.Connection:
+        """A read-only connection to this store's database (the servicer's snapshots, one
+        per thread); closed with the store."""
+        db = connect_reader(self.home.db_path)
+        self._readers.append(db)
+        return db
+
     def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
         self.db.close()
 
     def _last_hlc(self) -> int:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
-from node.db import connect_reader
 from node.home import Home
 from node.store import NodeStore
 from pki import certs
@@ -104,7 +103,7 @@ def _reader(store: NodeStore, replica: Replica) -> Callable[[], Replica]:
 
     def view() -> Replica:
         if not hasattr(local, "view"):
-            db = connect_reader(store.home.db_path)
+            db = store.reader()
             log = LogStore(db)
             certs_held = CertStore(db)
             host = StoreHost(store, reads=db)

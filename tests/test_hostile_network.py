@@ -9,6 +9,7 @@ servicer keeps answering.
 from __future__ import annotations
 
 import bz2
+import shutil
 import sqlite3
 
 import grpc
@@ -219,4 +220,22 @@ def test_hello_and_pull_do_not_wait_behind_a_push(fed_copy):
             assert _contacts(region) == [COUNTY]
     finally:
         server.stop(None)
+        store.close()
+
+
+def test_the_snapshot_readers_close_with_the_store(fed_copy):
+    """A served store's read-only connections go when it closes, so its file can be
+    replaced (a restore) and opened again."""
+    county, region = fed_copy.nodes[COUNTY].home, fed_copy.nodes[REGION].home
+    with served(region) as address, stub_as(county, REGION, address) as stub:
+        stub.Hello(hello_request(county), timeout=10)
+    copy = region / "copy.db"
+    shutil.copy(region / "node.db", copy)
+    for suffix in ("-wal", "-shm"):
+        (region / f"node.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(copy, region / "node.db")
+    store = NodeStore.open(Home(region))
+    try:
+        assert store.log.sizes()
+    finally:
         store.close()
