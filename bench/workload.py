@@ -219,13 +219,13 @@ class Workload:
             add(rng.uniform(1, 48), action="withdraw", reason="申请人撤回")
             return events
         if path < 0.20:  # 补正 before acceptance
-            if not add(rng.uniform(1, 24), action="request-supplement",
-                       materials=[rng.choice(required)]):
+            asked = rng.choice(required)
+            if not add(rng.uniform(1, 24), action="request-supplement", materials=[asked]):
                 return events
             if rng.random() < 0.1:
                 add(24 * rng.randrange(3, 20), action="reject", reason=REJECT_REASONS[1])
                 return events
-            if not add(24 * rng.randrange(1, 6), action="supply", materials=["补正材料"]):
+            if not add(24 * rng.randrange(1, 6), action="supply", materials=[asked]):
                 return events
         if owed is not None:
             ok = add(rng.uniform(0.2, 4), action="accept", missing_material=owed,
