@@ -68,7 +68,8 @@ def written_the_real_way(tmp: Path, workload_of, events: int, *, every_write: bo
     try:
         started = time.perf_counter()
         written = 0
-        for draft in workload.drafts("540102", events):
+        for draft in workload.drafts("540102", events,
+                                       first_seq=store.log.size("540102")):
             store.write([draft])
             written += 1
             if written == events:

@@ -143,7 +143,7 @@ def measure(tmp: Path, total: int) -> list[str]:
     sender_db.close()
     node = NodeStore.open(Home(home))
     own = int(total * SHARE["national"])
-    drafts = list(workload.drafts("000000", own))[:own]
+    drafts = list(workload.drafts("000000", own, first_seq=node.log.size("000000")))[:own]
     for first in range(0, len(drafts), 1000):
         node.write(drafts[first:first + 1000])
     node.close()

@@ -64,7 +64,8 @@ def in_process(*args: str, home: Path | None = None, check: bool = True,
                                        result.stderr)
 
 
-#: Runs argv[2:] and writes its own peak RSS (KiB) to the file argv[1]. A small process
+#: Runs argv[2:] and writes its peak RSS (KiB) and CPU seconds (user + system) to the file
+#: argv[1]. A small process
 #: in between: a child forked from the bench inherits the bench's peak RSS (Linux carries
 #: the high-water mark across exec), a grandchild forked from this launcher does not.
 _LAUNCHER = """
@@ -73,7 +74,7 @@ pid = os.fork()
 if pid == 0:
     os.execv(sys.argv[2], sys.argv[2:])
 _, status, usage = os.wait4(pid, 0)
-open(sys.argv[1], "w").write(str(usage.ru_maxrss))
+open(sys.argv[1], "w").write(f"{usage.ru_maxrss} {usage.ru_utime + usage.ru_stime}")
 sys.exit(os.waitstatus_to_exitcode(status))
 """
 
@@ -81,6 +82,17 @@ sys.exit(os.waitstatus_to_exitcode(status))
 def run_measured(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
                  ) -> tuple[float, float, str]:
     """(seconds, peak RSS in MB, stdout) of one real ``tongban`` command in a subprocess."""
+    seconds, peak, _cpu, out = run_measured_cpu(args, env, ok)
+    return seconds, peak, out
+
+
+def run_measured_cpu(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
+                     ) -> tuple[float, float, float, str]:
+    """(wall seconds, peak RSS in MB, CPU seconds, stdout) of one real ``tongban`` command.
+
+    On a shared machine the wall time includes waiting for a core; the CPU seconds
+    are what the command itself costs.
+    """
     with tempfile.TemporaryDirectory() as tmp:
         peak_file = Path(tmp) / "peak"
         started = time.perf_counter()
@@ -91,4 +103,5 @@ def run_measured(args: list[str], env: dict | None = None, ok: tuple[int, ...] =
         if done.returncode not in ok:
             raise RuntimeError(f"tongban {' '.join(args)} exited {done.returncode}: "
                                f"{done.stderr}")
-        return seconds, int(peak_file.read_text()) / 1024, done.stdout
+        peak, cpu = peak_file.read_text().split()
+        return seconds, int(peak) / 1024, float(cpu), done.stdout

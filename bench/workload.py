@@ -16,7 +16,12 @@ audit). This generator makes what a window in Tibet or Xinjiang writes:
   容缺受理 with a later supply, 补正, 不予受理, 特别程序 (suspend, resume), 撤回,
   denied decisions, and 好差评 evaluations on a third of concluded cases;
 - applications spread over the year up to ``until``; the last weeks' cases are
-  still open at various steps, so deadline lights and overdue lists have work.
+  still open at various steps, so deadline lights and overdue lists have work;
+- what the authority rules ask of a real log: each actor registered on the
+  county's staff register (STAFF_REGISTERED, just before their first action),
+  the reviewer of a case not also its decider, and every case numbered by the
+  log position of its application (``case_number``), so the events are only
+  valid from the ``first_seq`` they were generated for.
 
 Everything is drawn from one seeded ``random.Random``: the same arguments give
 the same bytes. ``WORKLOAD`` names this generator in every results file.
@@ -32,13 +37,16 @@ from datetime import date, timedelta
 
 from stdnum.cn import ric, uscc
 
+from node import clock
+from node.authority import ROLE_FOR_ACTION
 from node.matters import current_matter, list_matters
 from node.store import Draft, NodeStore
-from node.workdays import ms_of_date
+from node.workdays import date_of_ms, ms_of_date
 from protos.tongban.v1 import record_pb2
 from sync.records import build_record
 
-WORKLOAD = "bench.workload realistic-v1 (varied names/IDs/USCCs, sample catalogue, real path mix)"
+WORKLOAD = ("bench.workload realistic-v2 (varied names/IDs/USCCs, sample catalogue, real path "
+            "mix, staff registered, cases numbered by log position)")
 
 HOUR = 3_600_000
 DAY = 24 * HOUR
@@ -79,6 +87,19 @@ class Event:
     body: bytes
 
 
+@dataclass
+class _Draft:
+    """An event before its place in the log is known: its case number comes from there."""
+
+    at_ms: int
+    kind: int
+    message: record_pb2.CaseEvent | record_pb2.Evaluation
+
+#: Roles every generated staff member holds (a small office: each acts in every role,
+#: never as reviewer and decider of one case).
+_ROLES = sorted(set(ROLE_FOR_ACTION.values()))
+
+
 def _org_check(code8: str) -> str:
     """GB 11714 check character of an organisation code's first eight characters."""
     alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -89,7 +110,11 @@ def _org_check(code8: str) -> str:
 
 
 class Workload:
-    """Seeded generator of counties' case events over the matters of the sample catalogue."""
+    """Seeded generator of counties' case events over the matters of the sample catalogue.
+
+    One generator per store: it remembers whom it has registered on each county's
+    staff register, so events for a second store need a second generator.
+    """
 
     def __init__(self, matters: Sequence[record_pb2.Matter], *, seed: int = 18,
                  until: date = date(2026, 11, 30), days: int = 330) -> None:
@@ -99,6 +124,8 @@ class Workload:
         self.seed = seed
         self.until = until
         self.days = days
+        #: per county, the actors already registered by events this generator made
+        self._registered: dict[str, set[str]] = {}
 
     # --- people -------------------------------------------------------------------------------
 
@@ -139,8 +166,9 @@ class Workload:
     # --- cases --------------------------------------------------------------------------------
 
     def case(self, rng: random.Random, county: str, number: int, staff: dict[str, list[str]]
-             ) -> list[Event]:
-        """One case's events in time order (an evaluation included when it gets one)."""
+             ) -> list[_Draft]:
+        """One case's events in time order (an evaluation included when it gets one); its
+        case number is a placeholder until ``_placed`` knows the application's seq."""
         matter = rng.choice(self.matters)
         case_no = f"{county}-{self.until.year}-{number:07d}"
         first_day = self.until - timedelta(days=self.days)
@@ -150,16 +178,21 @@ class Workload:
         t = ms_of_date(day) + 9 * HOUR + rng.randrange(8 * HOUR)
         end_ms = ms_of_date(self.until) + 18 * HOUR
         clerks = staff[matter.body_name]
-        events: list[Event] = []
+        events: list[_Draft] = []
+        reviewer = ""
 
         def add(hours: float, **fields) -> bool:
             """Append an event ``hours`` after the last; False once that is past ``until``."""
-            nonlocal t
+            nonlocal t, reviewer
             t += int(hours * HOUR) + rng.randrange(HOUR // 2)
             if t > end_ms:
                 return False
-            events.append(Event(t, record_pb2.CASE_EVENT, record_pb2.CaseEvent(
-                case_no=case_no, actor=rng.choice(clerks), **fields).SerializeToString()))
+            actor = rng.choice([c for c in clerks if c != reviewer]
+                               if fields["action"] == "decide" else clerks)
+            if fields["action"] == "review":
+                reviewer = actor
+            events.append(_Draft(t, record_pb2.CASE_EVENT, record_pb2.CaseEvent(
+                case_no=case_no, actor=actor, **fields)))
             return True
 
         legal = "法人" in matter.service_object and "自然人" not in matter.service_object
@@ -186,13 +219,13 @@ class Workload:
             add(rng.uniform(1, 48), action="withdraw", reason="申请人撤回")
             return events
         if path < 0.20:  # 补正 before acceptance
-            if not add(rng.uniform(1, 24), action="request-supplement",
-                       materials=[rng.choice(required)]):
+            asked = rng.choice(required)
+            if not add(rng.uniform(1, 24), action="request-supplement", materials=[asked]):
                 return events
             if rng.random() < 0.1:
                 add(24 * rng.randrange(3, 20), action="reject", reason=REJECT_REASONS[1])
                 return events
-            if not add(24 * rng.randrange(1, 6), action="supply", materials=["补正材料"]):
+            if not add(24 * rng.randrange(1, 6), action="supply", materials=[asked]):
                 return events
         if owed is not None:
             ok = add(rng.uniform(0.2, 4), action="accept", missing_material=owed,
@@ -228,38 +261,68 @@ class Workload:
             level = 1 if rng.random() < 0.03 else rng.choice((3, 4, 4, 5, 5, 5, 5))
             t += rng.randrange(1, 72) * HOUR
             if t <= end_ms:
-                events.append(Event(t, record_pb2.EVALUATION, record_pb2.Evaluation(
+                events.append(_Draft(t, record_pb2.EVALUATION, record_pb2.Evaluation(
                     case_no=case_no, level=level, evaluator_kind="applicant",
                     channel=rng.choice(("mobile", "online", "self-service", "sms")),
                     evaluator=applicant, anonymous=rng.random() < 0.2,
                     comment=rng.choice(COMMENTS) if rng.random() < 0.3 else "",
-                ).SerializeToString()))
+                )))
         return events
 
-    def county_events(self, county: str, count: int, *, first_number: int = 1) -> list[Event]:
-        """About ``count`` events of one county (whole cases), in time order."""
+    def county_events(self, county: str, count: int, *, first_seq: int = 0,
+                      first_number: int = 1, year: int | None = None) -> list[Event]:
+        """About ``count`` case events of one county (whole cases) in time order, with the
+        staff registrations they need, valid as that county's log from ``first_seq``.
+
+        Applications are numbered by their seq in the year of ``year`` (the writing
+        store's clock) or, when None, of the event's own time (records() stamps it).
+        """
         rng = random.Random(f"{self.seed}/{county}/{first_number}")
         staff = self._staff(county)
-        out: list[Event] = []
+        drafts: list[_Draft] = []
         number = first_number
-        while len(out) < count:
-            out += self.case(rng, county, number, staff)
+        while len(drafts) < count:
+            drafts += self.case(rng, county, number, staff)
             number += 1
-        out.sort(key=lambda e: e.at_ms)
+        drafts.sort(key=lambda e: e.at_ms)
+        return self._placed(county, drafts, first_seq, year)
+
+    def _placed(self, county: str, drafts: list[_Draft], first_seq: int, year: int | None
+                ) -> list[Event]:
+        registered = self._registered.setdefault(county, set())
+        numbers: dict[str, str] = {}
+        out: list[Event] = []
+        for draft in drafts:
+            actor = getattr(draft.message, "actor", "")
+            if actor and actor not in registered:
+                registered.add(actor)
+                out.append(Event(draft.at_ms, record_pb2.STAFF_REGISTERED, record_pb2.StaffMember(
+                    staff_id=actor, name=actor.split("(")[0], roles=_ROLES).SerializeToString()))
+            message = draft.message
+            if getattr(message, "action", "") == "apply":
+                at_year = year or date_of_ms(draft.at_ms).year
+                numbers[message.case_no] = f"{county}-{at_year}-{first_seq + len(out):07d}"
+            message.case_no = numbers[message.case_no]
+            out.append(Event(draft.at_ms, draft.kind, message.SerializeToString()))
         return out
 
     def records(self, county: str, count: int, *, first_seq: int = 0) -> list[bytes]:
         """``county_events`` as signed-log records from ``first_seq`` (strictly rising HLC)."""
         out = []
         last = 0
-        for seq, event in enumerate(self.county_events(county, count), start=first_seq):
+        for seq, event in enumerate(self.county_events(county, count, first_seq=first_seq),
+                                    start=first_seq):
             last = max(last + 1, event.at_ms << 16)
             out.append(build_record(county, seq, last, event.kind, event.body, ""))
         return out
 
-    def drafts(self, county: str, count: int, *, first_number: int = 1) -> Iterator[Draft]:
-        """The same events as ``NodeStore.write`` drafts (the store stamps seq and time)."""
-        for event in self.county_events(county, count, first_number=first_number):
+    def drafts(self, county: str, count: int, *, first_seq: int, first_number: int = 1
+               ) -> Iterator[Draft]:
+        """The same events as ``NodeStore.write`` drafts for a log holding ``first_seq``
+        records (the store stamps seq and time: applications carry this year's number)."""
+        year = date_of_ms(clock.wall_ms()).year
+        for event in self.county_events(county, count, first_seq=first_seq,
+                                        first_number=first_number, year=year):
             yield Draft(event.kind, lambda _s, _h, body=event.body: body)
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
-from node import crossregion, licence_verify, licences, staff, workflow
+from node import crossregion, staff, workflow
 from node.authority import case_number
 from node.clock import wall_ms
 from node.ids import NATURAL, Applicant, check_applicant
@@ -178,6 +178,8 @@ def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
           value: str) -> record_pb2.CitedLicence:
     """Verify a cited licence offline and name the material it counts as (免证办)."""
     now_ms = wall_ms()
+    from node import licence_verify  # a cited licence only: its seal and log checks
+
     verdict = licence_verify.cite(store, value, datetime.fromtimestamp(now_ms / 1000, UTC),
                                   date_of_ms(now_ms))
     claims = verdict.claims
@@ -219,6 +221,7 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
                                  os_login=staff.os_login(), **arguments, **extra)
     data = event.SerializeToString()
     drafts = [Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data, recipient)]
+    from node import licences  # case actions only, not listings (the CLI's start-up)
     licence = licences.licence_for_case(store.db, case_no)
     if action == "check" and not event.commitment_kept and licence is not None \
             and licences.revocation(store.db, licence, store.division) is None:

@@ -47,6 +47,19 @@ def connect(path: Path, *, create: bool = False) -> sqlite3.Connection:
     return db
 
 
+def connect_reader(path: Path) -> sqlite3.Connection:
+    """A read-only connection for one thread (the servicer's snapshots, sync.replica): in
+    WAL mode it reads the last commit without waiting for the writer."""
+    try:
+        # used by one thread, closed by the one that closes the store (NodeStore.reader)
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True,
+                             isolation_level=None, timeout=30.0, check_same_thread=False)
+        db.execute("PRAGMA query_only=ON")
+    except sqlite3.DatabaseError as exc:
+        raise EnvironmentProblem(f"cannot open node database {path} to read: {exc}") from exc
+    return db
+
+
 def _disk_full(path: Path) -> bool:
     """SQLite says "disk I/O error" when it cannot grow the WAL; the disk says why."""
     try:

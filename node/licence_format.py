@@ -35,7 +35,6 @@ from dataclasses import asdict, dataclass
 
 import base45
 import cbor2
-import segno
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import (
@@ -219,6 +218,8 @@ def from_qr_text(text: str) -> bytes:
 
 def qr_png(text: str, path: str) -> dict:
     """Write the QR image; returns its version, error correction and module count."""
+    import segno  # only the command that draws a QR pays for segno (and its urllib, xml)
+
     code = segno.make(text, error="m", micro=False)
     code.save(path, kind="png", scale=8, border=4)
     return {"version": code.version, "error": code.error, "modules": code.symbol_size(

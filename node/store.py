@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from node import arrivals, clock, clock_guard, log_guard, projection
 from node.authority import AuthorityViolation
-from node.db import connect, snapshot
+from node.db import connect, connect_reader, snapshot
 from node.home import Config, Home
 from node.text import check_record_text
 from pki.certs import division_of
@@ -35,7 +35,7 @@ from pki.errors import EnvironmentProblem, InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
 from sync.log import LogStore
-from sync.records import LOGICAL_BITS, HybridClock, build_record, hlc_ms, parse_record
+from sync.records import LOGICAL_BITS, HybridClock, hlc_ms, parse_record, record_message
 
 #: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard, clock_flags
 SCHEMA_VERSION = 2
@@ -151,6 +151,7 @@ class NodeStore:
         self._signer: CheckpointSigner | None = None
         self._identity_checked = False
         self._started = log_guard.marker_exists(home)
+        self._readers: list[sqlite3.Connection] = []
 
     @classmethod
     def open(cls, home: Home, progress: Callable[[str], None] = _stderr) -> NodeStore:
@@ -181,7 +182,17 @@ class NodeStore:
     def division(self) -> str:
         return self.config.division
 
+    def reader(self) -> sqlite3.Connection:
+        """A read-only connection to this store's database (the servicer's snapshots, one
+        per thread); closed with the store."""
+        db = connect_reader(self.home.db_path)
+        self._readers.append(db)
+        return db
+
     def close(self) -> None:
+        for reader in self._readers:
+            reader.close()
+        self._readers.clear()
         self.db.close()
 
     def _last_hlc(self) -> int:
@@ -251,12 +262,13 @@ class NodeStore:
                 hlc = self.clock.tick(now_ms)
                 body = draft.make_body(seq, hlc)
                 check_record_text(draft.kind, body)
-                data = build_record(origin, seq, hlc, draft.kind, body, draft.recipient)
+                record = record_message(origin, seq, hlc, draft.kind, body, draft.recipient)
+                data = record.SerializeToString()
                 if len(data) > receive.MAX_RECORD_BYTES:
                     raise InputError(f"record {origin}#{seq} would be {len(data)} bytes; every "
                                      f"receiver refuses records over {receive.MAX_RECORD_BYTES}"
                                      " bytes, so it would block this node's sync: shorten it")
-                projector.apply(parse_record(data))
+                projector.apply(record)
                 records.append(data)
             projector.flush()
             self.log.append(origin, first_seq, records)

@@ -5,7 +5,10 @@ StoreHost is the node's side of the node → sync contract (sync.contract.Host).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 
@@ -16,6 +19,7 @@ from pki.division import in_subtree, is_ancestor
 from pki.keys import load_private_key
 from pki.revocation import Revocation, RevocationSet
 from sync.certstore import CertStore
+from sync.log import LogStore
 from sync.receive import Receiver
 from sync.replica import Replica
 from sync.tls import TlsIdentity
@@ -32,8 +36,11 @@ def identity(home: Home) -> TlsIdentity:
 class StoreHost:
     """sync.contract.Host over a NodeStore: its transactions, ingestion and projections."""
 
-    def __init__(self, store: NodeStore) -> None:
+    def __init__(self, store: NodeStore, reads: sqlite3.Connection | None = None) -> None:
         self.store = store
+        #: where addressed_into and revocations read: the store's connection, or a
+        #: read-only one of the servicer's snapshot (Replica.reader)
+        self.reads = reads or store.db
 
     def transaction(self) -> AbstractContextManager[object]:
         return self.store.transaction()
@@ -53,14 +60,14 @@ class StoreHost:
         Its own subtree's logs it already has and its ancestors' logs flow down in
         full; everything else addressed to it travels as a delivery.
         """
-        rows = self.store.db.execute(
+        rows = self.reads.execute(
             "SELECT origin, seq, recipient FROM addressed ORDER BY origin, seq")
         return [(origin, seq) for origin, seq, recipient in rows
                 if in_subtree(subtree, recipient) and seq >= after.get(origin, 0)
                 and not in_subtree(subtree, origin) and not is_ancestor(origin, subtree)]
 
     def revocations(self) -> RevocationSet:
-        rows = self.store.db.execute(
+        rows = self.reads.execute(
             "SELECT origin, serial_hex, reason, revoked_at_ms FROM revocations")
         return RevocationSet([
             Revocation(origin, int(serial, 16), reason, datetime.fromtimestamp(at / 1000, UTC))
@@ -83,6 +90,26 @@ def build(store: NodeStore) -> Replica:
     with store.transaction():
         cert_store.add(chain + old)
     receiver = Receiver(store.db, store.log, cert_store, root, host)
-    return Replica(division=store.division, db=store.db, log=store.log, certs=cert_store,
-                   host=host, receiver=receiver, key=load_private_key(home.key_path),
-                   chain=chain, own_certs=[installed.cert, *old])
+    replica = Replica(division=store.division, db=store.db, log=store.log, certs=cert_store,
+                      host=host, receiver=receiver, key=load_private_key(home.key_path),
+                      chain=chain, own_certs=[installed.cert, *old])
+    replica.reader = _reader(store, replica)
+    return replica
+
+
+def _reader(store: NodeStore, replica: Replica) -> Callable[[], Replica]:
+    """Per thread, ``replica`` over its own read-only connection (opened on first use)."""
+    local = threading.local()
+
+    def view() -> Replica:
+        if not hasattr(local, "view"):
+            db = store.reader()
+            log = LogStore(db)
+            certs_held = CertStore(db)
+            host = StoreHost(store, reads=db)
+            local.view = dataclasses.replace(
+                replica, db=db, log=log, certs=certs_held, host=host,
+                receiver=Receiver(db, log, certs_held, replica.receiver.root, host),
+                reader=None)
+        return local.view
+    return view

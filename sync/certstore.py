@@ -52,6 +52,13 @@ class CertStore:
                 for c in certs if not is_self_signed(c)]
         self._db.executemany("INSERT OR IGNORE INTO node_certs VALUES (?, ?, ?)", rows)
 
+    def holds(self, cert: x509.Certificate) -> bool:
+        """Whether ``cert`` is kept here (the root counts as held: it is never stored)."""
+        if is_self_signed(cert):
+            return True
+        return self._db.execute("SELECT 1 FROM node_certs WHERE fingerprint = ?",
+                                (hashlib.sha256(der(cert)).digest(),)).fetchone() is not None
+
     def for_division(self, code: str) -> list[x509.Certificate]:
         rows = self._db.execute("SELECT der FROM node_certs WHERE division = ?", (code,))
         return [x509.load_der_x509_certificate(r[0]) for r in rows]

@@ -6,7 +6,10 @@ ReplicaClient, each method says what it may raise and what the caller does
 about it; sync relies on nothing else.
 
 Every method is called with the replica's lock held (``Replica.lock``), from
-whichever thread runs the servicer or the uplink.
+whichever thread runs the servicer or the uplink, except the read-only ones
+(``addressed_into``, ``revocations``), which the servicer's Hello and Pull also
+call on a host over a read-only connection of their own (``Replica.snapshot``),
+without the lock.
 """
 
 from __future__ import annotations

@@ -156,7 +156,10 @@ class Receiver:
                 raise MalformedError(
                     f"record {origin}#{batch.first_seq + offset}",
                     f"{len(data)} bytes, limit {MAX_RECORD_BYTES}")
-        pool = parse_der(list(batch.certificates), f"batch {origin}@{batch.first_seq}")
+        # A batch without certificates is checked against the ones held for its origin
+        # (an earlier batch of the exchange brought them; sync.uplink leaves them out).
+        pool = parse_der(list(batch.certificates) or self.certs.chain_for(origin),
+                         f"batch {origin}@{batch.first_seq}")
         signed, chain = self.verifier(pool).checkpoint(batch.checkpoint, origin,
                                                        self.host.now())
         checkpoint = signed.checkpoint

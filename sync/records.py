@@ -55,9 +55,17 @@ class HybridClock:
 def build_record(
     origin: str, seq: int, hlc: int, kind: record_pb2.Kind, body: bytes, recipient: str = ""
 ) -> bytes:
+    return record_message(origin, seq, hlc, kind, body, recipient).SerializeToString()
+
+
+def record_message(
+    origin: str, seq: int, hlc: int, kind: record_pb2.Kind, body: bytes, recipient: str = ""
+) -> record_pb2.Record:
+    """The Record before it becomes bytes: a writer that serialises it once projects this
+    message instead of parsing its own bytes back."""
     return record_pb2.Record(
         origin=origin, seq=seq, hlc=hlc, kind=kind, recipient=recipient, body=body
-    ).SerializeToString()
+    )
 
 
 def parse_record(data: bytes) -> record_pb2.Record:

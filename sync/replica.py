@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from cryptography import x509
@@ -36,6 +38,50 @@ class Replica:
     chain: list[x509.Certificate]            # own current certificate first, then issuers
     own_certs: list[x509.Certificate]        # every certificate this node ever held
     lock: threading.RLock = field(default_factory=threading.RLock)
+    #: this replica over a read-only connection of the calling thread, for the
+    #: servicer's Hello and Pull (``snapshot``); None: they read under ``lock``
+    reader: Callable[[], Replica] | None = None
+    #: writes a reader deferred because the lock was busy (``write_soon``)
+    _pending: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+    _pending_lock: threading.Lock = field(default_factory=threading.Lock, init=False,
+                                          repr=False)
+
+    @contextmanager
+    def snapshot(self) -> Iterator[Replica]:
+        """A view of the committed store that waits for no writer (SQLite WAL: readers
+        see the last commit while a push's transaction runs), one read transaction long
+        so every query of a call sees the same state. Without a reader: under the lock."""
+        if self.reader is None:
+            with self.lock:
+                yield self
+            return
+        view = self.reader()
+        view.db.execute("BEGIN")
+        try:
+            yield view
+        finally:
+            view.db.execute("COMMIT")
+
+    def write_soon(self, write: Callable[[], None]) -> None:
+        """Run ``write`` now if the write lock is free, else when the next call that holds it
+        runs ``flush_pending``: a reader (Hello) never waits behind a push to record
+        its bookkeeping (a child's contact, certificates it presented)."""
+        if self.lock.acquire(blocking=False):
+            try:
+                self.flush_pending()
+                write()
+            finally:
+                self.lock.release()
+            return
+        with self._pending_lock:
+            self._pending.append(write)
+
+    def flush_pending(self) -> None:
+        """Deferred writes, in order; call with the lock held."""
+        with self._pending_lock:
+            pending, self._pending[:] = list(self._pending), []
+        for write in pending:
+            write()
 
     def cosign(self, origin: str, size: int, note: bytes) -> Receipted:
         """Our receipt for a checkpoint we stored: the one we already made, else a new one.

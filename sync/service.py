@@ -32,6 +32,7 @@ from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
+from sync.packing import pack, unpack
 from sync.receive import PeerNotAllowed, Received
 from sync.replica import Replica
 from sync.requests import check_chain, check_sizes
@@ -134,25 +135,26 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self.on_contact = on_contact
         self.on_received = on_received
 
-    def _admit(self, peer: x509.Certificate, presented: Sequence[x509.Certificate] = ()
-               ) -> list[x509.Certificate]:
+    def _admit(self, peer: x509.Certificate, presented: Sequence[x509.Certificate] = (),
+               view: Replica | None = None) -> list[x509.Certificate]:
         """The peer's chain, verified now with the revocations held now, or PeerNotAllowed.
 
         TLS checked the certificate against the root only; a child revoked since
-        (or expired) is refused here, on every call. Call with the replica lock held.
+        (or expired) is refused here, on every call. Call with the replica lock held,
+        or with ``view`` a snapshot (Replica.snapshot).
         """
-        r = self.replica
+        r = view or self.replica
         try:
             return r.receiver.verify_peer(peer, [*presented, *r.chain, *r.own_certs],
                                           Purpose.TLS_CLIENT)
         except VerificationError as exc:
             raise PeerNotAllowed(f"peer refused: {exc.diagnostics()}") from exc
 
-    def _child(self, context: grpc.ServicerContext) -> str:
+    def _child(self, context: grpc.ServicerContext, view: Replica | None = None) -> str:
         """The calling child's division, if we issued its certificate and it holds now."""
         peer = peer_certificate(context)
         code = self.replica.require_child(peer)
-        self._admit(peer)
+        self._admit(peer, view=view)
         return code
 
     @_boundary
@@ -166,31 +168,38 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 raise VerificationError("hello chain does not start with the TLS certificate")
             told = check_sizes("hello sizes", request.sizes)
             delivered = check_sizes("hello delivered", request.delivered)
-            with r.lock:
-                chain = self._admit(peer, presented[1:])
+            # Read from a snapshot, so a Hello never waits behind a push; what it writes
+            # (certificates not held yet, the child's contact) waits for the lock instead.
+            with r.snapshot() as view:
+                chain = self._admit(peer, presented[1:], view)
                 # Only our parent or a child learns what we hold; anyone else, however
                 # well certified, gets the refusal and nothing more.
                 from_parent = issued_by(r.chain[0], peer)
                 if not from_parent:
                     r.require_child(peer)
-                r.receiver.keep_certificates(chain)
-                sizes = r.log.sizes()
+                unheld = [c for c in chain if not view.certs.holds(c)]
+                sizes = view.log.sizes()
                 waiting = (not from_parent
-                           and bool(r.host.addressed_into(division_of(peer), delivered)))
-                if self.on_contact and not from_parent:
-                    self.on_contact(division_of(peer), told)
+                           and bool(view.host.addressed_into(division_of(peer), delivered)))
+            if unheld:
+                r.write_soon(lambda: r.receiver.keep_certificates(unheld))
+            if self.on_contact and not from_parent:
+                on_contact, child = self.on_contact, division_of(peer)
+                r.write_soon(lambda: on_contact(child, told))
         except Error as exc:
             log.warning("hello from %s refused: %s", _who(context), _one_line(exc.diagnostics()))
             raise
         return federation_pb2.HelloResponse(
             division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
-            time_ms=int(time.time() * 1000), deliveries_waiting=waiting)
+            time_ms=int(time.time() * 1000), deliveries_waiting=waiting, packs_batches=True)
 
     @_boundary
     def PushLogs(self, request, context):
         r = self.replica
         try:
+            unpack(request.batch)  # outside the lock: bzip2 lets go of the GIL
             with r.lock:
+                r.flush_pending()
                 peer = self._child(context)
                 received = r.receiver.receive(request.batch, peer,
                                               lambda origin: in_subtree(peer, origin))
@@ -225,24 +234,42 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         if request.recover:
             recovering = check_sizes("pull recover", request.recover)
             cert = peer_certificate(context)
-            peer = self._require_descendant(cert)
-            with r.lock:
-                self._admit(cert)
-                batches, more = self._batches(lambda o: in_subtree(peer, o), recovering, budget)
-            return federation_pb2.PullResponse(batches=batches, more=more)
-        with r.lock:
-            peer = self._child(context)
-            batches, more = self._batches(lambda o: is_ancestor(o, peer), held, budget)
+            with r.snapshot() as view:
+                peer = self._require_descendant(cert, view)
+                self._admit(cert, view=view)
+                batches, more = self._batches(view, lambda o: in_subtree(peer, o), recovering,
+                                              budget)
+            return federation_pb2.PullResponse(batches=self._packed(request, context, batches),
+                                               more=more)
+        with r.snapshot() as view:  # a pull only reads: it never waits behind a push
+            peer = self._child(context, view)
+            batches, more = self._batches(view, lambda o: is_ancestor(o, peer), held, budget)
             budget -= sum(len(x) for b in batches for x in b.records)
-            wanted = r.host.addressed_into(peer, delivered)
-            deliveries, left = make_deliveries(r.log, r.db, r.certs, wanted, max(budget, 1))
+            wanted = view.host.addressed_into(peer, delivered)
+            deliveries, left = make_deliveries(view.log, view.db, view.certs, wanted,
+                                               max(budget, 1))
             more = more or left
-        return federation_pb2.PullResponse(batches=batches, more=more, deliveries=deliveries)
+        if deliveries:
+            return federation_pb2.PullResponse(batches=batches, more=more,
+                                               deliveries=deliveries)
+        return federation_pb2.PullResponse(batches=self._packed(request, context, batches),
+                                           more=more)
 
-    def _batches(self, wanted: Callable[[str], bool], held: dict[str, int], budget: int
+    @staticmethod
+    def _packed(request: federation_pb2.PullRequest, context: grpc.ServicerContext,
+                batches: list[federation_pb2.LogBatch]) -> list[federation_pb2.LogBatch]:
+        """The batches packed (outside the lock) when the caller reads packed batches, and
+        the answer then sent without gRPC's gzip; else as they are."""
+        if not request.packed or not batches:
+            return batches
+        context.set_compression(grpc.Compression.NoCompression)
+        return [pack(batch) for batch in batches]
+
+    @staticmethod
+    def _batches(r: Replica, wanted: Callable[[str], bool], held: dict[str, int], budget: int
                  ) -> tuple[list[federation_pb2.LogBatch], bool]:
-        """Batches of the ``wanted`` origins from what the caller holds, within ``budget``."""
-        r = self.replica
+        """Batches of the ``wanted`` origins from what the caller holds, within ``budget``,
+        read from ``r`` (a snapshot)."""
         batches = []
         more = False
         for origin in sorted(r.log.sizes()):
@@ -263,18 +290,18 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 more = True
         return batches, more
 
-    def _require_descendant(self, cert: x509.Certificate) -> str:
+    @staticmethod
+    def _require_descendant(cert: x509.Certificate, r: Replica) -> str:
         """A node below us, by a chain verified now: a child, or a grandchild whose parent is
-        gone too (recovery pulls only; pushes still come from children alone)."""
-        r = self.replica
+        gone too (recovery pulls only; pushes still come from children alone). ``r`` is
+        a snapshot."""
         code = division_of(cert)
         if code == r.division or not in_subtree(r.division, code):
             raise PeerNotAllowed(f"peer {code} is not in the subtree of {r.division}")
-        with r.lock:
-            issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-            held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
-            pool = parse_der(held, f"certificates held for {code}'s issuer")
-            r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
+        issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
+        pool = parse_der(held, f"certificates held for {code}'s issuer")
+        r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
         return code
 
 

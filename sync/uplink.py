@@ -32,6 +32,7 @@ from sync.certstore import der, parse_der
 from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
+from sync.packing import pack, unpack
 from sync.replica import Replica
 from sync.tls import CHANNEL_OPTIONS, KEEPALIVE_TIME_MS, TlsIdentity, target_name
 
@@ -88,6 +89,7 @@ class _Call:
     batch: federation_pb2.LogBatch
     future: grpc.Future
     payload: int
+    wire: int           # bytes the request takes on the wire
     started: float
     wire_done: float    # when its bytes should have left the wire, by the pacer's rate
     #: started while an earlier batch was in flight, so the parent may see it first
@@ -100,11 +102,13 @@ _RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
               grpc.StatusCode.OUT_OF_RANGE}
 
 
-def wire_size(message) -> int:
+def wire_size(message, *, gzip: bool = True) -> int:
     """Bytes ``message`` takes on the wire under the channel's gzip (zlib's default level,
-    as gRPC core uses): throughput in payload bytes would overstate a thin link several
-    times over, since records compress well."""
-    return len(zlib.compress(message.SerializeToString()))
+    as gRPC core uses), or as it is when sent packed without gzip (sync.packing):
+    throughput in payload bytes would overstate a thin link several times over, since
+    records compress well."""
+    data = message.SerializeToString()
+    return len(zlib.compress(data)) if gzip else len(data)
 
 
 def _translate(exc: grpc.RpcError, address: str) -> Error:
@@ -138,6 +142,8 @@ class Uplink:
         self._deliveries_waiting = False
         #: only ``recover_only`` talks to an ancestor above the parent
         self._ancestor_ok = False
+        #: the parent said (in its last Hello) that it reads packed batches (sync.packing)
+        self._parent_packs = False
 
     def _channel(self) -> grpc.Channel:
         """The channel to the parent, kept open between exchanges.
@@ -250,6 +256,7 @@ class Uplink:
         r = self.replica
         response = hello.result()
         self._deliveries_waiting = response.deliveries_waiting
+        self._parent_packs = response.packs_batches
         if response.time_ms:
             sent = self._hello_sent_ms
             arrived = self._hello_arrived_ms or time.time() * 1000
@@ -296,8 +303,10 @@ class Uplink:
             response = stub.PullLogs(
                 federation_pb2.PullRequest(recover={**held, **{o: held.get(o, 0)
                                                                for o in behind}},
-                                           max_bytes=budget),
+                                           max_bytes=budget, packed=True),
                 timeout=self.pacer.deadline(budget))
+            for batch in response.batches:
+                unpack(batch)
             report.bytes_received += response.ByteSize()
             for batch in response.batches:
                 with r.lock:
@@ -323,6 +332,9 @@ class Uplink:
         inflight: deque[_Call] = deque()
         next_start = held_above
         last_done = 0.0
+        #: the certificates of a batch of this origin the parent stored in this exchange:
+        #: later batches carrying the same ones leave them out (the parent holds them)
+        stored_certs: list[bytes] | None = None
         while True:
             if (len(inflight) < 2 and not self.should_stop() and self._more(origin, next_start)
                     and (not inflight or self._wire_free(inflight[-1]))):
@@ -330,7 +342,9 @@ class Uplink:
                     batch = make_batch(r.log, r.certs, origin, next_start,
                                        self.pacer.batch_bytes())
                 if batch is not None:
-                    inflight.append(self._start_push(stub, batch, inflight, report))
+                    inflight.append(self._start_push(
+                        stub, batch, inflight, report,
+                        omit_certificates=stored_certs == list(batch.certificates)))
                     next_start += len(batch.records)
                     continue
             if not inflight:
@@ -353,10 +367,11 @@ class Uplink:
             self.pacer.observe(call.payload, now - max(call.started, last_done))
             last_done = now
             report.bytes_sent += call.batch.ByteSize()
-            report.wire_bytes_sent += wire_size(call.batch)
+            report.wire_bytes_sent += call.wire
             report.pushed[origin] = report.pushed.get(origin, 0) + max(
                 0, response.stored_size - held_above)
             held_above = max(held_above, response.stored_size)
+            stored_certs = list(call.batch.certificates)
             if response.receipt:
                 self._keep_receipt(call.batch.checkpoint, response)
                 report.receipts += 1
@@ -371,21 +386,37 @@ class Uplink:
 
         On a slow link at once: its bytes queue behind the previous batch's on the
         one TCP stream. A batch shorter than PIPELINE_MIN_SECONDS waits for its answer.
+        (Pipelining before the pacer has measured anything, when the Hello was slow,
+        was tried for a satellite's cold start and dropped: a busy parent answers Hello
+        slowly too, and forty children with two pushes each queued at its one writer
+        past their deadlines.)
         """
         if previous.wire_done - previous.started < PIPELINE_MIN_SECONDS:
             return previous.future.done()
         return True
 
     def _start_push(self, stub, batch: federation_pb2.LogBatch, inflight: deque[_Call],
-                    report: ExchangeReport) -> _Call:
+                    report: ExchangeReport, *, omit_certificates: bool) -> _Call:
+        """Send ``batch`` packed when the parent reads that, without the certificates when
+        ``omit_certificates`` (an earlier batch of this exchange stored the same ones: the
+        receiver takes them from what it holds, sync.receive)."""
         payload = sum(len(x) for x in batch.records)
         now = time.monotonic()
         wire_free = max([now] + [c.wire_done for c in inflight])
         wire_done = wire_free + self.pacer.link_seconds(payload)
-        future = stub.PushLogs.future(federation_pb2.PushRequest(batch=batch),
-                                      timeout=(wire_free - now) + self.pacer.deadline(payload))
+        sent = pack(batch) if self._parent_packs else federation_pb2.LogBatch()
+        if not self._parent_packs:
+            sent.CopyFrom(batch)
+        if omit_certificates:
+            del sent.certificates[:]
+        request = federation_pb2.PushRequest(batch=sent)
+        future = stub.PushLogs.future(
+            request, timeout=(wire_free - now) + self.pacer.deadline(payload),
+            compression=(grpc.Compression.NoCompression if self._parent_packs
+                         else grpc.Compression.Gzip))
         report.payload_attempted += payload
-        return _Call(batch, future, payload, now, wire_done, behind_another=bool(inflight))
+        return _Call(batch, future, payload, wire_size(request, gzip=not self._parent_packs),
+                     now, wire_done, behind_another=bool(inflight))
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
         r = self.replica
@@ -414,12 +445,16 @@ class Uplink:
             started = time.monotonic()
             budget = self.pacer.batch_bytes()
             response = stub.PullLogs(
-                federation_pb2.PullRequest(sizes=sizes, max_bytes=budget, delivered=delivered),
+                federation_pb2.PullRequest(sizes=sizes, max_bytes=budget, delivered=delivered,
+                                           packed=True),
                 timeout=self.pacer.deadline(budget))
+            packed = any(b.packed_records for b in response.batches)
+            report.wire_bytes_received += wire_size(response, gzip=not packed)
+            for batch in response.batches:
+                unpack(batch)
             nbytes = sum(len(x) for b in response.batches for x in b.records)
             self.pacer.observe(nbytes, time.monotonic() - started)
             report.bytes_received += response.ByteSize()
-            report.wire_bytes_received += wire_size(response)
             for batch in response.batches:
                 with r.lock:
                     received = r.receiver.receive(

@@ -8,6 +8,8 @@ servicer keeps answering.
 
 from __future__ import annotations
 
+import bz2
+import shutil
 import sqlite3
 
 import grpc
@@ -16,12 +18,14 @@ from node_fixtures import tongban
 from servicer_fixtures import served, stub_as
 
 from node.home import Home
+from node.serve import start_server
 from node.store import NodeStore
-from node.wiring import build
+from node.wiring import build, identity
 from ops.fedcheck import COUNTY, REGION, add_events, records
 from protos.tongban.v1 import federation_pb2
 from sync.batches import make_batch
 from sync.certstore import der
+from sync.packing import pack
 
 
 def hello_request(home) -> federation_pb2.HelloRequest:
@@ -118,6 +122,12 @@ def _malformed(county) -> dict[str, tuple[str, object]]:
             setattr(out, name, value)
         return federation_pb2.PushRequest(batch=out)
 
+    def packed_with(data: bytes) -> federation_pb2.PushRequest:
+        out = pack(batch)
+        out.packed_records = data
+        return federation_pb2.PushRequest(batch=out)
+
+    records_only = federation_pb2.LogBatch(records=batch.records).SerializeToString()
     many = {f"54{p:02d}{c:02d}": 1 for p in range(1, 100) for c in range(1, 100)}
     many.update({f"65{p:02d}{c:02d}": 1 for p in range(1, 20) for c in range(1, 100)})
     return {
@@ -126,6 +136,16 @@ def _malformed(county) -> dict[str, tuple[str, object]]:
                                                      batch_with(first_seq=(1 << 64) - 1)),
         "push origin not a code": ("PushLogs", batch_with(origin="54010x")),
         "push origin with escapes": ("PushLogs", batch_with(origin="\x1b[31m540102\r\n")),
+        "push packed beside records": ("PushLogs", batch_with(packed_records=bz2.compress(
+            records_only))),
+        "push packed not bzip2": ("PushLogs", packed_with(records_only)),
+        "push packed bomb (64 MiB of zeros)": ("PushLogs", packed_with(bz2.compress(
+            b"\0" * (64 << 20)))),
+        "push packed then trailing bytes": ("PushLogs", packed_with(
+            bz2.compress(records_only) + b"tail")),
+        "push packed truncated": ("PushLogs", packed_with(bz2.compress(records_only)[:-9])),
+        "push packed other fields": ("PushLogs", packed_with(bz2.compress(
+            federation_pb2.LogBatch(origin=COUNTY, records=batch.records).SerializeToString()))),
         "pull size 2^63": ("PullLogs", federation_pb2.PullRequest(sizes={REGION: 1 << 63})),
         "pull size key not a code": ("PullLogs", federation_pb2.PullRequest(sizes={"x": 1})),
         "pull delivered 2^64-1": ("PullLogs", federation_pb2.PullRequest(
@@ -149,12 +169,73 @@ def test_every_malformed_request_is_invalid_argument_in_one_line(fed_copy):
             assert err.details().isprintable(), name
         assert records(region, COUNTY) == []
         stub.Hello(hello_request(county), timeout=10)
-        response = stub.PushLogs(federation_pb2.PushRequest(batch=own_batch(county)),
+        # the servicer still answers, and a well-formed packed batch stores the exact bytes
+        response = stub.PushLogs(federation_pb2.PushRequest(batch=pack(own_batch(county))),
                                  timeout=10)
         assert response.stored_size == len(records(county, COUNTY))
+        assert records(region, COUNTY) == records(county, COUNTY)
+        # a later batch without certificates is checked against those the parent holds
+        held = response.stored_size
+        add_events(county, 2)
+        later = pack(own_batch(county, start=held))
+        del later.certificates[:]
+        response = stub.PushLogs(federation_pb2.PushRequest(batch=later), timeout=10)
+        assert response.stored_size == len(records(county, COUNTY)) == held + 2
     db = sqlite3.connect(region / "node.db")
     try:
         contacts = db.execute("SELECT division, sizes FROM child_contacts").fetchall()
     finally:
         db.close()
     assert [d for d, _ in contacts] == [COUNTY] and "\\u001b" not in contacts[0][1]
+
+
+def _contacts(home) -> list[str]:
+    db = sqlite3.connect(home / "node.db")
+    try:
+        return [d for (d,) in db.execute("SELECT division FROM child_contacts")]
+    except sqlite3.OperationalError:  # no Hello recorded yet: the table comes with the first
+        return []
+    finally:
+        db.close()
+
+
+def test_hello_and_pull_do_not_wait_behind_a_push(fed_copy):
+    """The servicer's write lock held (as a long push holds it): Hello and PullLogs answer
+    from a read snapshot; the contact Hello records waits for the next holder of the lock."""
+    county, region = fed_copy.nodes[COUNTY].home, fed_copy.nodes[REGION].home
+    add_events(county, 4)
+    store = NodeStore.open(Home(region))
+    replica = build(store)
+    server, port, _ = start_server(store, replica, "127.0.0.1:0",
+                                   identity(Home(region)).server_credentials())
+    try:
+        with stub_as(county, REGION, f"127.0.0.1:{port}") as stub:
+            with replica.lock:
+                hello = stub.Hello(hello_request(county), timeout=10)
+                pulled = stub.PullLogs(federation_pb2.PullRequest(sizes={}), timeout=10)
+                assert _contacts(region) == []
+            assert dict(hello.sizes) == store.log.sizes()
+            assert [b.origin for b in pulled.batches] == [REGION]
+            stub.PushLogs(federation_pb2.PushRequest(batch=own_batch(county)), timeout=10)
+            assert _contacts(region) == [COUNTY]
+    finally:
+        server.stop(None)
+        store.close()
+
+
+def test_the_snapshot_readers_close_with_the_store(fed_copy):
+    """A served store's read-only connections go when it closes, so its file can be
+    replaced (a restore) and opened again."""
+    county, region = fed_copy.nodes[COUNTY].home, fed_copy.nodes[REGION].home
+    with served(region) as address, stub_as(county, REGION, address) as stub:
+        stub.Hello(hello_request(county), timeout=10)
+    copy = region / "copy.db"
+    shutil.copy(region / "node.db", copy)
+    for suffix in ("-wal", "-shm"):
+        (region / f"node.db{suffix}").unlink(missing_ok=True)
+    shutil.copy(copy, region / "node.db")
+    store = NodeStore.open(Home(region))
+    try:
+        assert store.log.sizes()
+    finally:
+        store.close()

@@ -35,7 +35,7 @@ class HelloRequest(_message.Message):
     def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
 
 class HelloResponse(_message.Message):
-    __slots__ = ("division", "chain_der", "sizes", "time_ms", "deliveries_waiting")
+    __slots__ = ("division", "chain_der", "sizes", "time_ms", "deliveries_waiting", "packs_batches")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -48,15 +48,17 @@ class HelloResponse(_message.Message):
     SIZES_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
+    PACKS_BATCHES_FIELD_NUMBER: _ClassVar[int]
     division: str
     chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     sizes: _containers.ScalarMap[str, int]
     time_ms: int
     deliveries_waiting: bool
-    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., deliveries_waiting: _Optional[bool] = ...) -> None: ...
+    packs_batches: bool
+    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., deliveries_waiting: _Optional[bool] = ..., packs_batches: _Optional[bool] = ...) -> None: ...
 
 class LogBatch(_message.Message):
-    __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates", "prefix_frontier")
+    __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates", "prefix_frontier", "packed_records")
     ORIGIN_FIELD_NUMBER: _ClassVar[int]
     FIRST_SEQ_FIELD_NUMBER: _ClassVar[int]
     RECORDS_FIELD_NUMBER: _ClassVar[int]
@@ -64,6 +66,7 @@ class LogBatch(_message.Message):
     CONSISTENCY_PROOF_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATES_FIELD_NUMBER: _ClassVar[int]
     PREFIX_FRONTIER_FIELD_NUMBER: _ClassVar[int]
+    PACKED_RECORDS_FIELD_NUMBER: _ClassVar[int]
     origin: str
     first_seq: int
     records: _containers.RepeatedScalarFieldContainer[bytes]
@@ -71,7 +74,8 @@ class LogBatch(_message.Message):
     consistency_proof: _containers.RepeatedScalarFieldContainer[bytes]
     certificates: _containers.RepeatedScalarFieldContainer[bytes]
     prefix_frontier: _containers.RepeatedScalarFieldContainer[bytes]
-    def __init__(self, origin: _Optional[str] = ..., first_seq: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ..., consistency_proof: _Optional[_Iterable[bytes]] = ..., certificates: _Optional[_Iterable[bytes]] = ..., prefix_frontier: _Optional[_Iterable[bytes]] = ...) -> None: ...
+    packed_records: bytes
+    def __init__(self, origin: _Optional[str] = ..., first_seq: _Optional[int] = ..., records: _Optional[_Iterable[bytes]] = ..., checkpoint: _Optional[bytes] = ..., consistency_proof: _Optional[_Iterable[bytes]] = ..., certificates: _Optional[_Iterable[bytes]] = ..., prefix_frontier: _Optional[_Iterable[bytes]] = ..., packed_records: _Optional[bytes] = ...) -> None: ...
 
 class PushRequest(_message.Message):
     __slots__ = ("batch",)
@@ -90,7 +94,7 @@ class PushResponse(_message.Message):
     def __init__(self, stored_size: _Optional[int] = ..., receipt: _Optional[bytes] = ..., receipt_time_ms: _Optional[int] = ...) -> None: ...
 
 class PullRequest(_message.Message):
-    __slots__ = ("sizes", "max_bytes", "delivered", "recover")
+    __slots__ = ("sizes", "max_bytes", "delivered", "recover", "packed")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -116,11 +120,13 @@ class PullRequest(_message.Message):
     MAX_BYTES_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
     RECOVER_FIELD_NUMBER: _ClassVar[int]
+    PACKED_FIELD_NUMBER: _ClassVar[int]
     sizes: _containers.ScalarMap[str, int]
     max_bytes: int
     delivered: _containers.ScalarMap[str, int]
     recover: _containers.ScalarMap[str, int]
-    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ..., recover: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    packed: bool
+    def __init__(self, sizes: _Optional[_Mapping[str, int]] = ..., max_bytes: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ..., recover: _Optional[_Mapping[str, int]] = ..., packed: _Optional[bool] = ...) -> None: ...
 
 class PullResponse(_message.Message):
     __slots__ = ("batches", "more", "deliveries")
