@@ -15,14 +15,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from node import licence_verify, licences, staff, workflow
-from node.authority import case_number
+from node.authority import case_number, case_owner
 from node.clock import wall_ms
 from node.ids import check_applicant
 from node.matters import current_matter
 from node.projection import (
+    Calendars,
     cases_due_before,
     iter_cases,
-    load_calendar,
     load_case,
     paused_cases,
 )
@@ -201,7 +201,9 @@ class CaseView:
         return self.remaining is not None and self.remaining < 0
 
 
-def _view(case: workflow.CaseState, today: date, calendar) -> CaseView:
+def _view(case: workflow.CaseState, today: date, calendars: Calendars) -> CaseView:
+    """The case with its deadline, counted on its owner's calendar."""
+    calendar = calendars(case_owner(case.case_no))
     return CaseView(case, workflow.due_date(case, calendar),
                     workflow.remaining_workdays(case, today, calendar))
 
@@ -223,14 +225,15 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
     predicates of CaseView decide. So the cost follows the result, not the
     history: a national node's 10^6 closed cases are never read.
     """
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     if not (due_soon or overdue):
         rows = iter_cases(store.db, state, after=after,
                           limit=None if limit is None else limit + 1)
-        found = [_view(case, today, calendar) for case in rows]
+        found = [_view(case, today, calendars) for case in rows]
     else:
-        before = (calendar.add_workdays(today, workflow.DUE_SOON_DAYS + 1) if due_soon
-                  else today)
+        # the index bound must hold for every owner's calendar: the latest of them
+        before = (max(c.add_workdays(today, workflow.DUE_SOON_DAYS + 1)
+                      for c in calendars.distinct()) if due_soon else today)
         since = today if due_soon and not overdue else None
         candidates = {c.case_no: c for c in cases_due_before(store.db, before, since)}
         candidates.update((c.case_no, c) for c in paused_cases(store.db))
@@ -239,7 +242,7 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
             case = candidates[case_no]
             if (after is not None and case_no <= after) or (state and case.state != state):
                 continue
-            view = _view(case, today, calendar)
+            view = _view(case, today, calendars)
             if (not due_soon or view.due_soon) and (not overdue or view.overdue):
                 found.append(view)
     if limit is not None and len(found) > limit:
@@ -248,4 +251,4 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
 
 
 def view(store: NodeStore, case_no: str, today: date) -> CaseView:
-    return _view(_require(store, case_no), today, load_calendar(store.db))
+    return _view(_require(store, case_no), today, Calendars(store.db))
