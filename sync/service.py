@@ -148,6 +148,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         except VerificationError as exc:
             raise PeerNotAllowed(f"peer refused: {exc.diagnostics()}") from exc
 
+    def _is_child(self, peer: x509.Certificate) -> bool:
+        try:
+            self.replica.require_child(peer)
+        except PeerNotAllowed:
+            return False
+        return True
+
     def _child(self, context: grpc.ServicerContext) -> str:
         """The calling child's division, if we issued its certificate and it holds now."""
         peer = peer_certificate(context)
@@ -168,16 +175,24 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             delivered = check_sizes("hello delivered", request.delivered)
             with r.lock:
                 chain = self._admit(peer, presented[1:])
-                # Only our parent or a child learns what we hold; anyone else, however
-                # well certified, gets the refusal and nothing more.
+                # Only our parent or a child learns what we hold; a grandchild whose parent
+                # is gone (recovery, DESIGN.md "Recovery") learns the sizes of its own
+                # subtree's logs only; anyone else, however well certified, gets the
+                # refusal and nothing more.
                 from_parent = issued_by(r.chain[0], peer)
-                if not from_parent:
-                    r.require_child(peer)
-                r.receiver.keep_certificates(chain)
-                sizes = r.log.sizes()
-                waiting = (not from_parent
-                           and bool(r.host.addressed_into(division_of(peer), delivered)))
-                if self.on_contact and not from_parent:
+                recovering = not from_parent and not self._is_child(peer)
+                if recovering:
+                    code = division_of(peer)  # its chain to the root was verified just now
+                    if code == r.division or not in_subtree(r.division, code):
+                        r.require_child(peer)  # the refusal, naming what it is not
+                    sizes = {o: n for o, n in r.log.sizes().items() if in_subtree(code, o)}
+                    waiting = False
+                else:
+                    r.receiver.keep_certificates(chain)
+                    sizes = r.log.sizes()
+                    waiting = (not from_parent
+                               and bool(r.host.addressed_into(division_of(peer), delivered)))
+                if self.on_contact and not from_parent and not recovering:
                     self.on_contact(division_of(peer), told)
         except Error as exc:
             log.warning("hello from %s refused: %s", _who(context), _one_line(exc.diagnostics()))
@@ -227,7 +242,6 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             cert = peer_certificate(context)
             peer = self._require_descendant(cert)
             with r.lock:
-                self._admit(cert)
                 batches, more = self._batches(lambda o: in_subtree(peer, o), recovering, budget)
             return federation_pb2.PullResponse(batches=batches, more=more)
         with r.lock:
@@ -274,7 +288,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
             held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
             pool = parse_der(held, f"certificates held for {code}'s issuer")
-            r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
+            # a grandchild's issuer is not among our own certificates: its chain as held
+            self._admit(cert, pool)
         return code
 
 
