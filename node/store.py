@@ -17,6 +17,7 @@ proof is made. Foreign records (replicated from other nodes) enter through
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 import time
@@ -174,7 +175,10 @@ class NodeStore:
         store = cls(home, config, db)
         if built != projection.SCHEMA:
             store.rebuild()  # projections are derived: a new layout is rebuilt from the log
-        store._note_size()  # a home from before the marker, or killed right after a commit
+        # a home from before the marker, or killed right after a commit; best effort, since
+        # a read-only home must stay readable (its next write is refused anyway)
+        with contextlib.suppress(EnvironmentProblem):
+            store._note_size()
         return store
 
     @property
