@@ -46,7 +46,7 @@ ROLE_FOR_ACTION = {
     "apply": "clerk", "accept": "clerk", "reject": "clerk", "request-supplement": "clerk",
     "supply": "clerk", "withdraw": "clerk", "deliver": "clerk", "evaluate": "clerk",
     "review": "reviewer", "suspend": "reviewer", "resume": "reviewer",
-    "decide": "approver", "conclude": "approver",
+    "decide": "approver", "conclude": "approver", "check": "reviewer",
 }
 #: 好差评 work by staff: typing in a paper card at the window, and the 差评 follow-up loop.
 PAPER_CARD_ROLE = "clerk"
@@ -93,6 +93,10 @@ class Facts(Protocol):
 
     def reviewer_of(self, case_no: str) -> str | None:
         """The staff ID of the case's latest 审查 (review) event, or None."""
+        ...
+
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        """Whether ``origin`` already answered change request ``request_origin#request_seq``."""
         ...
 
 
@@ -163,6 +167,11 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
         _deny("case-owner", f"case {case_no} belongs to {case_owner(case_no)}; {origin} may "
               f"not {action or 'act on'} it")
     if action == "apply":
+        theme = body.theme_case
+        if theme and not theme.startswith(origin + "-"):
+            _deny("theme-owner", f"case {case_no} of {origin} may not be a member of theme "
+                  f"case {theme}, which belongs to {case_owner(theme)} (一件事 members are "
+                  "the theme owner's own cases)")
         want = case_number(origin, record.seq, record.hlc)
         if case_no != want:
             _deny("case-number", f"an application at {origin}#{record.seq} must be "
@@ -298,6 +307,9 @@ def _change_answer(record: record_pb2.Record, body: record_pb2.ChangeRequestAnsw
         _deny("change-answer", f"an answer to change request {proposer or '(none)'}"
               f"#{body.request_seq} comes from an ancestor of the proposer and is addressed "
               f"to it; {record.origin} wrote one addressed to {record.recipient or 'nobody'}")
+    if facts.has_answered(record.origin, proposer, body.request_seq):
+        _deny("change-answer-once", f"{record.origin} already answered change request "
+              f"{proposer}#{body.request_seq}; an answer is final")
 
 
 def _supervision_notice(record: record_pb2.Record, body: record_pb2.SupervisionNotice,
@@ -386,8 +398,10 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "its own items", ("catalogue-publisher",), _matter_retired),
     Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number)",
          "its own cases, numbered by the apply's seq; the actor an active staff member with "
-         "the action's role; reviewer and approver two people unless a one-person office",
-         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide"),
+         "the action's role; reviewer and approver two people unless a one-person office; "
+         "a 一件事 member case under a theme case of its own",
+         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide",
+          "theme-owner"),
          _case_event),
     Rule(Kind.LICENCE_ISSUED, record_pb2.Licence, "the node the licence number names",
          "licences whose claims name it and this record's seq", ("licence-issuer",),
@@ -437,7 +451,7 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "base items (基本目录), published downward", ("base-publisher",), _base_item),
     Rule(Kind.CHANGE_REQUEST_ANSWERED, record_pb2.ChangeRequestAnswer,
          "a strict ancestor of the proposer", "a change request, addressed to its proposer",
-         ("change-answer",), _change_answer),
+         ("change-answer", "change-answer-once"), _change_answer),
 )}
 
 
@@ -479,12 +493,16 @@ class _OriginFacts:
 
     staff: dict[str, Staff] = field(default_factory=dict)
     reviewers: dict[str, str] = field(default_factory=dict)
+    answered: set[tuple[str, int]] = field(default_factory=set)
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         return self.staff.get(staff_id)
 
     def reviewer_of(self, case_no: str) -> str | None:
         return self.reviewers.get(case_no)
+
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return (request_origin, request_seq) in self.answered
 
     def learn(self, record: record_pb2.Record, body: Message) -> None:
         if isinstance(body, record_pb2.CaseEvent):
@@ -499,6 +517,8 @@ class _OriginFacts:
         elif isinstance(body, record_pb2.StaffDisabled):
             old = self.staff[body.staff_id]
             self.staff[body.staff_id] = Staff(old.staff_id, old.name, old.roles, False)
+        elif isinstance(body, record_pb2.ChangeRequestAnswer):
+            self.answered.add((body.request_origin, body.request_seq))
 
 
 class _Unknown:
@@ -511,9 +531,13 @@ class _Unknown:
     def reviewer_of(self, case_no: str) -> str | None:
         return None
 
+    def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
+        return False
+
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
-_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED})
+_STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED,
+                       record_pb2.CHANGE_REQUEST_ANSWERED})
 
 
 class AuditPolicy:

@@ -11,56 +11,18 @@ is a new version marked retired.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from pathlib import Path
-from typing import Any
 
 from node import base_check
-from node.catalogue_file import (
-    MAX_CATALOGUE_BYTES,
-    item_label,
-    load_file,
-    sample_catalogue_path,
-)
-from node.catalogue_schema import BASE_ELEMENTS, CatalogueError, read_elements
+from node.catalogue_file import load_file, load_tables, parse_base, sample_catalogue_path
 from node.store import Draft, NodeStore
-from pki.errors import InputError, MalformedError
-from pki.files import read_file
+from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
-
-
-def parse_base(item: Any, *, version: int = 1) -> record_pb2.BaseItem:
-    """Check one base item and build its record body; CatalogueError names item and element."""
-    if not isinstance(item, dict):
-        raise CatalogueError(f"bad base item: want a table/object, got {type(item).__name__}")
-    label = item_label(item)
-
-    def fail(element: str, why: str) -> CatalogueError:
-        return CatalogueError(f"base item {label}: {element} {why}" if element
-                              else f"base item {label}: {why}")
-    fields = read_elements(item, BASE_ELEMENTS, fail, None)
-    if fields["main_item"] == "(the name)":
-        fields["main_item"] = fields["name"]
-    return record_pb2.BaseItem(version=version, **fields)
 
 
 def load_base_file(path: str | Path) -> list[dict]:
     """The ``[[base]]`` tables of a TOML file, or a JSON list (or ``{"base": [...]}``)."""
-    path = Path(path)
-    what = f"base catalogue file {path}"
-    raw = read_file(path, "base catalogue file", limit=MAX_CATALOGUE_BYTES)
-    try:
-        text = raw.decode("utf-8-sig")
-        data: Any = tomllib.loads(text) if path.suffix.lower() == ".toml" else json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise MalformedError(what, f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
-    except (tomllib.TOMLDecodeError, json.JSONDecodeError) as exc:
-        raise MalformedError(what, str(exc)) from exc
-    items = data.get("base") if isinstance(data, dict) else data
-    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise MalformedError(what, "want an array of tables [[base]] (or a JSON list of objects)")
-    return items
+    return load_tables(path, "base", "base catalogue file")
 
 
 def sample_base() -> list[dict]:

@@ -77,6 +77,10 @@ class Deviation:
             return (f"matter {self.impl_code}: base_code {self.base_code} is not in the base "
                     f"catalogue held here (mark the item local = true for a 地方特色事项, or "
                     f"propose the base item: tongban matter propose)")
+        if self.element == "local":
+            return (f"matter {self.impl_code}: marked local (地方特色事项, no base item) but "
+                    f"base_code {self.base_code} is base item {self.base_value!r} "
+                    f"v{self.base_version} of {self.base_publisher}: drop local = true")
         if self.element == "retired":
             return (f"matter {self.impl_code}: base item {self.base_code} was retired by "
                     f"{self.base_publisher} (v{self.base_version}: {self.base_value})")
@@ -143,7 +147,7 @@ def listed(db: sqlite3.Connection) -> list[Base]:
 def deviations(db: sqlite3.Connection, publisher: str, matter: record_pb2.Matter,
                resolver: _Resolver | None = None) -> list[Deviation]:
     """How ``matter`` differs from its base item (empty: it does not, or nothing to check)."""
-    if matter.local or (resolver is None and not holds_base_catalogue(db)):
+    if resolver is None and not holds_base_catalogue(db):
         return []
     base = (resolver or _Resolver(db)).base_for(publisher, matter.base_code)
 
@@ -151,6 +155,8 @@ def deviations(db: sqlite3.Connection, publisher: str, matter: record_pb2.Matter
         return Deviation(publisher, matter.impl_code, matter.version, matter.base_code,
                          element, item_value, base_value, base.origin if base else "",
                          base.version if base else 0)
+    if matter.local:  # 地方特色: no base item, so its code must not be one (no way around 四同)
+        return [] if base is None else [deviation("local", "true", base.name)]
     if base is None:
         return [deviation("base_code", matter.base_code, "")]
     if base.retired:

@@ -37,6 +37,7 @@ from typing import Any
 from stdnum.cn import uscc
 
 from node.catalogue_schema import (
+    BASE_ELEMENTS,
     CROSS_RULES,
     ELEMENTS,
     TYPES,
@@ -81,11 +82,44 @@ def parse_matter(item: dict, *, version: int = 1,
     return to_matter(fields, version)
 
 
+def parse_base(item: Any, *, version: int = 1) -> record_pb2.BaseItem:
+    """Check one base item (基本目录) and build its record body; CatalogueError names item
+    and element."""
+    if not isinstance(item, dict):
+        raise CatalogueError(f"bad base item: want a table/object, got {type(item).__name__}")
+    label = item_label(item)
+
+    def fail(element: str, why: str) -> CatalogueError:
+        return CatalogueError(f"base item {label}: {element} {why}" if element
+                              else f"base item {label}: {why}")
+    fields = read_elements(item, BASE_ELEMENTS, fail, None)
+    if fields["main_item"] == "(the name)":
+        fields["main_item"] = fields["name"]
+    return record_pb2.BaseItem(version=version, **fields)
+
+
+def recheck_base(body: record_pb2.BaseItem) -> record_pb2.BaseItem:
+    """``body`` (a base item as a record carries it, written by any software) put through
+    the checks of a base catalogue file; its version, retirement and reason kept."""
+    checked = parse_base({
+        "base_code": body.base_code, "name": body.name, "type": body.type,
+        "legal_basis": body.legal_basis, "levels": ",".join(body.levels),
+        "main_item": body.main_item, "sub_item": body.sub_item}, version=body.version)
+    checked.retired, checked.reason = body.retired, body.reason
+    return checked
+
+
 def load_file(path: str | Path) -> list[dict]:
     """Read the items of a TOML or JSON catalogue file (not yet checked: see parse_matter)."""
+    return load_tables(path, "matters", "catalogue file")
+
+
+def load_tables(path: str | Path, key: str, what_file: str) -> list[dict]:
+    """The ``[[key]]`` tables of a TOML file, or a JSON list of objects (or one object, or
+    ``{"key": [...]}``): the shared reader of catalogue and base catalogue files."""
     path = Path(path)
-    what = f"catalogue file {path}"
-    raw = read_file(path, "catalogue file", limit=MAX_CATALOGUE_BYTES)
+    what = f"{what_file} {path}"
+    raw = read_file(path, what_file, limit=MAX_CATALOGUE_BYTES)
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -95,17 +129,17 @@ def load_file(path: str | Path) -> list[dict]:
             data: Any = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
             raise MalformedError(what, str(exc)) from exc
-        items = data.get("matters")
+        items = data.get(key)
         if not isinstance(items, list):
-            raise MalformedError(what, "want an array of tables [[matters]]")
+            raise MalformedError(what, f"want an array of tables [[{key}]]")
     elif path.suffix.lower() == ".json":
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
             where = f"line {exc.lineno} column {exc.colno}"
             raise MalformedError(what, f"{exc.msg} at {where}") from exc
-        if isinstance(data, dict) and set(data) == {"matters"}:
-            data = data["matters"]
+        if isinstance(data, dict) and set(data) == {key}:
+            data = data[key]
         items = data if isinstance(data, list) else [data]
     else:
         raise MalformedError(what, f"unknown extension {path.suffix!r}: want .toml or .json")
@@ -136,6 +170,9 @@ def sample_catalogue(division: str) -> list[dict]:
     items = load_file(sample_catalogue_path())
     for item in items:
         item["impl_code"] = division + item["impl_code"][len(SAMPLE_DIVISION):]
+        if "theme_members" in item:
+            item["theme_members"] = [division + code[len(SAMPLE_DIVISION):]
+                                     for code in item["theme_members"]]
         head = item["body_uscc"][:2] + division[:6] + item["body_uscc"][8:17]
         item["body_uscc"] = head + uscc.calc_check_digit(head)
     return items

@@ -26,14 +26,16 @@ recipient is held), so the order records arrive in does not matter.
 
 from __future__ import annotations
 
+import re
 import sqlite3
+from collections import Counter
 from dataclasses import dataclass
 
 from cryptography.x509.oid import NameOID
 
 from node import base_catalogue, base_check
 from node.authority import code_namespace
-from node.catalogue_file import parse_matter
+from node.catalogue_file import parse_matter, recheck_base
 from node.licence_types import known_types
 from node.store import Draft, NodeStore
 from pki.division import Level, ancestors, level
@@ -42,6 +44,9 @@ from protos.tongban.v1 import record_pb2
 from sync.records import parse_record
 
 PENDING, APPROVED, DENIED = "pending", "approved", "denied"
+
+#: ORIGIN#SEQ with ASCII digits only (str.isdigit also takes "²", which int() refuses).
+_REQUEST_ID = re.compile(r"([^#]*)#([0-9]{1,18})")
 
 
 class ChangeRequestError(InputError):
@@ -83,28 +88,51 @@ def _province_or_parent(store: NodeStore) -> str:
     return provinces[0] if provinces else parent_of(store)
 
 
-def _write(store: NodeStore, request: record_pb2.ChangeRequest, recipient: str) -> str:
-    store.write([Draft.of_body(record_pb2.MATTER_CHANGE_REQUEST, request.SerializeToString(),
-                               recipient)])
-    return f"{store.division}#{store.log.size(store.division) - 1}"
+def _write(store: NodeStore, requests: list[tuple[record_pb2.ChangeRequest, str]]
+           ) -> list[tuple[str, str]]:
+    """Write every request in one transaction; returns (request id, recipient) of each."""
+    written = store.write([Draft.of_body(record_pb2.MATTER_CHANGE_REQUEST,
+                                         request.SerializeToString(), recipient)
+                           for request, recipient in requests])
+    return [(f"{store.division}#{parse_record(data).seq}", recipient)
+            for data, (_request, recipient) in zip(written, requests, strict=True)]
+
+
+def propose_items(store: NodeStore, items: list[dict], reason: str) -> list[tuple[str, str]]:
+    """Propose every item of a file, all or none (a refused item sends nothing);
+    returns (request id, recipient) of each."""
+    requests = [_item_request(store, item, reason) for item in items]
+    codes = [request.impl_code for request, _recipient in requests]
+    twice = sorted(code for code, count in Counter(codes).items() if count > 1)
+    if twice:
+        raise ChangeRequestError(f"matter {twice[0]} appears twice in the input: propose each "
+                                 "item once")
+    return _write(store, requests)
 
 
 def propose_item(store: NodeStore, item: dict, reason: str) -> tuple[str, str]:
     """Propose the base elements of ``item`` (the proposer's item as it wants it);
     returns (request id, recipient)."""
+    return propose_items(store, [item], reason)[0]
+
+
+def _item_request(store: NodeStore, item: dict, reason: str
+                  ) -> tuple[record_pb2.ChangeRequest, str]:
     matter = parse_matter(item, types=known_types(store.db))
     if code_namespace(matter.impl_code) != store.division:
         raise ChangeRequestError(f"matter {matter.impl_code} is {code_namespace(matter.impl_code)}"
                                  f"'s, not {store.division}'s: propose changes to your own items")
     base = None if matter.local else base_check.base_for(store.db, store.division,
                                                           matter.base_code)
+    if base is not None and base.retired:
+        raise _retired(base)
     levels = list(base.levels) if base else []
     proposed = record_pb2.BaseItem(
         base_code=matter.base_code, name=matter.name, type=matter.type,
         legal_basis=matter.legal_basis, levels=levels + [matter.level] * (
             matter.level not in levels), main_item=matter.main_item, sub_item=matter.sub_item,
         reason=reason.strip())
-    if base is not None and not base.retired and (
+    if base is not None and (
             proposed.name, proposed.type, proposed.legal_basis, tuple(proposed.levels)) == (
             base.name, base.type, base.legal_basis, base.levels):
         raise ChangeRequestError(f"matter {matter.impl_code} already matches base item "
@@ -119,9 +147,14 @@ def propose_item(store: NodeStore, item: dict, reason: str) -> tuple[str, str]:
     if recipient == store.division:
         raise ChangeRequestError(f"base item {matter.base_code} is {store.division}'s own: "
                                  "publish the change with 'tongban matter base publish'")
-    request = record_pb2.ChangeRequest(proposed=proposed, reason=reason.strip(),
-                                       impl_code=matter.impl_code, item=matter)
-    return _write(store, request, recipient), recipient
+    return record_pb2.ChangeRequest(proposed=proposed, reason=reason.strip(),
+                                    impl_code=matter.impl_code, item=matter), recipient
+
+
+def _retired(base: base_check.Base) -> ChangeRequestError:
+    return ChangeRequestError(f"base item {base.base_code} was retired by {base.origin} "
+                              f"(v{base.version}: {base.reason}): a retired base item is not "
+                              "changed; propose a new base item under a new code")
 
 
 def propose_retire(store: NodeStore, code: str, reason: str) -> tuple[str, str]:
@@ -147,7 +180,7 @@ def propose_retire(store: NodeStore, code: str, reason: str) -> tuple[str, str]:
                                  "'tongban matter base retire'")
     request = record_pb2.ChangeRequest(proposed=record_pb2.BaseItem(base_code=base_code),
                                        retire=True, reason=reason.strip(), impl_code=impl_code)
-    return _write(store, request, recipient), recipient
+    return _write(store, [(request, recipient)])[0]
 
 
 def _rows(db: sqlite3.Connection, where: str, params: tuple) -> list[Request]:
@@ -172,11 +205,12 @@ def listed(store: NodeStore) -> list[Request]:
 
 
 def _pending_for_me(store: NodeStore, request_id: str) -> tuple[Request, record_pb2.ChangeRequest]:
-    origin, hash_, seq_text = request_id.partition("#")
-    if not hash_ or not seq_text.isdigit() or len(seq_text) > 18:
+    matched = _REQUEST_ID.fullmatch(request_id)
+    if matched is None:
         raise ChangeRequestError(f"bad request id {request_id!r}: want ORIGIN#SEQ as 'tongban "
                                  "matter requests' lists it")
-    found = _rows(store.db, "r.origin = ? AND r.seq = ?", (origin, int(seq_text)))
+    found = _rows(store.db, "r.origin = ? AND r.seq = ?",
+                  (matched.group(1), int(matched.group(2))))
     if not found:
         raise ChangeRequestError(f"no change request {request_id} held here: see 'tongban "
                                  "matter requests'")
@@ -227,8 +261,11 @@ def _base_change(store: NodeStore, request: Request, body: record_pb2.ChangeRequ
     if request.retire:
         return base_catalogue.retire_body(store, request.base_code,
                                           request.reason or f"change request {request.id}")
-    proposed = record_pb2.BaseItem()
-    proposed.CopyFrom(body.proposed)
+    current = base_check.newest(store.db, store.division, request.base_code)
+    if current is not None and current.retired:
+        raise _retired(current)
+    # the request came from another node: its proposal passes the checks an own file does
+    proposed = recheck_base(body.proposed)
     return base_catalogue.prepare(store, proposed)[0]
 
 

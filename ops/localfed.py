@@ -178,7 +178,7 @@ def _ancestry(node: Node) -> list[Node]:
     return out
 
 
-def wait_serving(node: Node, timeout: float = 20.0) -> None:
+def wait_serving(node: Node, timeout: float = 60.0) -> None:
     """Wait until the node answers the gRPC health check over mutual TLS."""
     ident = identity(Home(node.home))
     options = [("grpc.ssl_target_name_override", f"node-{node.division}.tongban")]

@@ -58,3 +58,52 @@ def oversight_synced(oversight_template: tuple[Federation, dict[str, str]],
     finally:
         fed.stop_all()
     return fed, cases
+
+
+#: The files that take longest (wall time, measured with --durations): handed to xdist
+#: workers first, so none of them starts last and runs alone at the end.
+LONGEST_FIRST = ("test_weaklinks_sync.py", "test_recovery.py", "test_fan_in.py",
+                 "test_federation.py", "test_disk_limits.py", "test_ops_fed.py",
+                 "test_licence.py", "test_crash.py", "test_uplink_session.py", "test_fuzz.py",
+                 "test_workflow.py", "test_bundle.py", "test_supervision.py",
+                 "test_durability.py", "test_report.py")
+#: Long files whose tests share nothing but session templates: xdist may send each of
+#: their tests to a different worker. Every other file runs whole in one worker, so its
+#: module-scoped fixtures are built once and its tests keep their order.
+SPREAD = frozenset({"test_weaklinks_sync.py", "test_recovery.py", "test_disk_limits.py",
+                    "test_crash.py", "test_uplink_session.py", "test_fuzz.py",
+                    "test_durability.py"})
+
+
+def pytest_itemcollected(item: pytest.Item) -> None:
+    """A spread file's test must not share a module- or class-scoped fixture."""
+    if item.path.name not in SPREAD:
+        return
+    info = getattr(item, "_fixtureinfo", None)
+    for defs in (info.name2fixturedefs.values() if info is not None else ()):
+        for d in defs:
+            if d.scope in ("module", "class", "package"):
+                raise pytest.UsageError(f"{item.nodeid} uses the {d.scope}-scoped fixture "
+                                        f"{d.argname}: take its file out of SPREAD")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest files first (stable: collection order otherwise)."""
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+
+
+try:
+    from xdist.scheduler import LoadScopeScheduling
+except ImportError:  # pytest without xdist: one process, nothing to schedule
+    pass
+else:
+    class _FileOrTestScheduling(LoadScopeScheduling):
+        """Whole files to one worker, except SPREAD files: one test at a time."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return nodeid if Path(path).name in SPREAD else path
+
+    def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> LoadScopeScheduling:
+        return _FileOrTestScheduling(config, log)

@@ -20,10 +20,12 @@ from node_fixtures import run
 from test_authority import Forbidden, raw_write
 
 from node import base_catalogue, base_check, change_requests, matters, problems
+from node.audits import audit
+from node.authority import AuthorityViolation
 from node.base_check import BaseMismatch
 from node.catalogue_file import parse_matter, sample_catalogue
 from node.change_requests import ChangeRequestError
-from node.store import NodeStore
+from node.store import Draft, NodeStore
 from protos.tongban.v1 import record_pb2
 from sync.batches import make_batch
 from sync.certstore import CertStore
@@ -89,7 +91,7 @@ def test_the_base_catalogue_arrives_and_the_sample_matches_it(fed):
     store = _open(fed, COUNTY)
     try:
         held = base_check.listed(store.db)
-        assert len(held) == 25 and {b.origin for b in held} == {REGION}
+        assert len(held) == 28 and {b.origin for b in held} == {REGION}
         assert base_check.check(store.db, COUNTY, subtree=False) == []
         published = matters.publish(store, [item()])  # unchanged sample item: nothing written
     finally:
@@ -212,10 +214,16 @@ def propose_rename(fed) -> str:
     return request_id
 
 
-def test_change_request_round_trip_in_process(fed):
+def rename_proposed_at_region(fed) -> str:
+    """The county, holding the base catalogue, proposes the rename; the region holds it."""
     pull(fed, COUNTY)
     request_id = propose_rename(fed)
     replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    return request_id
+
+
+def test_change_request_round_trip_in_process(fed):
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         pending = change_requests.listed(region)
@@ -243,9 +251,7 @@ def test_change_request_round_trip_in_process(fed):
 
 
 def test_deny_and_what_the_proposer_sees(fed):
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         denied = change_requests.deny(region, request_id, "名称以国家目录为准")
@@ -338,9 +344,7 @@ def test_rebuild_gives_identical_tables_after_a_round_trip(fed):
     """Base items, requests and answers are projections like any other: rebuilt the same."""
     from node_fixtures import dump_projections
 
-    pull(fed, COUNTY)
-    request_id = propose_rename(fed)
-    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    request_id = rename_proposed_at_region(fed)
     region = _open(fed, REGION)
     try:
         change_requests.approve(region, request_id, "同意")
@@ -362,7 +366,7 @@ def test_json_of_the_new_commands(fed):
     pull(fed, COUNTY)
     county = fed.home(COUNTY).path
     held = json.loads(run(county, "matter", "base", "list", "--json").output)
-    assert len(held) == 25 and held[0]["base_code"] == "GF00101000"
+    assert len(held) == 28 and held[0]["base_code"] == "GF00101000"
     checked = json.loads(run(county, "matter", "check", "--json").output)
     assert checked == {"base_catalogue_held": True, "deviations": []}
     region = fed.home(REGION).path
@@ -429,3 +433,165 @@ def test_a_local_item_change_goes_to_the_parent_and_is_approved_by_the_answer_al
         region.close()
     assert (answered.status, answered.base_version) == ("approved", 0)
     assert after == before  # nothing published: the local item stays the county's to publish
+
+
+# --- found in review (h28): each failed before its fix ----------------------------------------
+
+
+def test_a_file_of_proposals_is_sent_whole_or_not_at_all(fed, tmp_path):
+    """The second item matches its base already: the first must not go out alone."""
+    pull(fed, COUNTY)
+    path = tmp_path / "two.toml"
+    path.write_text(tomli_w.dumps({"matters": [item(name="居住证申领"), item()]}),
+                    encoding="utf-8")
+    twice = tmp_path / "twice.toml"
+    twice.write_text(tomli_w.dumps({"matters": [item(name="居住证申领"),
+                                                item(name="居住证申办")]}), encoding="utf-8")
+    before = dump(fed.db_path(COUNTY))
+    done = run(fed.home(COUNTY).path, "matter", "propose", str(path), ok=False)
+    again = run(fed.home(COUNTY).path, "matter", "propose", str(twice), ok=False)
+    assert (done.exit_code, again.exit_code) == (1, 1)
+    assert done.output.splitlines() == [
+        "error: matter 540102-GG-001 already matches base item GG00101000 v1 of 540000: "
+        "nothing to propose (publish it with 'tongban matter import')"]
+    assert again.output.splitlines() == [
+        "error: matter 540102-GG-001 appears twice in the input: propose each item once"]
+    assert dump(fed.db_path(COUNTY)) == before
+
+
+@pytest.mark.parametrize("request_id", ["540102#²", "540102#١", "540102# 1", "540102#+1"])
+def test_a_request_id_with_other_digits_is_one_line(fed, request_id):
+    before = dump(fed.db_path(REGION))
+    done = run(fed.home(REGION).path, "matter", "approve", request_id, ok=False)
+    assert done.exit_code == 1
+    assert done.output.splitlines() == [
+        f"error: bad request id {request_id!r}: want ORIGIN#SEQ as 'tongban matter requests' "
+        "lists it"]
+    assert dump(fed.db_path(REGION)) == before
+
+
+def test_a_retired_base_item_is_not_changed_by_approving_a_request(fed):
+    """Approving a rename after the base was retired used to publish it again, unretired."""
+    request_id = rename_proposed_at_region(fed)
+    region = _open(fed, REGION)
+    try:
+        base_catalogue.retire(region, "GG00101000", "取消")
+    finally:
+        region.close()
+    before = dump(fed.db_path(REGION))
+    done = run(fed.home(REGION).path, "matter", "approve", request_id, ok=False)
+    assert done.exit_code == 1 and done.output.splitlines() == [
+        "error: base item GG00101000 was retired by 540000 (v2: 取消): a retired base item is "
+        "not changed; propose a new base item under a new code"]
+    assert dump(fed.db_path(REGION)) == before
+    pull(fed, COUNTY)
+    before = dump(fed.db_path(COUNTY))
+    store = _open(fed, COUNTY)
+    try:
+        with pytest.raises(ChangeRequestError, match=r"^base item GG00101000 was retired by "
+                           r"540000 "):
+            change_requests.propose_item(store, item(name="居住证申办"), "")
+    finally:
+        store.close()
+    assert dump(fed.db_path(COUNTY)) == before
+
+
+def _second_answer(request_id: str) -> bytes:
+    origin, _hash, seq = request_id.partition("#")
+    return record_pb2.ChangeRequestAnswer(request_origin=origin, request_seq=int(seq),
+                                          approve=False, reason="改主意",
+                                          base_code="GG00101000").SerializeToString()
+
+
+def test_an_answer_is_final_at_write_at_receipt_and_in_the_audit(fed):
+    """A second answer (deny after approve) is refused when written, and when received from
+    other software it is kept, not projected, listed and audited: before, the request was
+    listed twice, once approved and once denied."""
+    request_id = rename_proposed_at_region(fed)
+    region = _open(fed, REGION)
+    try:
+        change_requests.approve(region, request_id)
+    finally:
+        region.close()
+    before = dump(fed.db_path(REGION))
+    region = _open(fed, REGION)
+    try:
+        with pytest.raises(AuthorityViolation) as refused:
+            region.write([Draft(record_pb2.CHANGE_REQUEST_ANSWERED,
+                                lambda _s, _h: _second_answer(request_id), COUNTY)])
+    finally:
+        region.close()
+    assert refused.value.diagnostics() == (
+        f"540000 already answered change request {request_id}; an answer is final "
+        "(rule change-answer-once)")
+    assert dump(fed.db_path(REGION)) == before
+    seq = raw_write(fed, Forbidden(REGION, record_pb2.CHANGE_REQUEST_ANSWERED,
+                                   _second_answer(request_id), COUNTY))
+    pull(fed, COUNTY)
+    store = _open(fed, COUNTY)
+    try:
+        mine = change_requests.listed(store)
+        violations = store.db.execute("SELECT origin, seq, rule FROM authority_violations"
+                                      ).fetchall()
+        answers = store.db.execute("SELECT count(*) FROM change_answers").fetchone()[0]
+    finally:
+        store.close()
+    assert [(r.id, r.status) for r in mine] == [(request_id, "approved")]
+    assert violations == [(REGION, seq, "change-answer-once")] and answers == 1
+    from node_fixtures import dump_projections
+
+    projected = dump_projections(fed.db_path(COUNTY))
+    store = _open(fed, COUNTY)
+    try:
+        store.rebuild()
+    finally:
+        store.close()
+    assert dump_projections(fed.db_path(COUNTY)) == projected  # the same verdict on replay
+    report = audit(fed.home(COUNTY).path, None).report
+    assert [(f.origin, f.seq, f.check) for f in report.problems
+            if f.check.startswith("authority:")] == [(REGION, seq,
+                                                      "authority:change-answer-once")]
+
+
+def test_approving_checks_the_received_proposal_like_an_own_file(fed):
+    """A request written by other software, proposing a base item with no levels and an
+    empty name, is refused at approve instead of published."""
+    pull(fed, COUNTY)
+    body = record_pb2.ChangeRequest(proposed=record_pb2.BaseItem(
+        base_code="GG00101000", name=" ", type="公共服务", legal_basis="《条例》"),
+        reason="r", impl_code="540102-GG-001").SerializeToString()
+    seq = raw_write(fed, Forbidden(COUNTY, record_pb2.MATTER_CHANGE_REQUEST, body, REGION))
+    replicate(fed, COUNTY, NOW - timedelta(minutes=40))
+    before = dump(fed.db_path(REGION))
+    done = run(fed.home(REGION).path, "matter", "approve", f"{COUNTY}#{seq}", ok=False)
+    assert done.exit_code == 1 and done.output.splitlines() == [
+        "error: base item GG00101000: name is empty"]
+    assert dump(fed.db_path(REGION)) == before
+
+
+def test_a_local_item_may_not_take_a_base_code_of_the_base_catalogue(fed):
+    """local = true meant no 四级四同 check at all, so a county could rename 居住证核发 by
+    marking it local; now a local item naming a held base item is refused and listed."""
+    pull(fed, COUNTY)
+    before = dump(fed.db_path(COUNTY))
+    store = _open(fed, COUNTY)
+    try:
+        with pytest.raises(BaseMismatch) as refused:
+            matters.publish(store, [item(name="居住证办理", local=True)])
+    finally:
+        store.close()
+    assert str(refused.value) == (
+        "matter 540102-GG-001: marked local (地方特色事项, no base item) but base_code "
+        "GG00101000 is base item '居住证核发' v1 of 540000: drop local = true")
+    assert dump(fed.db_path(COUNTY)) == before
+    replicate(fed, COUNTY, NOW - timedelta(hours=1))
+    raw_write(fed, Forbidden(COUNTY, record_pb2.MATTER_PUBLISHED, parse_matter(
+        item(name="居住证办理", local=True), version=2).SerializeToString()))
+    replicate(fed, COUNTY, NOW - timedelta(minutes=30))
+    region = _open(fed, REGION)
+    try:
+        found = base_check.check(region.db, REGION, subtree=True)
+    finally:
+        region.close()
+    assert [(d.publisher, d.impl_code, d.element) for d in found] == [
+        (COUNTY, "540102-GG-001", "local")]

@@ -91,9 +91,11 @@ def test_a_file_size_limit_is_one_line_and_changes_nothing(fed_copy, tmp_path):
     home = _copy_home(fed_copy, tmp_path)
     assert _apply(home).returncode == 0
     before, held = dump_projections(home / "node.db"), records(home, COUNTY)
-    db = sqlite3.connect(home / "node.db")  # an empty WAL: the write must grow a file
-    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    db.close()
+    # An empty WAL: the write must grow a file. The connection stays open, so the WAL and
+    # -shm stay in place (closing the last connection would delete them, and whether it is
+    # the last depends on when this process collects connections its in-process CLI left).
+    keeper = sqlite3.connect(home / "node.db")
+    keeper.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     limit = 4096  # below one WAL frame (24-byte header + a 4 KiB page)
 
     def limited() -> None:
@@ -108,7 +110,10 @@ def test_a_file_size_limit_is_one_line_and_changes_nothing(fed_copy, tmp_path):
         if result.returncode != 0:
             break
         before, held = dump_projections(home / "node.db"), records(home, COUNTY)
-    _assert_refused_unchanged(result, home, before, held, "the node database failed")
+    try:
+        _assert_refused_unchanged(result, home, before, held, "the node database failed")
+    finally:
+        keeper.close()
 
 
 def test_a_read_only_home_is_refused_in_one_line_and_audited_immutable(fed_copy, tiny_fs):

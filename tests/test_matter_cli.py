@@ -111,3 +111,26 @@ def test_matter_add_refuses_a_charge_without_its_basis_and_writes_nothing(tmp_pa
         "error: matter 540102-GG-904: fee_basis is required when fees is not 不收费 "
         "(fees: 10元)"]
     assert dump_projections(home / "node.db") == before
+
+
+def _add_args(*extra: str) -> list[str]:
+    return ["matter", "add", "--impl-code", "540102-GG-905", "--base-code", "GG00190500",
+            "--name", "x", "--type", "公共服务", "--body-name", "b", "--body-uscc",
+            "11540102015712342L", "--legal-basis", "l", "--legal-limit", "5",
+            "--promised-limit", "1", "--conditions", "c", "--material", "m", *extra]
+
+
+def test_matter_add_refuses_two_issuers_and_other_digits_and_writes_nothing(tmp_path):
+    """Found in review: gov=a:gov=b silently kept b, and a situation limit of '٣' (an
+    Arabic-Indic three, which str.isdigit takes) was published as 3."""
+    home = make_node(tmp_path, sample=False)
+    before = dump_projections(home / "node.db")
+    issuers = run(home, *_add_args("--material", "证明:gov=公安机关:gov=民政局"), ok=False)
+    digits = run(home, *_add_args("--situation", "首次=m:٣"), ok=False)
+    assert (issuers.exit_code, digits.exit_code) == (2, 2)
+    assert issuers.output.strip().splitlines()[-1] == (
+        "Error: Invalid value: material '证明:gov=公安机关:gov=民政局': gov= names one "
+        "issuing body, given 2")
+    assert digits.output.strip().splitlines()[-1] == (
+        "Error: Invalid value: situation '首次=m:٣': want NAME=MATERIAL,MATERIAL[:DAYS]")
+    assert dump_projections(home / "node.db") == before

@@ -21,14 +21,15 @@ import grpc
 import pytest
 from cryptography import x509
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from node_fixtures import register_staff
+from node_fixtures import register_staff, tongban
 from prometheus_client.parser import text_string_to_metric_families
 
 from node.health import UPLINK_SERVICE
 from node.home import Home
 from node.store import NodeStore
 from node.wiring import build, identity
-from ops.localfed import Federation, free_port, log_records, tongban
+from ops.localfed import Federation, free_port, log_records
+from ops.localfed import tongban as tongban_process
 from pki import certs
 from pki.keys import generate_key
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
@@ -41,7 +42,7 @@ ID = "540102199001010011"
 
 @pytest.fixture(scope="module")
 def fed(tmp_path_factory):
-    federation = Federation(tmp_path_factory.mktemp("opsfed"))
+    federation = Federation(tmp_path_factory.mktemp("opsfed"), run=tongban)
     federation.add("000000")
     region = federation.add("540000", "000000")
     federation.add("540102", "540000")
@@ -72,7 +73,7 @@ def fed(tmp_path_factory):
     federation.stop_all()
 
 
-def wait_for(predicate, timeout: float = 15.0):
+def wait_for(predicate, timeout: float = 60.0):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -133,9 +134,11 @@ def restart_region(fed, watch_certificates: bool) -> int:
 
 
 def keep_syncing(fed, results: list[int], stop: threading.Event) -> threading.Thread:
+    """A child syncing in its own processes (alongside this one's in-process commands)."""
     def run() -> None:
         while not stop.is_set():
-            results.append(fed.sync("540102", check=False).returncode)
+            results.append(tongban_process("sync", "--once", home=fed.nodes["540102"].home,
+                                           check=False).returncode)
 
     thread = threading.Thread(target=run)
     thread.start()

@@ -1,12 +1,14 @@
 """Recovery (issue 11): a county that loses its disk rejoins without a fork or a reused number.
 
 Real homes copied from the session federation, a real `tongban serve` for the
-region, and the real CLI (subprocesses for restore, recover, sync and audit).
+region, and the real CLI: in this process for restore, recover, sync and audit, in
+subprocesses where a process is killed mid-command.
 """
 
 from __future__ import annotations
 
 import functools
+import gc
 import json
 import os
 import signal
@@ -178,6 +180,7 @@ def test_manual_copy_of_an_old_db_is_caught_at_the_next_exchange(synced, tmp_pat
     tongban("db", "backup", "--out", str(backup), home=county)
     issued = _written_numbers(county, 2)
     tongban("sync", "--once", home=county)
+    gc.collect()  # the commands ran in this process: close what they left for the collector
     (county / "node.db").write_bytes(backup.read_bytes())
     for suffix in ("-wal", "-shm"):
         Path(f"{county / 'node.db'}{suffix}").unlink(missing_ok=True)

@@ -169,11 +169,19 @@ def test_after_a_drop_no_stored_record_is_sent_again(fed):
         with pytest.raises(LinkDown) as failed:
             uplink.exchange()
         first = failed.value.report
-        held_after_drop = size(region, COUNTY)
-        assert 0 < held_after_drop < size(county, COUNTY)
-        uplink.progress = lambda _line: None
+        # What the parent holds when it answers the resumed Hello: the parent may still be
+        # storing the batch that was in flight at the drop, so not read before that.
+        at_hello: list[int] = []
+
+        def note_parent_size(line: str) -> None:
+            if line.startswith("hello") and not at_hello:
+                at_hello.append(size(region, COUNTY))
+
+        uplink.progress = note_parent_size
         second = uplink.exchange()
         store.close()
+        (held_after_drop,) = at_hello
+        assert 0 < held_after_drop < size(county, COUNTY)
     payload = {seq: len(data) for seq, data in records(county, COUNTY)}
     stored_first = sum(n for seq, n in payload.items() if seq < held_after_drop)
     lost_in_flight = first.payload_attempted - stored_first

@@ -128,6 +128,9 @@ def _material(spec: str) -> dict:
     unknown = set(flags) - {"optional", "deferrable"} - {f"gov={i}" for i in issuers}
     if unknown:
         raise click.BadParameter(f"material {spec!r}: unknown flag {', '.join(sorted(unknown))}")
+    if len(issuers) > 1:
+        raise click.BadParameter(f"material {spec!r}: gov= names one issuing body, given "
+                                 f"{len(issuers)}")
     material = {"name": name, "required": "optional" not in flags,
                 "deferrable": "deferrable" in flags}
     if issuers:
@@ -139,7 +142,8 @@ def _situation(spec: str) -> dict:
     """NAME=MATERIAL,MATERIAL[:DAYS]."""
     name, equals, rest = spec.partition("=")
     names, colon, days = rest.partition(":")
-    if not equals or not name.strip() or not names.strip() or (colon and not days.isdigit()):
+    bad_days = colon and not (days.isascii() and days.isdigit())  # "٣".isdigit() too
+    if not equals or not name.strip() or not names.strip() or bad_days:
         raise click.BadParameter(f"situation {spec!r}: want NAME=MATERIAL,MATERIAL[:DAYS]")
     situation: dict = {"name": name, "materials": names.split(",")}
     if colon:
@@ -340,7 +344,7 @@ def propose(file: str | None, retire_code: str | None, reason: str, as_json: boo
         items = load_file(file or "")
         if not items:
             raise click.UsageError(f"{file} holds no items")
-        sent = [change_requests.propose_item(store, item, reason) for item in items]
+        sent = change_requests.propose_items(store, items, reason)
     if as_json:
         emit_json([{"id": request_id, "recipient": recipient} for request_id, recipient in sent])
         return
