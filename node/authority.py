@@ -31,7 +31,7 @@ from google.protobuf.message import DecodeError, Message
 
 from node.licence_format import issuing_node, parse_sealed
 from node.workdays import date_of_ms
-from pki.division import NATIONAL, Level, is_ancestor, level, validate
+from pki.division import NATIONAL, Level, is_ancestor, level, require_known, validate
 from pki.errors import Error, InputError
 from pki.revocation import parse_revocation
 from pki.seal_certs import seal_identity
@@ -54,6 +54,9 @@ HANDLER_ACTIONS = frozenset({"accept", "reject", "request-supplement", "review",
                              "conclude", "suspend", "resume", "deliver", "check"})
 #: 多地联办 step sides: the node where the case was applied, or the partner (joint_with).
 STEP_SIDES = ("receiver", "partner")
+#: 好差评 work by staff: typing in a paper card at the window, and the 差评 follow-up loop.
+PAPER_CARD_ROLE = "clerk"
+FOLLOW_UP_ROLE = "supervisor"
 #: Levels whose nodes publish working-day calendars for their subtree.
 CALENDAR_LEVELS = frozenset({Level.NATIONAL, Level.PROVINCE, Level.PREFECTURE})
 
@@ -195,15 +198,7 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
     role = ROLE_FOR_ACTION.get(action)
     if role is None:
         return  # an unknown action is the workflow's to refuse, with its list of actions
-    staff = facts.staff_member(origin, actor)
-    if staff is None or not staff.active:
-        state = "is disabled on" if staff else "is not on"
-        _deny("staff-active", f"actor {actor or '(none)'} {state} {origin}'s staff "
-              f"register ('tongban staff list'); {action} of case {case_no} needs an "
-              "active staff member")
-    if role not in staff.roles:
-        _deny("staff-role", f"{action} of case {case_no} needs the {role} role; "
-              f"{actor} of {origin} has {', '.join(sorted(staff.roles))}")
+    _require_staff(facts, origin, actor, role, f"{action} of case {case_no}")
     if action == "decide" and facts.reviewer_of(case_no) == actor \
             and not body.one_person_office:
         _deny("review-and-decide", f"{body.actor} reviewed case {body.case_no} and may not "
@@ -289,6 +284,16 @@ def _cross_region_step(record: record_pb2.Record, body: record_pb2.CrossRegionSt
     if record.recipient != other:
         _deny("joint-step", f"step {body.name} of case {body.case_no} must be addressed to "
               f"{other}, not to {record.recipient or 'nobody'}")
+def _require_staff(facts: Facts, origin: str, actor: str, role: str, what: str) -> None:
+    """``actor`` is an active member of ``origin``'s own staff register holding ``role``."""
+    staff = facts.staff_member(origin, actor)
+    if staff is None or not staff.active:
+        state = "is disabled on" if staff else "is not on"
+        _deny("staff-active", f"actor {actor or '(none)'} {state} {origin}'s staff "
+              f"register ('tongban staff list'); {what} needs an active staff member")
+    if role not in staff.roles:
+        _deny("staff-role", f"{what} needs the {role} role; "
+              f"{actor} of {origin} has {', '.join(sorted(staff.roles))}")
 
 
 def _licence_issued(record: record_pb2.Record, body: record_pb2.Licence, facts: Facts) -> None:
@@ -360,9 +365,11 @@ def _calendar_notice(record: record_pb2.Record, body: record_pb2.CalendarNotice,
 
 
 def _addressed(record: record_pb2.Record, what: str) -> None:
-    if not _division(record.recipient):
+    try:
+        require_known(record.recipient, "recipient")
+    except InputError as exc:
         _deny("notice-recipient", f"a {what} from {record.origin} is addressed to "
-              f"{record.recipient or 'nobody'}, which is not a division")
+              f"{record.recipient or 'nobody'}, which is not a division that exists ({exc})")
     if record.recipient == record.origin:
         _deny("notice-recipient", f"a {what} from {record.origin} is addressed to itself")
 
@@ -427,6 +434,22 @@ def _owner_only(what: str) -> Callable[[record_pb2.Record, Any, Facts], None]:
 
 
 _reply_owner = _owner_only("answer a 督办 notice about it")
+_evaluation_owner = _owner_only("record its evaluation")
+_follow_up_owner = _owner_only("follow up its 差评")
+
+
+def _evaluation(record: record_pb2.Record, body: record_pb2.Evaluation, facts: Facts) -> None:
+    _evaluation_owner(record, body, facts)
+    if body.evaluator_kind == "paper-card":
+        _require_staff(facts, record.origin, body.entered_by.strip(), PAPER_CARD_ROLE,
+                       f"entering a paper evaluation card for case {body.case_no}")
+
+
+def _evaluation_follow_up(record: record_pb2.Record, body: record_pb2.EvaluationFollowUp,
+                          facts: Facts) -> None:
+    _follow_up_owner(record, body, facts)
+    _require_staff(facts, record.origin, body.actor.strip(), FOLLOW_UP_ROLE,
+                   f"the {body.step or '(no step)'} follow-up of a 差评 of case {body.case_no}")
 
 
 def _supervision_reply(record: record_pb2.Record, body: record_pb2.SupervisionReply,
@@ -494,7 +517,8 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "a national, province or prefecture node", "working days in its own subtree",
          ("calendar-level",), _calendar_notice),
     Rule(Kind.POLICY_NOTICE, record_pb2.PolicyNotice, "any node",
-         "addressed to a division other than itself", ("notice-recipient",), _policy_notice),
+         "addressed to a division that exists (GB/T 2260) other than itself",
+         ("notice-recipient",), _policy_notice),
     Rule(Kind.MATTER_CHANGE_REQUEST, record_pb2.ChangeRequest, "any node",
          "addressed to one of its ancestors", ("notice-recipient", "change-request"),
          _change_request),
@@ -513,10 +537,12 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
     Rule(Kind.SUPERVISION_REPLY, record_pb2.SupervisionReply, "the case's owner",
          "its own case, addressed to the notice's sender", ("case-owner", "reply-recipient"),
          _supervision_reply),
-    Rule(Kind.EVALUATION, record_pb2.Evaluation, "the case's owner", "its own case",
-         ("case-owner",), _owner_only("record its evaluation")),
+    Rule(Kind.EVALUATION, record_pb2.Evaluation, "the case's owner",
+         "its own case; a paper card entered by an active staff member with the clerk role",
+         ("case-owner", "staff-active", "staff-role"), _evaluation),
     Rule(Kind.EVALUATION_FOLLOW_UP, record_pb2.EvaluationFollowUp, "the case's owner",
-         "its own case's 差评", ("case-owner",), _owner_only("follow up its 差评")),
+         "its own case's 差评; the actor an active staff member with the supervisor role",
+         ("case-owner", "staff-active", "staff-role"), _evaluation_follow_up),
     Rule(Kind.STAFF_REGISTERED, record_pb2.StaffMember, _OWN_LOG,
          "its own staff register (id, name, known roles)", ("staff-register",),
          _staff_registered),

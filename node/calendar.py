@@ -3,8 +3,11 @@
 chinese-calendar knows the national holidays only for years already announced,
 and no regional holidays (藏历新年, 雪顿节, 肉孜节, 古尔邦节). A national or
 regional operator publishes them as a calendar notice: a record in its own log
-that flows down to every node below, where deadlines start counting with it
-(the projection keeps the latest notice per day in calendar_overrides).
+that flows down to every node below, where deadlines start counting with it.
+A notice applies only to cases owned in its publisher's own subtree: the
+projection keeps the latest notice per publisher and day in calendar_overrides,
+and ``node.projection.calendar_for(db, division)`` answers the calendar of one
+division (its own and its ancestors' notices, the nearest winning).
 """
 
 from __future__ import annotations
@@ -12,9 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from node.projection import calendar_for, overrides_for
 from node.store import Draft, NodeStore
+from pki.division import require_known
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
+
+#: ``calendar_for(db, division)`` lives with the projection it reads; it is named here too,
+#: since this is where callers look for the calendar.
+__all__ = ["Published", "calendar_for", "in_force", "publish"]
 
 
 @dataclass(frozen=True)
@@ -55,8 +64,10 @@ def publish(store: NodeStore, year: int, holidays: list[str], working_days: list
     return Published(year, off, on)
 
 
-def in_force(store: NodeStore) -> list[dict]:
-    """Every overridden day in date order: day, workday (bool) and the publishing node."""
-    return [{"day": day, "workday": bool(workday), "from": origin}
-            for day, workday, origin in store.db.execute(
-                "SELECT day, workday, origin FROM calendar_overrides ORDER BY day")]
+def in_force(store: NodeStore, division: str | None = None) -> list[dict]:
+    """Every day the notices applying to ``division`` (default: this node's) set, in date
+    order: day, workday (bool) and the publishing node. A notice applies only in its
+    publisher's own subtree; the nearest publisher wins (node.projection.calendar_for)."""
+    code = require_known(division or store.division)
+    return [{"day": day, "workday": workday, "from": origin}
+            for day, (workday, origin) in sorted(overrides_for(store.db, code).items())]

@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from node import crossregion, staff, workflow
-from node.authority import case_number
+from node.authority import case_number, case_owner
 from node.clock import wall_ms
 from node.ids import NATURAL, Applicant, check_applicant
 from node.matters import MatterError, current_matter
 from node.projection import (
+    Calendars,
+    calendar_for,
     cases_due_before,
     iter_cases,
-    load_calendar,
     load_case,
     owed_due_before,
     paused_cases,
@@ -348,7 +349,7 @@ def notice(store: NodeStore, case_no: str) -> str:
     matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
     assert case.requested_ms is not None
     limits = store.config.supervision_supplement_answer_days  # [supervision] in tongban.toml
-    calendar = load_calendar(store.db)
+    calendar = calendar_for(store.db, case_owner(case_no))  # the owner's calendar
     asked = date_of_ms(case.requested_ms)
     answer_by = calendar.add_workdays(asked, limits)
     spec = {m.name: m for m in matter.materials}
@@ -432,7 +433,9 @@ class CaseView:
         return (self.remaining is not None and self.remaining < 0) or bool(self.late)
 
 
-def _view(case: workflow.CaseState, today: date, calendar) -> CaseView:
+def _view(case: workflow.CaseState, today: date, calendars: Calendars) -> CaseView:
+    """The case with its deadline, counted on its owner's calendar."""
+    calendar = calendars(case_owner(case.case_no))
     late = [f"容缺 {name}" for name, due in case.owed.items() if date_of_ms(due) < today]
     if case.check_result is None and case.check_due_ms is not None \
             and date_of_ms(case.check_due_ms) < today:
@@ -458,14 +461,15 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
     predicates of CaseView decide. So the cost follows the result, not the
     history: a national node's 10^6 closed cases are never read.
     """
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     if not (due_soon or overdue):
         rows = iter_cases(store.db, state, after=after,
                           limit=None if limit is None else limit + 1)
-        found = [_view(case, today, calendar) for case in rows]
+        found = [_view(case, today, calendars) for case in rows]
     else:
-        before = (calendar.add_workdays(today, workflow.DUE_SOON_DAYS + 1) if due_soon
-                  else today)
+        # the index bound must hold for every owner's calendar: the latest of them
+        before = (max(c.add_workdays(today, workflow.DUE_SOON_DAYS + 1)
+                      for c in calendars.distinct()) if due_soon else today)
         since = today if due_soon and not overdue else None
         candidates = {c.case_no: c for c in cases_due_before(store.db, before, since)}
         candidates.update((c.case_no, c) for c in paused_cases(store.db))
@@ -476,7 +480,7 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
             case = candidates[case_no]
             if (after is not None and case_no <= after) or (state and case.state != state):
                 continue
-            view = _view(case, today, calendar)
+            view = _view(case, today, calendars)
             if (not due_soon or view.due_soon) and (not overdue or view.overdue):
                 found.append(view)
     if limit is not None and len(found) > limit:
@@ -490,4 +494,4 @@ def members(store: NodeStore, case_no: str) -> list[workflow.CaseState]:
 
 
 def view(store: NodeStore, case_no: str, today: date) -> CaseView:
-    return _view(_require(store, case_no), today, load_calendar(store.db))
+    return _view(_require(store, case_no), today, Calendars(store.db))

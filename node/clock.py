@@ -19,7 +19,7 @@ import os
 import time
 from datetime import UTC, date, datetime
 
-from node.workdays import CHINA_TZ
+from node.workdays import CHINA_TZ, date_of_ms
 from pki.errors import InputError
 
 CLOCK_ENV = "TONGBAN_CLOCK"
@@ -40,7 +40,8 @@ def wall_ms() -> int:
 
 
 def today() -> date:
-    return datetime.fromtimestamp(wall_ms() / 1000, CHINA_TZ).date()
+    """Today in China; a drill clock past the calendar's ends clamps to them (date_of_ms)."""
+    return date_of_ms(wall_ms())
 
 
 def now() -> datetime:

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from node.clock import CLOCK_ENV
 from node.home import Config
 from pki.errors import InputError
+from sync.records import show_ms
 
 #: The sane range of a wall clock: before 2000 or from 2200 on, the clock is broken.
 EARLIEST_MS = int(datetime(2000, 1, 1, tzinfo=UTC).timestamp() * 1000)
@@ -55,11 +56,8 @@ def bounds(config: Config) -> ClockBounds:
 
 
 def show(ms: int) -> str:
-    """A time for a message; never raises, whatever the year."""
-    try:
-        return datetime.fromtimestamp(ms / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-    except (OverflowError, OSError, ValueError):
-        return f"{ms} ms since 1970 (outside the calendar)"
+    """A time for a message, in UTC; never raises, whatever the year (sync.records.show_ms)."""
+    return show_ms(ms, UTC, "%Y-%m-%d %H:%M UTC")
 
 
 def check_wall(now_ms: int, newest_own_ms: int | None, limits: ClockBounds) -> None:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from node import arrivals, workflow
 from node.authority import STEP_SIDES
-from node.projection import load_calendar, load_case
+from node.projection import calendar_for, load_case
 from node.store import Draft, NodeStore
 from node.workdays import Calendar, date_of_ms
 from pki.division import NATIONAL, require_known
@@ -39,16 +39,6 @@ MAX_ITEMS = 5000
 
 class CrossRegionError(InputError):
     pass
-
-
-def calendar_for(db: sqlite3.Connection, division: str) -> Calendar:
-    """The working-day calendar that applies to ``division``'s deadlines.
-
-    Until calendars are kept per owner this node holds one calendar; the
-    handler's limit is counted on it (WAVE: the integrator joins this with
-    the per-owner calendars).
-    """
-    return load_calendar(db)
 
 
 # --- the 跨省通办 list ---------------------------------------------------------------------

@@ -22,7 +22,7 @@ from node import config_schema, health, linkstate, observe
 from node.certwatch import CRITICAL_DAYS, WARN_DAYS
 from node.clock import today
 from node.home import Home
-from node.projection import load_calendar
+from node.projection import calendar_for
 from node.store import NodeStore
 from node.wiring import identity
 from pki.certs import division_of
@@ -160,7 +160,7 @@ def check_backup(store: NodeStore) -> Check:
 
 
 def check_calendar(store: NodeStore, day: date) -> Check:
-    calendar = load_calendar(store.db)
+    calendar = calendar_for(store.db, store.division)
     years = sorted({day.year, (day + timedelta(days=365)).year})
     missing = [y for y in years if not calendar.is_covered(y)]
     if missing:

@@ -23,7 +23,7 @@ from node import workflow
 from node.authority import case_owner
 from node.config_schema import Config
 from node.lights import Clock, clock
-from node.projection import FOLLOW_UP_STEPS, load_calendar, load_case
+from node.projection import FOLLOW_UP_STEPS, Calendars, load_case
 from node.scope import in_scope
 from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
@@ -109,7 +109,7 @@ class Loop:
 
 def loops(store: NodeStore, *, subtree: bool = True) -> list[Loop]:
     """Every 差评 in scope with its follow-up steps, oldest first."""
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     limits = FollowUpLimits.from_config(store.config)
     poor = ", ".join(str(level) for level in workflow.POOR_LEVELS)
     found: dict[str, Loop] = {}
@@ -120,6 +120,7 @@ def loops(store: NodeStore, *, subtree: bool = True) -> list[Loop]:
         if not in_scope(store.division, owner, subtree):
             continue
         day = date_of_ms(at_ms)
+        calendar = calendars(owner)  # the owner's follow-up counts on the owner's calendar
         due = {step: calendar.add_workdays(day, getattr(limits, step)).isoformat()
                for step in FOLLOW_UP_STEPS}
         found[f"{origin}#{seq}"] = Loop(f"{origin}#{seq}", case_no, owner, level,
@@ -136,14 +137,14 @@ def loops(store: NodeStore, *, subtree: bool = True) -> list[Loop]:
 def follow_up_clocks(store: NodeStore, today: date, *,
                      subtree: bool) -> list[tuple[str, Clock]]:
     """(case number, clock) for the next open step of every 差评 loop in scope."""
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     out = []
     for loop in loops(store, subtree=subtree):
         step = next((s for s in FOLLOW_UP_STEPS if s not in loop.done), None)
         if step is not None:
             out.append((loop.case_no, clock(f"差评{STEP_LABELS[step]}",
                                             date.fromisoformat(loop.due[step]), today,
-                                            calendar, loop.evaluation_id)))
+                                            calendars(loop.owner), loop.evaluation_id)))
     return out
 
 

@@ -13,7 +13,6 @@ issuing node's certificate and its issuers below the root.
 from __future__ import annotations
 
 import os
-from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -28,7 +27,7 @@ from pki.errors import EnvironmentProblem
 from pki.keys import public_key_pem
 from pki.suite import p256_public
 from protos.tongban.v1 import record_pb2
-from sync.records import parse_record
+from sync.records import parse_record, show_ms
 
 PERSONAL_FILE_MODE = 0o600
 
@@ -111,4 +110,4 @@ def describe(verdict: Verdict) -> dict:
 
 
 def _local_time(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return show_ms(ms, CHINA_TZ)

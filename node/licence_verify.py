@@ -52,7 +52,7 @@ from protos.tongban.v1 import record_pb2
 from sync.audit import caseproof
 from sync.certstore import CertStore, der
 from sync.deliver import delivered_record
-from sync.records import hlc_ms, parse_body, parse_record
+from sync.records import hlc_ms, parse_body, parse_record, show_ms
 
 VALID = "valid"
 REVOKED = "revoked"
@@ -169,7 +169,7 @@ def _judge(claims: Claims, trust: TrustList, seal: x509.Certificate,
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+    return show_ms(ms, UTC, "%Y-%m-%dT%H:%M:%S+00:00")
 
 
 # --- trust and status from a node --------------------------------------------------------

@@ -10,8 +10,12 @@ refused, with one line saying why and what to run, until ``tongban recover``
 
 Three things tell that the key has signed more than the file holds:
 - ``log-started``, a small file (0600) written beside node.db once the first
-  own checkpoint is committed: with it, an empty own log is a lost log, never
-  a new one (a node fresh from ``init`` has not signed and has no marker);
+  own write is committed, and raised to the own log's size after every own
+  write (after its commit, so it never claims more than was committed): with
+  it, an empty own log is a lost log, never a new one (a node fresh from
+  ``init`` has not written and has no marker), and an older copy of node.db
+  put back by hand is refused before its first write reissues a case number
+  (unsigned ones included), not only at the next exchange;
 - the newest own checkpoint or receipt held in the database beyond its records;
 - a row in ``log_guard``, put there by ``db restore`` (a backup is older than
   the log by definition) and whenever the parent reports, in Hello or in a
@@ -21,11 +25,12 @@ Three things tell that the key has signed more than the file holds:
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 
 from node.home import Home
-from pki.errors import Error, InputError
+from pki.errors import EnvironmentProblem, Error, InputError
 from pki.files import PRIVATE_MODE, write_atomic
 from sync.log import LogStore
 
@@ -43,18 +48,49 @@ def migrate(db: sqlite3.Connection) -> None:
         " since_ms INTEGER NOT NULL)")
 
 
-def marker_exists(home: Home) -> bool:
-    return (home.path / MARKER).exists()
+def marked_size(home: Home) -> int | None:
+    """The own log size ``log-started`` says this node wrote; None without a marker, 0 for
+    a marker from before sizes were kept (it says only that writing began)."""
+    try:
+        words = (home.path / MARKER).read_text(encoding="utf-8", errors="replace").split()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot read {home.path / MARKER}: {exc.strerror}") from exc
+    return int(words[1]) if len(words) > 1 and words[1].isdigit() else 0
 
 
-def note_started(home: Home, division: str) -> None:
-    """Write ``log-started`` once; another process writing it first is just as good."""
-    path = home.path / MARKER
-    if path.exists():
+def note_size(home: Home, division: str, size: int) -> None:
+    """Raise ``log-started`` to ``size`` (never lower it); call after the commit.
+
+    The first marker is written durably. Later raises are replaced atomically
+    but not fsync'd: one per clerk action, and a raise lost in a power cut
+    only leaves the marker lower than the truth (less protection, never a
+    false refusal); a torn file reads as "writing began".
+    """
+    known = marked_size(home)
+    if known is not None and known >= size:
         return
-    with contextlib.suppress(InputError):  # written meanwhile by a concurrent command
-        write_atomic(path, f"{division}\n".encode(), mode=PRIVATE_MODE, replace=False,
-                     what="log marker")
+    path = home.path / MARKER
+    text = f"{division} {size}\n".encode()
+    if known is None:
+        with contextlib.suppress(InputError):  # written meanwhile by a concurrent command
+            write_atomic(path, text, mode=PRIVATE_MODE, replace=False, what="log marker")
+        return
+    tmp = path.with_name(f".{MARKER}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, PRIVATE_MODE)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise EnvironmentProblem(f"cannot write log marker {path}: {exc.strerror}") from exc
+
+
+def accept_loss(home: Home, division: str, size: int) -> None:
+    """The operator's word that records past ``size`` are lost for good: lower the marker."""
+    write_atomic(home.path / MARKER, f"{division} {size}\n".encode(), mode=PRIVATE_MODE,
+                 what="log marker")
 
 
 def hold(db: sqlite3.Connection, origin: str, reason: str, want_size: int) -> None:
@@ -76,14 +112,22 @@ def why_refused(home: Home, db: sqlite3.Connection, division: str) -> str | None
         reason, want = row
         return (f"{reason} (node.db holds {size} records of {division}'s log"
                 + (f", at least {want} were signed" if want > size else "") + ")")
-    if size == 0 and marker_exists(home):
-        return (f"this node's key has signed its log before ({home.path / MARKER} exists), "
-                f"but node.db holds none of it")
+    marked = marked_size(home)
+    if marked is not None and (size == 0 or marked > size):
+        return (f"this node has written {marked or 'some'} records of its log "
+                f"({home.path / MARKER} says so), but node.db holds {size}: it is empty or "
+                "an older copy")
     signed = max([c.size for c in [log.latest_checkpoint(division)] if c]
                  + [r.size for r in [log.latest_receipt(division)] if r], default=0)
     if signed > size:
         return f"node.db holds {size} records of {division}'s log, but size {signed} was signed"
     return None
+
+
+def held(db: sqlite3.Connection, origin: str) -> bool:
+    """True while a ``log_guard`` row holds own writes (a restore, a parent ahead)."""
+    return db.execute("SELECT 1 FROM log_guard WHERE origin = ?", (origin,)).fetchone() \
+        is not None
 
 
 def check_writable(home: Home, db: sqlite3.Connection, division: str) -> None:

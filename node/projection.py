@@ -27,6 +27,7 @@ from google.protobuf.json_format import MessageToDict
 from node import base_check, licence_projection, workflow
 from node.authority import ROLES, AuthorityViolation, Staff, authorise, case_owner, crossing
 from node.workdays import Calendar, date_of_ms
+from pki.division import NATIONAL, ancestors, subtree_prefix
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms
@@ -34,7 +35,9 @@ from sync.records import hlc_ms
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 8
+#: 9: calendar_overrides per publisher (origin, day), calendars per case owner; 8 added
+#: the cross-region tables.
+SCHEMA = 9
 
 PROJECTION_TABLES = (
     "matters",
@@ -101,8 +104,8 @@ def create_tables(db: sqlite3.Connection) -> None:
             at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
             hlc INTEGER NOT NULL, os_login TEXT, PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS calendar_overrides (
-            day TEXT PRIMARY KEY, workday INTEGER NOT NULL, origin TEXT NOT NULL,
-            seq INTEGER NOT NULL);
+            origin TEXT NOT NULL, day TEXT NOT NULL, workday INTEGER NOT NULL,
+            seq INTEGER NOT NULL, PRIMARY KEY (origin, day));
         CREATE TABLE IF NOT EXISTS revocations (
             origin TEXT NOT NULL, serial_hex TEXT NOT NULL, reason TEXT,
             revoked_at_ms INTEGER NOT NULL, seq INTEGER NOT NULL,
@@ -208,9 +211,71 @@ def drop_tables(db: sqlite3.Connection) -> None:
         db.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def load_calendar(db: sqlite3.Connection) -> Calendar:
-    rows = db.execute("SELECT day, workday FROM calendar_overrides").fetchall()
-    return Calendar([(date.fromisoformat(day), bool(workday)) for day, workday in rows])
+def overrides_for(db: sqlite3.Connection, division: str) -> dict[str, tuple[bool, str]]:
+    """Days the calendar notices applying to ``division`` set: day -> (workday, publisher).
+
+    A notice counts in its publisher's own subtree only, so the notices that
+    apply are those of ``division`` and its ancestors; on a day two of them
+    set, the nearest publisher wins (a prefecture over its province, a
+    province over the national node), and of one publisher the latest notice.
+    """
+    chain = [*reversed(ancestors(division)), division]  # national first, nearest last
+    marks = ", ".join("?" for _ in chain)
+    depth = {code: i for i, code in enumerate(chain)}
+    days: dict[str, tuple[bool, str]] = {}
+    for origin, day, workday in sorted(
+            db.execute(f"SELECT origin, day, workday FROM calendar_overrides"
+                       f" WHERE origin IN ({marks})", chain).fetchall(),
+            key=lambda row: depth[row[0]]):
+        days[day] = (bool(workday), origin)
+    return days
+
+
+def calendar_for(db: sqlite3.Connection, division: str) -> Calendar:
+    """The working-day calendar that applies to ``division``: the national calendar
+    (chinese_calendar) with the notices of ``division`` and its ancestors on top,
+    nearest first. Every deadline of a case counts on its owner's calendar."""
+    return _calendar(overrides_for(db, division))
+
+
+def _calendar(days: dict[str, tuple[bool, str]]) -> Calendar:
+    return Calendar([(date.fromisoformat(day), workday) for day, (workday, _) in days.items()])
+
+
+class Calendars:
+    """``calendar_for`` kept per division for one reader or one projector batch.
+
+    A node above the counties holds cases of many owners; their calendars differ
+    only where a publisher's subtree begins, so owners with the same days share
+    one Calendar object (and whatever a reader builds on it, such as a day index).
+    """
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+        self._by_division: dict[str, Calendar] = {}
+        self._by_days: dict[frozenset[tuple[str, bool]], Calendar] = {}
+
+    def __call__(self, division: str) -> Calendar:
+        found = self._by_division.get(division)
+        if found is None:
+            days = overrides_for(self.db, division)
+            key = frozenset((day, workday) for day, (workday, _) in days.items())
+            found = self._by_days.get(key)
+            if found is None:
+                found = self._by_days[key] = _calendar(days)
+            self._by_division[division] = found
+        return found
+
+    def clear(self) -> None:
+        self._by_division.clear()
+        self._by_days.clear()
+
+    def distinct(self) -> list[Calendar]:
+        """Every calendar that applies to some division: the national one and that of each
+        publisher (a division's calendar is that of its nearest publishing ancestor)."""
+        publishers = [o for (o,) in self.db.execute(
+            "SELECT DISTINCT origin FROM calendar_overrides ORDER BY origin")]
+        return [self(code) for code in dict.fromkeys([NATIONAL, *publishers])]
 
 
 def case_to_row(state: workflow.CaseState) -> dict:
@@ -331,8 +396,8 @@ def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None
 class Projector:
     """Applies records to the projection tables; one instance per transaction batch.
 
-    ``calendar`` is loaded once: calendar notices are rare and take effect for
-    transitions projected after them. The projector is also the authority
+    Calendars are built once per owner (``Calendars``): calendar notices are rare
+    and take effect for transitions projected after them. The projector is also the authority
     table's Facts (node.authority): the staff register and each case's reviewer
     as projected so far.
     """
@@ -344,7 +409,7 @@ class Projector:
         #: rebuild starts from empty tables, so while the case cache has never been
         #: trimmed, a case missing from it does not exist and needs no lookup
         self._cache_complete = from_empty
-        self.calendar = load_calendar(db)
+        self.calendars = Calendars(db)
         self._cases: dict[str, tuple[workflow.CaseState, str]] = {}
         self._dirty: set[str] = set()
         self._events: list[tuple] = []
@@ -558,8 +623,8 @@ class Projector:
         else:
             before = None if self._cache_complete else load_case(self.db, event.case_no)
         after = workflow.apply_event(
-            before, event, at_ms, limit_days=event.limit_days, calendar=self.calendar
-        )
+            before, event, at_ms, limit_days=event.limit_days,
+            calendar=self.calendars(record.origin))  # the owner: authorise checked the number
         if after.theme_case is not None:
             self._theme_member(record, after, before is None)
         self._cases[event.case_no] = (after, case_owner(event.case_no))
@@ -624,7 +689,7 @@ class Projector:
                 state, origin = self._cases[case_no]
                 row = case_to_row(state)
                 row["origin"] = origin
-                row["due_day"] = indexed_due_day(state, self.calendar)
+                row["due_day"] = indexed_due_day(state, self.calendars(origin))
                 row["owed_due_day"] = owed_due_day(state)
                 rows.append(tuple(row.values()))
             marks = ", ".join("?" for _ in rows[0])
@@ -668,24 +733,32 @@ class Projector:
 
     def _calendar_notice(self, record: record_pb2.Record,
                          notice: record_pb2.CalendarNotice) -> None:
-        rows = [(d, 0, record.origin, record.seq) for d in notice.holidays]
-        rows += [(d, 1, record.origin, record.seq) for d in notice.working_days]
+        for day in [*notice.holidays, *notice.working_days]:
+            try:
+                date.fromisoformat(day)
+            except ValueError as exc:  # every reader parses these days: none may be bad
+                raise InputError(f"calendar notice {record.origin}#{record.seq}: bad date "
+                                 f"{day!r}: want YYYY-MM-DD") from exc
+        rows = [(record.origin, d, 0, record.seq) for d in notice.holidays]
+        rows += [(record.origin, d, 1, record.seq) for d in notice.working_days]
         self.db.executemany("INSERT OR REPLACE INTO calendar_overrides VALUES (?,?,?,?)", rows)
-        self.calendar = load_calendar(self.db)
-        self._recompute_due_days()
+        self.calendars.clear()
+        self._recompute_due_days(record.origin)
 
-    def _recompute_due_days(self) -> None:
-        """A calendar notice moves the due date of every case whose clock runs: redo them.
+    def _recompute_due_days(self, publisher: str) -> None:
+        """A calendar notice moves the due dates of the running cases in its publisher's
+        subtree, and of no others: redo those.
 
-        Open cases only (due_day set), so it costs the open cases once per notice,
-        and notices are a few a year.
+        Open cases only (due_day set) whose owner lies in the subtree, so a notice
+        costs those cases once, and notices are a few a year.
         """
         self.flush()
         changed = []
-        for row in self.db.execute(f"SELECT {', '.join(_CASE_FIELDS)}, due_day FROM cases"
-                                   " WHERE due_day IS NOT NULL").fetchall():
+        for row in self.db.execute(f"SELECT {', '.join(_CASE_FIELDS)}, origin, due_day FROM"
+                                   " cases WHERE due_day IS NOT NULL AND origin LIKE ?",
+                                   (subtree_prefix(publisher) + "%",)).fetchall():
             case = row_to_case(dict(zip(_CASE_FIELDS, row, strict=False)))
-            due = indexed_due_day(case, self.calendar)
+            due = indexed_due_day(case, self.calendars(row[-2]))
             if due != row[-1]:
                 changed.append((due, case.case_no))
         self.db.executemany("UPDATE cases SET due_day = ? WHERE case_no = ?", changed)

@@ -29,23 +29,44 @@ class Recovered:
     server_size: int = 0
     #: why own writes are still refused, or "" when they resume
     still_refused: str = ""
+    #: (from, to): own records this key signed that no ancestor held, given up for lost
+    lost: tuple[int, int] | None = None
+    #: still refused only because this key signed more than any ancestor sent back
+    loss_possible: bool = False
 
     def to_dict(self) -> dict:
         return {"server": self.server, "fetched": self.fetched, "own_size": self.own_size,
                 "server_size": self.server_size, "writable": not self.still_refused,
-                "still_refused": self.still_refused}
+                "still_refused": self.still_refused,
+                "lost": list(self.lost) if self.lost else None}
 
 
 def recover(home: Home, ancestor: str | None = None,
-            progress: Callable[[str], None] | None = None) -> Recovered:
-    """Recover over the network from parent_address (the parent, or ``ancestor``)."""
+            progress: Callable[[str], None] | None = None, *,
+            accept_loss: bool = False) -> Recovered:
+    """Recover over the network from parent_address (the parent, or ``ancestor``).
+
+    When the server held less of the own log than this key signed (records
+    signed here and lost before any exchange), writes stay refused: resuming
+    would reissue those sequence and case numbers. ``accept_loss`` is the
+    operator's word that they are gone for good (log_guard.accept_loss).
+    """
     store = NodeStore.open(home)
     try:
         replica = build(store)
         uplink = link.make_uplink(store, replica, progress, server_division=ancestor)
         report = uplink.recover_only()
         link.confirm_sizes(store, replica, report.parent_sizes)
-        return outcome(store, report.parent, report.recovered, report.parent_sizes)
+        done = outcome(store, report.parent, report.recovered, report.parent_sizes)
+        signed = log_guard.marked_size(home) or 0
+        done.loss_possible = bool(done.still_refused) and signed > done.own_size \
+            and not log_guard.held(store.db, store.division)
+        if accept_loss and done.loss_possible:
+            done.loss_possible = False
+            log_guard.accept_loss(home, store.division, done.own_size)
+            done.lost = (done.own_size, signed)
+            done.still_refused = log_guard.why_refused(home, store.db, store.division) or ""
+        return done
     finally:
         store.close()
 

@@ -19,7 +19,7 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from xml.etree import ElementTree
 
 import pygal
@@ -30,6 +30,7 @@ from node.clock import wall_ms
 from node.lights import RED, YELLOW
 from node.store import NodeStore
 from node.workdays import CHINA_TZ
+from sync.records import show_ms
 
 _STYLE = Style(background="white", plot_background="white", foreground="#333",
                foreground_strong="#111", foreground_subtle="#999",
@@ -107,9 +108,7 @@ def _e(value: object) -> str:
 
 
 def _time(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
+    return "-" if ms is None else show_ms(ms, CHINA_TZ)
 
 
 def _pct(value: float | None) -> str:

@@ -39,7 +39,7 @@ from importlib.metadata import version
 from node import workflow
 from node.authority import case_owner
 from node.clock_guard import EARLIEST_MS, LATEST_MS
-from node.projection import FOLLOW_UP_STEPS, load_calendar
+from node.projection import FOLLOW_UP_STEPS, Calendars
 from node.scope import in_scope
 from node.store import NodeStore
 from node.workdays import Calendar, date_of_ms, ms_of_date
@@ -159,12 +159,15 @@ class Statistics:
         return asdict(self)
 
 
-def calendar_statement(calendar: Calendar, days: Iterable[date]) -> str:
-    """Which calendar the working days came from, for every figure that counts them."""
+def calendar_statement(calendars: Iterable[Calendar], days: Iterable[date]) -> str:
+    """Which calendars the working days came from, for every figure that counts them
+    (each case counts on its owner's: node.projection.calendar_for)."""
     days = list(days)
+    calendars = list(calendars)
     source = f"chinese-calendar {version('chinesecalendar')}"
-    overrides = "with calendar notices" if calendar.has_overrides else "no calendar notices"
-    missing = calendar.uncovered_years(days) if days else []
+    overrides = ("with calendar notices" if any(c.has_overrides for c in calendars)
+                 else "no calendar notices")
+    missing = sorted({y for c in calendars for y in (c.uncovered_years(days) if days else [])})
     guess = (f"; {', '.join(map(str, missing))} counted Mon–Fri (no official data)"
              if missing else "")
     return f"{source}, {overrides}{guess}"
@@ -190,15 +193,25 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
     low = ms_of_date(first) if first else 0
     high = ms_of_date(last + timedelta(days=1)) if last else 2**62
     db, me = store.db, store.division
-    calendar = load_calendar(db)
+    calendars = Calendars(db)
     bodies = dict(db.execute("SELECT impl_code || '#' || version,"
                              " json_extract(data, '$.body_name') FROM matters"))
     span = db.execute("SELECT min(created_ms), max(updated_ms) FROM cases").fetchone()
-    index = None
+    span_days = (0, 0)
     if span[0] is not None:
         # Times from a broken clock (year 9999) count at the sane range's ends.
         first, last = (min(max(ms, EARLIEST_MS), LATEST_MS) for ms in span)
-        index = WorkdayIndex(calendar, day_number(first), day_number(last) + 3 * 366)
+        span_days = (day_number(first), day_number(last) + 3 * 366)
+    indexes: dict[int, WorkdayIndex] = {}  # one per distinct calendar (owners share them)
+    used: dict[int, Calendar] = {id(calendars(me)): calendars(me)}
+
+    def index_for(owner: str) -> WorkdayIndex:
+        calendar = calendars(owner)
+        if id(calendar) not in indexes:
+            indexes[id(calendar)] = WorkdayIndex(calendar, *span_days)
+            used[id(calendar)] = calendar
+        return indexes[id(calendar)]
+
     scope: dict[str, bool] = {}
 
     def counted_here(origin: str) -> bool:
@@ -239,7 +252,7 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
             figures.supplement_rounds += rounds
         concluded, supplemented = milestones.get(case_no, (None, 0))
         if state in _CONCLUDED and concluded is not None and accepted is not None:
-            assert index is not None
+            index = index_for(origin)
             accepted_day, concluded_day = day_number(accepted), day_number(concluded)
             on_time = concluded_day <= index.add(accepted_day, limit + paused)
             days = max(0, index.between(accepted_day, concluded_day) - paused)
@@ -254,7 +267,7 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
     if by == "county":
         _rank(group_rows)
     days_seen = [date_of_ms(span[0]), date_of_ms(span[1])] if span[0] is not None else []
-    return Statistics(me, subtree, by, (start, end), calendar_statement(calendar, days_seen),
+    return Statistics(me, subtree, by, (start, end), calendar_statement(used.values(), days_seen),
                       total.to_dict(), group_rows, catalogue_figures(store, subtree=subtree),
                       cross_region_figures(store, subtree=subtree, low=low, high=high))
 

@@ -17,6 +17,7 @@ proof is made. Foreign records (replicated from other nodes) enter through
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import sys
 import time
@@ -150,8 +151,9 @@ class NodeStore:
         self.clock_bounds = clock_guard.bounds(config)
         self._signer: CheckpointSigner | None = None
         self._identity_checked = False
-        self._started = log_guard.marker_exists(home)
         self._readers: list[sqlite3.Connection] = []
+        #: the size ``log-started`` holds, as far as this process knows (0: read it first)
+        self._marked = 0
 
     @classmethod
     def open(cls, home: Home, progress: Callable[[str], None] = _stderr) -> NodeStore:
@@ -174,8 +176,10 @@ class NodeStore:
         store = cls(home, config, db)
         if built != projection.SCHEMA:
             store.rebuild()  # projections are derived: a new layout is rebuilt from the log
-        if not store._started and store.log.size(store.division):
-            store._note_started()  # a home from before the marker, or killed right after commit
+        # a home from before the marker, or killed right after a commit; best effort, since
+        # a read-only home must stay readable (its next write is refused anyway)
+        with contextlib.suppress(EnvironmentProblem):
+            store._note_size()
         return store
 
     @property
@@ -221,13 +225,16 @@ class NodeStore:
         """
         with self.transaction():
             records = self._write_locked(drafts, wall_ms)
-        if records and not self._started:
-            self._note_started()
+        if records:
+            self._note_size()
         return records
 
-    def _note_started(self) -> None:
-        log_guard.note_started(self.home, self.division)
-        self._started = True
+    def _note_size(self) -> None:
+        """Keep ``log-started`` at the own log's committed size (node.log_guard)."""
+        size = self.log.size(self.division)
+        if size > self._marked:
+            log_guard.note_size(self.home, self.division, size)
+            self._marked = size
 
     def _check_clock(self, origin: str, size: int, now_ms: int) -> None:
         clock_guard.check_drill(self.log.latest_receipt(origin) is not None, self.clock_bounds)

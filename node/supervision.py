@@ -39,7 +39,7 @@ from node import crossregion, evaluation, workflow
 from node.authority import case_owner
 from node.config_schema import Config
 from node.lights import GREEN, RANK, RED, YELLOW, Clock, clock, light_of
-from node.projection import load_calendar, load_case, row_to_case
+from node.projection import Calendars, load_case, row_to_case
 from node.scope import in_scope
 from node.store import Draft, NodeStore
 from node.workdays import Calendar, date_of_ms
@@ -146,7 +146,7 @@ class Notice:
 
 def notices(store: NodeStore, *, subtree: bool = True) -> list[Notice]:
     """督办 notices this node sent, received, or holds for its subtree, oldest first."""
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     rows = store.db.execute(
         "SELECT n.origin, n.seq, n.case_no, n.owner, n.at_ms, n.text, n.due_days,"
         " r.origin, r.seq, r.at_ms, r.text FROM supervision_notices n"
@@ -159,7 +159,8 @@ def notices(store: NodeStore, *, subtree: bool = True) -> list[Notice]:
         notice_id = f"{origin}#{seq}"
         if notice_id in out:   # answered twice: the first answer counts
             continue
-        due = calendar.add_workdays(date_of_ms(at_ms), days).isoformat()
+        # the owner answers, so the notice's working days count on the owner's calendar
+        due = calendars(owner).add_workdays(date_of_ms(at_ms), days).isoformat()
         out[notice_id] = Notice(notice_id, origin, case_no, owner, at_ms, text, due,
                                 f"{r_origin}#{r_seq}" if r_origin else None, r_ms, r_text)
     return list(out.values())
@@ -167,7 +168,7 @@ def notices(store: NodeStore, *, subtree: bool = True) -> list[Notice]:
 
 def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[CaseLight]:
     """Every case with a running clock, unanswered 督办 or open 差评 step, worst first."""
-    calendar = load_calendar(store.db)
+    calendars = Calendars(store.db)
     limits = Limits.from_config(store.config)
     bodies = dict(store.db.execute("SELECT impl_code || '#' || version, json_extract(data,"
                                    " '$.body_name') FROM matters"))
@@ -193,11 +194,12 @@ def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[Case
         if not in_scope(store.division, case_owner(case.case_no), subtree) and not (
                 crossing and in_scope(store.division, crossing.other, subtree)):
             continue
-        clocks = case_clocks(case, today, calendar, limits)
+        clocks = case_clocks(case, today, calendars(case_owner(case.case_no)), limits)
         if crossing is not None and crossing.answered_ms is None:
+            handler_calendar = calendars(crossing.other)   # the handler owes the answer
             clocks.append(clock("交接", crossregion.handover_due(
-                crossing, calendar, limits.handover_answer_days), today, calendar,
-                f"{crossing.receiver}→{crossing.other}"))
+                crossing, handler_calendar, limits.handover_answer_days), today,
+                handler_calendar, f"{crossing.receiver}→{crossing.other}"))
         if clocks:
             entry(case).clocks.extend(clocks)
     for notice in notices(store, subtree=subtree):
@@ -206,8 +208,8 @@ def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[Case
         supervised = load_case(store.db, notice.case_no)
         if supervised is None:
             continue
-        overdue_or_not = clock("督办", date.fromisoformat(notice.due), today, calendar,
-                               notice.id)
+        overdue_or_not = clock("督办", date.fromisoformat(notice.due), today,
+                               calendars(notice.owner), notice.id)
         overdue_or_not.light = RED   # an unanswered 督办 is red whatever its due date
         entry(supervised).clocks.append(overdue_or_not)
     for case_no, step_clock in evaluation.follow_up_clocks(store, today, subtree=subtree):

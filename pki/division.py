@@ -112,7 +112,7 @@ def level(code: str) -> Level:
     return Level.COUNTY
 
 
-def _prefix(code: str) -> str:
+def subtree_prefix(code: str) -> str:
     """The significant prefix: every code in this division's subtree starts with it."""
     lv = level(code)
     return {
@@ -152,7 +152,7 @@ def is_ancestor(ancestor: str, descendant: str) -> bool:
         return True
     if len(ancestor) > len(descendant):
         return False
-    return descendant.startswith(_prefix(ancestor))
+    return descendant.startswith(subtree_prefix(ancestor))
 
 
 def in_subtree(root: str, code: str) -> bool:

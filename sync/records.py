@@ -8,6 +8,7 @@ errors never leak: they become "malformed record: …".
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
 from typing import TypeVar
 
 from google.protobuf.message import DecodeError, Message
@@ -22,6 +23,19 @@ Body = TypeVar("Body", bound=Message)
 def hlc_ms(hlc: int) -> int:
     """Wall-clock part of a hybrid-logical-clock value, in unix milliseconds."""
     return hlc >> LOGICAL_BITS
+
+
+def show_ms(ms: int, tz: tzinfo = UTC, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored time for people, in ``tz``: the one formatter every reader of stored times uses.
+
+    Never raises, whatever the value: a broken clock (or a hostile peer) can
+    leave a record dated year 9999, 0001 or 2^64 ms, and a time past the
+    calendar's ends is shown as the end it passed instead of crashing the reader.
+    """
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz).strftime(fmt)
+    except (OverflowError, OSError, ValueError):
+        return "after 9999" if ms > 0 else "before 0001"
 
 
 @dataclass

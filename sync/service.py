@@ -150,6 +150,13 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         except VerificationError as exc:
             raise PeerNotAllowed(f"peer refused: {exc.diagnostics()}") from exc
 
+    def _is_child(self, peer: x509.Certificate) -> bool:
+        try:
+            self.replica.require_child(peer)
+        except PeerNotAllowed:
+            return False
+        return True
+
     def _child(self, context: grpc.ServicerContext, view: Replica | None = None) -> str:
         """The calling child's division, if we issued its certificate and it holds now."""
         peer = peer_certificate(context)
@@ -175,15 +182,21 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 # Only our parent or a child learns what we hold; anyone else, however
                 # well certified, gets the refusal and nothing more.
                 from_parent = issued_by(r.chain[0], peer)
-                if not from_parent:
-                    r.require_child(peer)
-                unheld = [c for c in chain if not view.certs.holds(c)]
-                sizes = view.log.sizes()
-                waiting = (not from_parent
-                           and bool(view.host.addressed_into(division_of(peer), delivered)))
+                recovering = not from_parent and not self._is_child(peer)
+                if recovering:
+                    code = division_of(peer)  # its chain to the root was verified just now
+                    if code == r.division or not in_subtree(r.division, code):
+                        r.require_child(peer)  # the refusal, naming what it is not
+                    sizes = {o: n for o, n in view.log.sizes().items() if in_subtree(code, o)}
+                    unheld, waiting = [], False
+                else:
+                    unheld = [c for c in chain if not view.certs.holds(c)]
+                    sizes = view.log.sizes()
+                    waiting = (not from_parent
+                               and bool(view.host.addressed_into(division_of(peer), delivered)))
             if unheld:
                 r.write_soon(lambda: r.receiver.keep_certificates(unheld))
-            if self.on_contact and not from_parent:
+            if self.on_contact and not from_parent and not recovering:
                 on_contact, child = self.on_contact, division_of(peer)
                 r.write_soon(lambda: on_contact(child, told))
         except Error as exc:
@@ -236,7 +249,6 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             cert = peer_certificate(context)
             with r.snapshot() as view:
                 peer = self._require_descendant(cert, view)
-                self._admit(cert, view=view)
                 batches, more = self._batches(view, lambda o: in_subtree(peer, o), recovering,
                                               budget)
             return federation_pb2.PullResponse(batches=self._packed(request, context, batches),
@@ -290,8 +302,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 more = True
         return batches, more
 
-    @staticmethod
-    def _require_descendant(cert: x509.Certificate, r: Replica) -> str:
+    def _require_descendant(self, cert: x509.Certificate, r: Replica) -> str:
         """A node below us, by a chain verified now: a child, or a grandchild whose parent is
         gone too (recovery pulls only; pushes still come from children alone). ``r`` is
         a snapshot."""
@@ -301,7 +312,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
         held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
         pool = parse_der(held, f"certificates held for {code}'s issuer")
-        r.receiver.verify_peer(cert, pool, Purpose.TLS_CLIENT)
+        # a grandchild's issuer is not among our own certificates: its chain as held
+        self._admit(cert, pool, view=r)
         return code
 
 

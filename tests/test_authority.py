@@ -151,6 +151,16 @@ CASES: dict[str, Callable[..., Forbidden]] = {
     "case-owner/evaluation": lambda fed: Forbidden(SIBLING, K.EVALUATION, K.Evaluation(
         case_no=_case(fed), level=1, evaluator_kind="applicant", channel="online",
         evaluator="540102199001010011").SerializeToString()),
+    "staff-active/paper-card": lambda fed: Forbidden(SIBLING, K.EVALUATION, K.Evaluation(
+        case_no=_case(fed, SIBLING), level=2, evaluator_kind="paper-card", channel="window",
+        evaluator="540102199001010011", entered_by="无名").SerializeToString()),
+    "staff-role/follow-up": lambda fed: Forbidden(SIBLING, K.EVALUATION_FOLLOW_UP,
+                                                  K.EvaluationFollowUp(
+        evaluation_origin=SIBLING, evaluation_seq=1, case_no=_case(fed, SIBLING),
+        step="verify", text="电话回访", actor="窗口1").SerializeToString()),
+    "notice-recipient/unknown": lambda fed: Forbidden(SIBLING, K.POLICY_NOTICE,
+                                                      K.PolicyNotice(
+        title="t", text="x").SerializeToString(), "540199"),
     "staff-register": lambda fed: Forbidden(SIBLING, K.STAFF_DISABLED, K.StaffDisabled(
         staff_id="nobody").SerializeToString()),
     "body-parse": lambda fed: Forbidden(SIBLING, K.CASE_EVENT, b"\x0a\xff"),

@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from node_fixtures import ID_OK, make_node, run, tongban
 
-from node import cases, problems
+from node import cases, clock_guard, problems
+from node.cli.common import format_ms
 from node.clock_guard import flags
 from node.home import Home
 from node.store import NodeStore
 from node.wiring import build
+from node.workdays import CHINA_TZ
 from ops.fedcheck import COUNTY, REGION
 from sync import bundle as bundles
-from sync.records import LOGICAL_BITS, hlc_ms
+from sync.records import LOGICAL_BITS, hlc_ms, show_ms
 
 
 def _apply(store: NodeStore) -> cases.Outcome:
@@ -116,3 +118,25 @@ def test_a_far_future_record_is_stored_flagged_and_does_not_drag_the_clock(fed_c
                                 (COUNTY,)).fetchone()[0] > flag.seq  # stored all the same
     finally:
         store.close()
+
+
+def test_stored_times_past_the_calendar_format_as_its_ends():
+    end_of_9999 = int(datetime(9999, 12, 31, 23, 0, tzinfo=UTC).timestamp() * 1000)
+    start_of_0001 = int(datetime(1, 1, 1, 0, 30, tzinfo=UTC).timestamp() * 1000)
+    assert show_ms(end_of_9999) == "9999-12-31 23:00"
+    assert show_ms(end_of_9999, CHINA_TZ) == "after 9999"     # +8 h is year 10000
+    assert show_ms(start_of_0001, timezone(timedelta(hours=-8))) == "before 0001"
+    assert show_ms(2**64 - 1) == "after 9999" and show_ms(-(2**63)) == "before 0001"
+    assert format_ms(2**64 - 1) == "after 9999"
+    assert clock_guard.show(2**64 - 1) == "after 9999"
+
+
+def test_the_report_of_a_year_9999_home_renders(tmp_path):
+    home = make_node(tmp_path)
+    _far_future_case(home)
+    for env in ({}, {"TONGBAN_CLOCK": "0001-01-01T10:00"},
+                {"TONGBAN_CLOCK": "9999-12-31T23:00+00:00"}):
+        out = tmp_path / "report.html"
+        result = run(home, "report", "--out", str(out), env=env, ok=False)
+        assert result.exit_code == 0, (result.output, result.exception)
+        assert "<html" in out.read_text()

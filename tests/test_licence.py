@@ -24,9 +24,17 @@ from node_fixtures import dump_projections, register_staff, tongban
 from node.authority import AuthorityViolation
 from node.clock import wall_ms
 from node.home import Home
+from node.licence_export import describe
 from node.licence_format import from_qr_text, parse_sealed, qr_text, seal
 from node.licence_projection import TABLES
-from node.licence_verify import EXPIRED, REVOKED, node_trust, verify_qr, verify_sealed
+from node.licence_verify import (
+    EXPIRED,
+    REVOKED,
+    node_trust,
+    verify_held,
+    verify_qr,
+    verify_sealed,
+)
 from node.seals import seal_key_path, signing_seal
 from node.store import Draft, NodeStore
 from ops.localfed import Federation
@@ -466,3 +474,19 @@ def test_a_qr_is_checked_against_the_licence_record_where_it_is_held(fed):
                        rf"540102's log record #{claims.seq} \(tampered field"):
         verify_qr(store, second, datetime.now(UTC), date.today())
     store.close()
+
+
+def test_a_status_time_past_the_calendar_is_shown_not_crashed_on(fed):
+    """A national record dated by a broken clock (year 10000 in China time, or before 0001)
+    is the status time of every licence verified against it: it must still print."""
+    county = fed.nodes["540102"].home
+    licence = issue_licence(county)
+    store = NodeStore.open(Home(county))
+    try:
+        verdict = verify_held(store, licence, datetime.now(UTC), date.today())
+    finally:
+        store.close()
+    end_of_9999 = int(datetime(9999, 12, 31, 23, tzinfo=UTC).timestamp() * 1000)
+    for ms, shown in ((end_of_9999, "after 9999"), (-(2**62), "before 0001"),
+                      (2**64 - 1, "after 9999")):
+        assert describe(replace(verdict, status_as_of_ms=ms))["status_as_of"] == shown

@@ -19,9 +19,20 @@ import time
 from pathlib import Path
 
 import pytest
-from node_fixtures import ID_OK, matter_codes, tongban
+from node_fixtures import ID_OK, matter_codes, register_staff
+from node_fixtures import tongban as in_process
 
-from ops.fedcheck import COUNTY, REGION, add_events, assert_same_log, records, size, verify_logs
+from ops.fedcheck import (
+    COUNTY,
+    REGION,
+    add_events,
+    assert_same_log,
+    records,
+    set_parent_address,
+    size,
+    verify_logs,
+)
+from ops.localfed import Federation, tongban
 
 
 @functools.cache
@@ -173,11 +184,36 @@ def test_manual_copy_of_an_old_db_is_caught_at_the_next_exchange(synced, tmp_pat
     (county / "node.db").write_bytes(backup.read_bytes())
     for suffix in ("-wal", "-shm"):
         Path(f"{county / 'node.db'}{suffix}").unlink(missing_ok=True)
+    # Before any exchange: log-started knows the log was longer, so no number is reissued.
+    refused = apply_case(county, check=False)
+    assert refused.returncode == 1 and "older copy" in refused.stderr, refused.stderr
+    assert refused.stderr.count("\n") == 1
     tongban("sync", "--once", home=county)  # recovers at the start of the exchange
     assert set(issued) <= set(case_numbers(county))
     assert not set(_written_numbers(county, 1)) & set(issued)
     tongban("sync", "--once", home=county)
     assert_clean(county, region)
+
+
+def test_records_no_ancestor_holds_stay_refused_until_the_operator_accepts_the_loss(
+        synced, tmp_path):
+    county = synced.nodes[COUNTY].home
+    backup = tmp_path / "old.db"
+    tongban("db", "backup", "--out", str(backup), home=county)
+    held = size(county, COUNTY)
+    lost = _written_numbers(county, 2)  # never synced: only this disk had them
+    (county / "node.db").write_bytes(backup.read_bytes())
+    for suffix in ("-wal", "-shm"):
+        Path(f"{county / 'node.db'}{suffix}").unlink(missing_ok=True)
+    refused = tongban("recover", home=county, check=False)
+    assert refused.returncode == 1 and "--accept-loss" in refused.stderr, refused.stderr
+    assert apply_case(county, check=False).returncode == 1
+    done = tongban("recover", "--accept-loss", home=county)
+    assert f"writes resume at seq {held}" in done.stdout
+    assert f"records {held}..{held + 1} of this node's log were written here" in done.stderr
+    assert set(_written_numbers(county, 1)) <= set(lost)  # issued again, as it warned
+    tongban("sync", "--once", home=county)
+    assert_clean(county, synced.nodes[REGION].home)
 
 
 def test_restore_refuses_a_partial_a_foreign_and_a_newer_backup(synced, tmp_path):
@@ -316,3 +352,81 @@ def test_kill_during_restore_and_recover_then_recover_converges(synced, tmp_path
     assert fresh[0] not in issued
     tongban("sync", "--once", home=county)
     assert_clean(county, region)
+
+
+@pytest.fixture
+def four_levels(tmp_path):
+    """National, region 540000, prefecture 540100 and county 540102, enrolled for real;
+    the region and the prefecture serving over mutual TLS."""
+    fed = Federation(tmp_path / "fed4", run=in_process)
+    for code, parent in (("000000", None), (REGION, "000000"), ("540100", REGION),
+                         (COUNTY, "540100")):
+        fed.add(code, parent)
+    county = fed.nodes[COUNTY].home
+    in_process("matter", "import", "--sample", home=county)
+    register_staff(county)
+    fed.start(REGION)
+    fed.start("540100")
+    yield fed
+    fed.stop_all()
+
+
+def _county_apply(home: Path) -> str:
+    code = json.loads(in_process("matter", "list", "--json", home=home).stdout)[0]["code"]
+    matter = json.loads(in_process("matter", "show", code, "--json", home=home).stdout)
+    required = [m["name"] for m in matter.get("materials", []) if m.get("required")]
+    return in_process("case", "apply", "--matter", code, "--applicant", ID_OK, "--name", "扎西",
+                   *[a for m in required for a in ("--material", m)],
+                   home=home).stdout.split()[0]
+
+
+def test_a_county_whose_parent_is_gone_too_recovers_from_the_grandparent(four_levels, tmp_path):
+    fed = four_levels
+    county = fed.nodes[COUNTY].home
+    prefecture, region = fed.nodes["540100"].home, fed.nodes[REGION].home
+    _county_apply(county)
+    fed.sync(COUNTY)
+    backups = {code: tmp_path / f"{code}.db" for code in (COUNTY, "540100")}
+    for code, path in backups.items():
+        in_process("db", "backup", "--out", str(path), home=fed.nodes[code].home)
+    issued = [_county_apply(county) for _ in range(3)]
+    fed.sync(COUNTY)
+    fed.sync("540100")  # the region now holds the county's log too
+    held = size(county, COUNTY)
+    assert size(region, COUNTY) == held
+
+    # Both disks are lost: the prefecture is down, the county restores its old backup.
+    fed.stop("540100")
+    restored = tongban("db", "restore", str(backups[COUNTY]), home=county, check=False)
+    assert restored.returncode == 1 and "writes stay refused" in restored.stderr
+    assert json.loads(in_process("case", "list", "--json", home=county).stdout)  # reads work
+    assert fed.sync(COUNTY, check=False).returncode != 0  # the parent is gone
+
+    # Recovery from the nearest ancestor that holds the log: parent_address at the region.
+    prefecture_address = fed.nodes["540100"].address
+    set_parent_address(county, fed.nodes[REGION].address)
+    not_named = tongban("recover", home=county, check=False)
+    assert not_named.returncode == 2, not_named.stdout + not_named.stderr
+    assert not_named.stderr.count("\n") == 1
+    done = tongban("recover", "--ancestor", REGION, home=county)
+    assert f"recovered from {REGION}" in done.stdout
+    assert f"writes resume at seq {held}" in done.stdout
+    assert records(county, COUNTY) == records(region, COUNTY)
+    fresh = _county_apply(county)
+    assert fresh not in issued and size(county, COUNTY) == held + 1
+
+    # The prefecture comes back from its own backup and recovers from the region; the
+    # county syncs to it again and everything converges, with no fork anywhere.
+    tongban("db", "restore", str(backups["540100"]), home=prefecture, check=False)
+    tongban("recover", home=prefecture)
+    fed.start("540100")
+    set_parent_address(county, prefecture_address)
+    fed.sync(COUNTY)
+    fed.sync("540100")
+    for home in (prefecture, region):
+        assert_same_log(county, home, COUNTY)
+    for home in (county, prefecture, region):
+        audit = in_process("audit", "verify", str(home / "node.db"), "--root",
+                        str(home / "root.crt"), check=False)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert rows(home, "quarantine") == [] and rows(home, "forks") == []

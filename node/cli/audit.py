@@ -114,9 +114,10 @@ def check(file: Path, root_file: Path, as_json: bool) -> None:
     case = audits.check(file, root_file)
     checked = case.proof
     rows = [[e.origin, e.seq, format_ms(e.at_ms), e.action, e.actor] for e in case.events]
-    logs = [{"origin": log.origin, "size": log.size, "root": log.root.hex(),
+    logs: list[dict] = [{"origin": log.origin, "size": log.size, "root": log.root.hex(),
              "signer_serial": serial_hex(log.signer),
-             "trusted_time": log.trusted_time.isoformat() if log.trusted_time else None}
+             "trusted_time": log.trusted_time.isoformat() if log.trusted_time else None,
+             "future_receipts": list(log.future_receipts)}
             for log in checked.logs]
     if as_json:
         emit_json({"case": checked.label, "verified": True, "logs": logs,
@@ -129,4 +130,7 @@ def check(file: Path, root_file: Path, as_json: bool) -> None:
         when = log["trusted_time"] or "unconfirmed (no parent receipt; judged at now)"
         echo(f"  log {log['origin']}: checkpoint size {log['size']}, signer serial "
                    f"{log['signer_serial']}, trusted time {when}")
+        if log["future_receipts"]:
+            echo(f"  log {log['origin']}: receipts dated after this machine's clock, not "
+                 f"trusted: {', '.join(log['future_receipts'])}")
     echo(table(["origin", "seq", "time", "action", "actor"], rows))

@@ -43,16 +43,21 @@ def publish(year: int, holidays: tuple[str, ...], workdays: tuple[str, ...], as_
 
 
 @calendar_group.command("show")
+@click.option("--for", "division", default=None, metavar="DIVISION",
+              help="The division whose cases to show the calendar of (default: this node).")
 @json_option
 @home_option
-def show(as_json: bool, home_dir: str | None) -> None:
-    """Calendar notices in force on this node (the latest notice for a day wins).
+def show(division: str | None, as_json: bool, home_dir: str | None) -> None:
+    """Calendar notices in force for this node's cases, or those of --for DIVISION.
+
+    A notice counts only in its publisher's subtree; where two publishers set
+    a day, the nearer one wins, and of one publisher the latest notice.
 
     \b
     Example:
       tongban calendar show --json
     """
-    rows = calendar.in_force(NodeStore.open(resolve_home(home_dir)))
+    rows = calendar.in_force(NodeStore.open(resolve_home(home_dir)), division)
     if as_json:
         emit_json(rows)
         return

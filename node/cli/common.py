@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
 
 import click
 
@@ -17,6 +16,7 @@ from node.clock import today, wall_ms
 from node.home import Home
 from node.text import printable
 from node.workdays import CHINA_TZ
+from sync.records import show_ms
 
 __all__ = ["echo", "emit_json", "format_ms", "home_option", "json_option", "resolve_home", "table",
            "today", "wall_ms"]
@@ -36,12 +36,8 @@ def resolve_home(home_dir: str | None) -> Home:
 
 
 def format_ms(ms: int | None) -> str:
-    if ms is None:
-        return "-"
-    try:
-        return datetime.fromtimestamp(ms / 1000, CHINA_TZ).strftime("%Y-%m-%d %H:%M")
-    except (OverflowError, OSError, ValueError):
-        return "after 9999" if ms > 0 else "before 0001"  # a broken clock's stored time
+    """A stored time in China time; never raises (sync.records.show_ms)."""
+    return "-" if ms is None else show_ms(ms, CHINA_TZ)
 
 
 def echo(text: object = "", *, err: bool = False, nl: bool = True) -> None:

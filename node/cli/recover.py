@@ -17,9 +17,14 @@ def _stderr(line: str) -> None:
 @click.option("--ancestor", default=None, metavar="DIVISION",
               help="parent_address points at this higher ancestor, because the parent "
                    "lost its disk too.")
+@click.option("--accept-loss", is_flag=True,
+              help="Records this key signed that no ancestor holds are lost for good: "
+                   "resume at what was fetched (their sequence and case numbers are "
+                   "issued again). Only after the parent was synced and still lacks them.")
 @json_option
 @home_option
-def recover_cmd(ancestor: str | None, as_json: bool, home_dir: str | None) -> None:
+def recover_cmd(ancestor: str | None, accept_loss: bool, as_json: bool,
+                home_dir: str | None) -> None:
     """Fetch back this node's own and subtree logs from the parent, then resume writing.
 
     Run it after a lost disk, an empty node.db or `tongban db restore`: every
@@ -31,7 +36,11 @@ def recover_cmd(ancestor: str | None, as_json: bool, home_dir: str | None) -> No
     Example:
       tongban recover
     """
-    done = recovery.recover(resolve_home(home_dir), ancestor, _stderr)
+    done = recovery.recover(resolve_home(home_dir), ancestor, _stderr, accept_loss=accept_loss)
+    if done.lost:
+        _stderr(f"warning: records {done.lost[0]}..{done.lost[1] - 1} of this node's log "
+                "were written here and never replicated: they are lost, and their numbers "
+                "will be issued again")
     if as_json:
         emit_json(done.to_dict())
     else:
@@ -39,6 +48,9 @@ def recover_cmd(ancestor: str | None, as_json: bool, home_dir: str | None) -> No
                    f"{sum(done.fetched.values())} records; this node holds {done.own_size} "
                    f"records of its own log, {done.server} holds {done.server_size}")
     if done.still_refused:
-        raise InputError(f"writes still refused: {done.still_refused}")
+        hint = ("; the server holds no more of it: if those records never left this node, "
+                "'tongban recover --accept-loss' resumes without them"
+                if done.loss_possible else "")
+        raise InputError(f"writes still refused: {done.still_refused}{hint}")
     if not as_json:
         click.echo(f"writes resume at seq {done.own_size}")

@@ -27,7 +27,7 @@ from sync.audit import bundle as bundle_file
 from sync.audit import database
 from sync.audit.judge import Claim, OriginInput, ReceiptRow, judge
 from sync.audit.report import Report
-from sync.audit.tree import scan
+from sync.audit.tree import FUTURE_SLACK_MS, scan
 from sync.contract import RecordPolicy
 from sync.trust import Verifier
 
@@ -53,6 +53,11 @@ def audit_path(path: Path, root: x509.Certificate, now: datetime,
     if head == _SQLITE_MAGIC:
         return audit_database(path, root, now, extra_certs, progress, policy)
     raise EnvironmentProblem(f"{path} is neither a node database (SQLite) nor a bundle (gzip)")
+
+
+def _future_ms(now: datetime) -> int:
+    """Records dated after this (the audit's clock plus the slack) are in the future."""
+    return int(now.timestamp() * 1000) + FUTURE_SLACK_MS
 
 
 def _counter(progress: AuditProgress | None, total: int) -> Callable[[int], None] | None:
@@ -82,7 +87,8 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
         for origin in database.origins(db):
             result = scan(origin, database.chunks(db, origin), database.claim_sizes(db, origin),
                           report, keep_nodes=True, progress=step,
-                          judge=policy.reader(origin, 0) if policy else None)
+                          judge=policy.reader(origin, 0) if policy else None,
+                          future_ms=_future_ms(now))
             report.origin(origin).records = result.end
             database.compare_tree_nodes(db, report, result)
             for revocation in result.revocations:
@@ -124,7 +130,8 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
                 reader = policy.reader(origin, batch.first_seq)  # one reader along the origin
             try:
                 result = scan(origin, [rows], {end}, report, batch.first_seq,
-                              list(batch.prefix_frontier), progress=step, judge=reader)
+                              list(batch.prefix_frontier), progress=step, judge=reader,
+                              future_ms=_future_ms(now))
             except Error as exc:
                 report.problem(origin, batch.first_seq, "prefix-frontier", str(exc))
                 continue
@@ -132,7 +139,7 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
             for revocation in result.revocations:
                 verifier.revocations.add(revocation)
             item.claims.append(Claim(end, result.roots[end], batch.checkpoint,
-                                     tuple(batch.consistency_proof)))
+                                     tuple(batch.consistency_proof), result.latest.get(end)))
     for entry in bundle.receipts:
         item = items.setdefault(entry.origin, OriginInput(entry.origin))
         item.claims.append(Claim(entry.size, None, entry.checkpoint))

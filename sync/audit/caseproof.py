@@ -17,8 +17,9 @@ certificate. It is JSON, version ``tongban-case-proof/1``::
 issuers, never the root: the root is what the auditor brings. Each record is
 checked with an RFC 9162 inclusion proof against the checkpoint's root, the
 checkpoint's signature against a certificate of its origin that chains to the
-root (subtree rule) at the trusted time (the earliest verified parent receipt,
-else now), and each receipt against the parent's certificate.
+root (subtree rule) at the trusted time (the earliest verified parent receipt
+not dated after the verifier's clock, else now), and each receipt against the
+parent's certificate.
 
 The proof shows the records are authentic and in the log at their sequence
 numbers; it cannot show that no other record of the same case exists (that
@@ -44,9 +45,10 @@ from pki.errors import Error, InputError, MalformedError, VerificationError
 from pki.revocation import RevocationSet
 from protos.tongban.v1 import record_pb2
 from sync import merkle
+from sync.audit.tree import FUTURE_SLACK_MS
 from sync.certstore import CertStore, der, parse_der
 from sync.log import LogStore
-from sync.records import parse_record
+from sync.records import parse_record, show_ms
 from sync.trust import Verifier
 
 FORMAT = "tongban-case-proof/1"
@@ -60,6 +62,8 @@ class ProvenLog:
     signer: x509.Certificate
     trusted_time: datetime | None  # None: no parent receipt, judged at now (unconfirmed)
     records: list[tuple[int, record_pb2.Record]]
+    #: verified receipts dated after the verifier's clock: never the trusted time
+    future_receipts: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,7 @@ def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
     if cp.division != origin:
         raise VerificationError(f"{where}: the checkpoint is for {cp.division}")
     trusted = None
+    future: list[str] = []
     for line in _field(entry, "receipts", list, where):
         if not isinstance(line, str):
             raise MalformedError("case proof", f"{where}: receipts must be strings")
@@ -186,6 +191,9 @@ def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
             receipt, _ = verifier.receipt(origin, line.encode("utf-8"), [signed])
         except Error as exc:
             raise VerificationError(f"receipt for {origin} size {cp.size}: {exc}") from exc
+        if receipt.time * 1000 > now.timestamp() * 1000 + FUTURE_SLACK_MS:
+            future.append(f"{receipt.cosigner} at {show_ms(receipt.time * 1000)} UTC")
+            continue  # a receipt from the future is never the trusted time
         trusted = receipt.timestamp if trusted is None else min(trusted, receipt.timestamp)
     try:
         verifier.chain(signed.signer, trusted or now)
@@ -208,4 +216,4 @@ def _check_log(verifier: Verifier, entry: object, now: datetime) -> ProvenLog:
             raise VerificationError(f"record {origin}#{seq} claims origin {record.origin!r} "
                                     f"seq {record.seq}")
         records.append((seq, record))
-    return ProvenLog(origin, cp.size, cp.root, signed.signer, trusted, records)
+    return ProvenLog(origin, cp.size, cp.root, signed.signer, trusted, records, tuple(future))

@@ -105,7 +105,8 @@ def origin_input(db: sqlite3.Connection, report: Report, origin: str, scan: Scan
                            f"checkpoint row says size {size} root {root.hex()[:16]}…, but its "
                            f"signed note says size {cp.size} root {cp.root.hex()[:16]}…: the "
                            "row was edited or an older note was put in its place")
-        item.claims.append(Claim(cp.size, scan.roots.get(cp.size), note))
+        item.claims.append(Claim(cp.size, scan.roots.get(cp.size), note,
+                                 latest=scan.latest.get(cp.size)))
     rows = db.execute("SELECT size, cosigner, time_ms, CAST(note AS BLOB) FROM receipts"
                       " WHERE origin = ? ORDER BY size, time_ms, id", (origin,))
     item.receipts = [ReceiptRow(size, line, cosigner, time_ms)

@@ -15,6 +15,8 @@ from pki.checkpoint import Checkpoint, parse_note
 from pki.errors import Error
 from sync import merkle
 from sync.audit.report import ForkEvidence, Report
+from sync.audit.tree import FUTURE_SLACK_MS
+from sync.records import show_ms
 from sync.trust import SignedCheckpoint, Verifier
 
 
@@ -24,6 +26,8 @@ class Claim:
     root: bytes | None  # root recomputed at ``at``; None when the records do not reach it
     note: bytes  # the signed checkpoint that should cover [0, at)
     proof: tuple[bytes, ...] = ()  # consistency proof at -> checkpoint size, when larger
+    #: (time ms, seq) of the latest-dated record among those hashed up to ``at``
+    latest: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,16 +77,23 @@ def judge(report: Report, verifier: Verifier, item: OriginInput, now: datetime) 
                            f"checkpoint of size {cp.size}: {exc}")
     summary.checkpoints = len(parsed)
     summary.newest = max((c.size for c in parsed.values()), default=None)
-    times = _receipts(report, verifier, item, parsed, list(signed.values()))
+    times = _receipts(report, verifier, item, parsed, list(signed.values()), now)
     _chains(report, verifier, origin, signed, times, now)
     _roots(report, item, parsed, signed)
+    _dated(report, item, times)
 
 
 def _receipts(report: Report, verifier: Verifier, item: OriginInput,
-              parsed: dict[bytes, Checkpoint], signed: list[SignedCheckpoint]
+              parsed: dict[bytes, Checkpoint], signed: list[SignedCheckpoint], now: datetime
               ) -> dict[bytes, datetime]:
-    """Earliest verified receipt time (parent or higher ancestor) per checkpoint note."""
+    """Earliest verified receipt time (parent or higher ancestor) per checkpoint note.
+
+    A receipt dated after the audit's clock (plus the slack) is reported and
+    never becomes the trusted time: within the cosigner's validity it would
+    otherwise move "valid at signing time" to a moment that has not come.
+    """
     origin = item.origin
+    latest_ms = now.timestamp() * 1000 + FUTURE_SLACK_MS
     newest = max((c.size for c in parsed.values()), default=-1)
     times: dict[bytes, datetime] = {}
     report.origin(origin).receipts = len(item.receipts)
@@ -107,6 +118,13 @@ def _receipts(report: Report, verifier: Verifier, item: OriginInput,
             report.problem(origin, None, "receipt-row",
                            f"receipt for size {row.size}: stored time {row.time_ms} ms, "
                            f"signed time {receipt.time * 1000} ms")
+        if receipt.time * 1000 > latest_ms:
+            report.problem(origin, row.size, "future-receipt",
+                           f"receipt by {receipt.cosigner} for size {row.size} is dated "
+                           f"{show_ms(receipt.time * 1000)} UTC, after the audit's clock "
+                           f"{show_ms(int(now.timestamp() * 1000))} UTC: not used as the "
+                           "trusted time")
+            continue
         known = times.get(checkpoint.note)
         if known is None or receipt.timestamp < known:
             times[checkpoint.note] = receipt.timestamp
@@ -129,6 +147,27 @@ def _chains(report: Report, verifier: Verifier, origin: str,
         except Error as exc:
             report.problem(origin, None, "certificate",
                            f"checkpoint of size {sc.checkpoint.size}, judged at {when}: {exc}")
+
+
+def _dated(report: Report, item: OriginInput, times: dict[bytes, datetime]) -> None:
+    """Records dated after the earliest ancestor receipt of a checkpoint that covers them.
+
+    The receipt is the ancestor's word that it held the records at its time; a
+    record dated later was written on a clock running ahead (or was forged).
+    """
+    flagged: set[int] = set()
+    for claim in item.claims:
+        at = times.get(claim.note)
+        if at is None or claim.latest is None:
+            continue
+        dated_ms, seq = claim.latest
+        receipt_ms = int(at.timestamp() * 1000)
+        if dated_ms > receipt_ms + FUTURE_SLACK_MS and seq not in flagged:
+            flagged.add(seq)
+            report.problem(item.origin, seq, "after-receipt",
+                           f"record dated {show_ms(dated_ms)} UTC, after the earliest ancestor "
+                           f"receipt {show_ms(receipt_ms)} UTC of a checkpoint that covers it: "
+                           "its clock ran ahead")
 
 
 def _roots(report: Report, item: OriginInput, parsed: dict[bytes, Checkpoint],

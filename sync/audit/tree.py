@@ -26,6 +26,11 @@ from sync import merkle
 from sync.audit.report import Report
 from sync.contract import Judgement
 from sync.receive import MAX_RECORD_BYTES
+from sync.records import LOGICAL_BITS, show_ms
+
+#: How far past a clock a time may lie before it is "in the future": the clocks of two
+#: honest nodes (and the auditor's) differ by seconds, a wrong one by hours or years.
+FUTURE_SLACK_MS = 10 * 60_000
 
 #: (seq, stored leaf hash or None, record bytes)
 Row = tuple[int, bytes | None, bytes]
@@ -41,17 +46,22 @@ class Scan:
     #: level -> hashes of the perfect subtrees completed, by index
     #: (only with keep_nodes, for a scan from seq 0)
     nodes: list[list[bytes]] = field(default_factory=list)
+    #: target size -> (time in unix ms, seq) of the latest-dated record in [first_seq, size),
+    #: so the judge can compare it with the receipts of the checkpoint of that size
+    latest: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], report: Report,
          first_seq: int = 0, prefix: Sequence[bytes] = (), keep_nodes: bool = False,
-         progress=None, judge: Callable[[record_pb2.Record], Judgement] | None = None) -> Scan:
+         progress=None, judge: Callable[[record_pb2.Record], Judgement] | None = None,
+         future_ms: int | None = None) -> Scan:
     """Hash every record of ``origin`` in order and return the roots at ``targets``.
 
     Records must arrive sorted by seq. A missing seq is reported and the
     following records are hashed at the positions they actually occupy, so the
     roots after a gap honestly disagree with the signed ones; a repeated seq is
-    reported and the repeat is not hashed.
+    reported and the repeat is not hashed. A record dated after ``future_ms``
+    (the audit's clock plus its slack) is reported as ``future-record``.
     """
     result = Scan(origin, first_seq, first_seq)
     tree = merkle.CompactRange(first_seq, prefix)
@@ -62,6 +72,10 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
         result.roots[first_seq] = tree.root()
     pending = iter([t for t in wanted if t > first_seq])
     next_target = next(pending, -1)
+    dated = iter([t for t in wanted if t > first_seq])
+    next_dated = next(dated, -1)
+    latest = (-1, -1)  # (time ms, seq) of the latest-dated record so far
+    future = future_ms if future_ms is not None else -1
     sha256 = hashlib.sha256
     leaf_prefix = merkle.LEAF_PREFIX
     parse = record_pb2.Record.FromString
@@ -81,6 +95,9 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
                 problem(origin, expected, "gap",
                         f"no record at seq {gap}: records were deleted or never arrived")
                 expected = seq
+            while next_dated != -1 and seq >= next_dated:
+                result.latest[next_dated] = latest
+                next_dated = next(dated, -1)
             if len(data) > MAX_RECORD_BYTES:
                 problem(origin, seq, "oversized-record",
                         f"record is {len(data)} bytes, limit {MAX_RECORD_BYTES}")
@@ -100,6 +117,14 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
                             f"record at {origin}#{seq} claims origin {record.origin!r} "
                             f"seq {record.seq}")
                 else:
+                    at = record.hlc >> LOGICAL_BITS
+                    if at > latest[0]:
+                        latest = (at, seq)
+                    if at > future >= 0:
+                        problem(origin, seq, "future-record",
+                                f"record dated {show_ms(at)} UTC, after the audit's clock "
+                                f"{show_ms(future - FUTURE_SLACK_MS)} UTC (more than "
+                                f"{FUTURE_SLACK_MS // 60_000} minutes ahead)")
                     if record.kind == revoked_kind:
                         try:
                             result.revocations.append(parse_revocation(origin, record.body))
@@ -124,4 +149,7 @@ def scan(origin: str, chunks: Iterable[Sequence[Row]], targets: Iterable[int], r
         if progress is not None:
             progress(len(chunk))
     result.end = tree.size
+    while next_dated != -1:
+        result.latest[next_dated] = latest
+        next_dated = next(dated, -1)
     return result
