@@ -202,7 +202,9 @@ def parent_certificate(replica: Replica) -> x509.Certificate:
     if not usable:
         raise EnvironmentProblem("no usable certificate of the parent to encrypt the bundle "
                                  "to: re-import the node certificate chain (tongban pki import)")
-    return max(usable, key=lambda c: c.not_valid_before_utc)
+    # Newest first; in a tie (a rotation within the second) the one that issued ours is
+    # the older: the parent rotated after issuing it.
+    return max(usable, key=lambda c: (c.not_valid_before_utc, c not in replica.chain[1:2]))
 
 
 def _issuer_division(cert: x509.Certificate) -> str:
@@ -295,6 +297,8 @@ def import_bundle(replica: Replica, blob: bytes, what: str,
     """Verify, decrypt and store a bundle from a child or from the parent; see the module
     docstring. ``keyring`` defaults to the replica's current key."""
     bundle, chain = open_verified(replica, blob, what, keyring)
+    with replica.lock:  # as Hello does: the next bundle is encrypted to the newest held
+        replica.receiver.keep_certificates(chain)
     say = progress or (lambda _line: None)
     if is_ancestor(bundle.sender, replica.division):
         return _from_parent(replica, bundle, chain[0], say)

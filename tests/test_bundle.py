@@ -10,6 +10,7 @@ import stat
 import zlib
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from node_fixtures import tongban
 
 from node.audits import keyring
@@ -310,3 +311,29 @@ def test_bundle_then_network_sync_resends_nothing(fed, tmp_path):
     again = tmp_path / "again.tbb"
     assert "0 records in 0 batches" in export(county, again).stdout
     assert len(records(county, COUNTY)) == size(region, COUNTY)
+
+
+def test_a_parent_that_rotated_its_key_opens_old_bundles_and_gets_new_ones(fed, tmp_path):
+    """The county, offline, encrypts to the region's old certificate; the region, rotated,
+    opens it with the old key it keeps; the reply teaches the county the new certificate,
+    and its next bundle is encrypted to that."""
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    old = Home(region).cert_chain().cert
+    tongban("pki", "rotate", home=region)
+    issued = tmp_path / "rotated.pem"
+    tongban("pki", "issue", str(region / "node.csr"), "--out", str(issued),
+            home=fed.nodes["000000"].home)
+    tongban("pki", "import", str(issued), home=region)
+    new = Home(region).cert_chain().cert
+    add_events(county, 20)
+    up, down, again = tmp_path / "up.tbb", tmp_path / "down.tbb", tmp_path / "again.tbb"
+    export(county, up)
+    assert bundles.read(up.read_bytes(), "b").recipient_fp == envelope.fingerprint(old)
+    out = tongban("bundle", "import", str(up), "--reply", str(down), home=region).stdout
+    assert f"from {COUNTY}: {size(county, COUNTY)} new records" in out
+    assert bundles.read(down.read_bytes(), "b").chain_der[0] == new.public_bytes(
+        serialization.Encoding.DER)
+    tongban("bundle", "import", str(down), home=county)
+    export(county, again)
+    assert bundles.read(again.read_bytes(), "b").recipient_fp == envelope.fingerprint(new)
+    tongban("bundle", "import", str(again), home=region)
