@@ -263,11 +263,32 @@ def _policy_notice(record: record_pb2.Record, body: record_pb2.PolicyNotice, fac
     _addressed(record, "notice")
 
 
-def _change_request(record: record_pb2.Record, body: record_pb2.Matter, facts: Facts) -> None:
+def _change_request(record: record_pb2.Record, body: record_pb2.ChangeRequest,
+                    facts: Facts) -> None:
     _addressed(record, "catalogue change request")
     if not is_ancestor(record.recipient, record.origin):
         _deny("change-request", f"a catalogue change request from {record.origin} goes to an "
               f"ancestor, not to {record.recipient}")
+
+
+#: Levels whose nodes publish the base catalogue (基本目录).
+BASE_LEVELS = frozenset({Level.NATIONAL, Level.PROVINCE})
+
+
+def _base_item(record: record_pb2.Record, body: record_pb2.BaseItem, facts: Facts) -> None:
+    if level(record.origin) not in BASE_LEVELS:
+        _deny("base-publisher", f"the base catalogue belongs to {NATIONAL} and the provinces; "
+              f"{record.origin} may not publish base item {body.base_code or '(no code)'}")
+
+
+def _change_answer(record: record_pb2.Record, body: record_pb2.ChangeRequestAnswer,
+                   facts: Facts) -> None:
+    proposer = body.request_origin
+    if record.recipient != proposer or not _division(proposer) \
+            or not is_ancestor(record.origin, proposer):
+        _deny("change-answer", f"an answer to change request {proposer or '(none)'}"
+              f"#{body.request_seq} comes from an ancestor of the proposer and is addressed "
+              f"to it; {record.origin} wrote one addressed to {record.recipient or 'nobody'}")
 
 
 def _supervision_notice(record: record_pb2.Record, body: record_pb2.SupervisionNotice,
@@ -357,7 +378,7 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          ("calendar-level",), _calendar_notice),
     Rule(Kind.POLICY_NOTICE, record_pb2.PolicyNotice, "any node",
          "addressed to a division other than itself", ("notice-recipient",), _policy_notice),
-    Rule(Kind.MATTER_CHANGE_REQUEST, record_pb2.Matter, "any node",
+    Rule(Kind.MATTER_CHANGE_REQUEST, record_pb2.ChangeRequest, "any node",
          "addressed to one of its ancestors", ("notice-recipient", "change-request"),
          _change_request),
     Rule(Kind.KEY_ROTATED, record_pb2.KeyRotated, _OWN_LOG, "its own new certificate",
@@ -384,6 +405,11 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          _staff_registered),
     Rule(Kind.STAFF_DISABLED, record_pb2.StaffDisabled, _OWN_LOG,
          "a member of its own staff register", ("staff-register",), _staff_disabled),
+    Rule(Kind.BASE_ITEM_PUBLISHED, record_pb2.BaseItem, "the national node or a province",
+         "base items (基本目录), published downward", ("base-publisher",), _base_item),
+    Rule(Kind.CHANGE_REQUEST_ANSWERED, record_pb2.ChangeRequestAnswer,
+         "a strict ancestor of the proposer", "a change request, addressed to its proposer",
+         ("change-answer",), _change_answer),
 )}
 
 

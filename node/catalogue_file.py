@@ -10,39 +10,10 @@ is published down and replicated everywhere, so a mistake in it is a mistake in
 every case handled under it. Every element is therefore checked before an item
 becomes a record, and each problem names the item and the element.
 
-File format. A TOML file with an array of tables ``[[matters]]``, or a JSON file
-holding one item object, a list of them, or ``{"matters": [...]}``. Keys are the
-``tongban.v1.Matter`` field names; every key is required except ``fees``
-(default "不收费"); unknown keys are refused so a misspelt key cannot silently
-drop an element; ``version`` is not a file element, the publisher assigns it::
-
-    [[matters]]
-    base_code = "GF00101000"           # 基本编码
-    impl_code = "540102-GF-001"        # 实施编码
-    name = "最低生活保障审核确认"
-    type = "行政给付"                  # one of TYPES
-    level = "县级"                     # one of LEVELS
-    body_name = "拉萨市城关区民政局"
-    body_uscc = "11540102MB0A00010…"   # GB 32100, check character verified
-    legal_basis = "《社会救助暂行办法》第十一条"
-    conditions = "…"
-    service_object = "自然人"          # 自然人 / 法人 / 其他组织, several joined by ","
-    legal_limit_days = 30              # working days; >= promised_limit_days >= 0
-    promised_limit_days = 20
-    fees = "不收费"
-    steps = ["申请", "受理", "审查", "决定", "送达"]
-    handling_form = "窗口办理、网上办理"  # parts from HANDLING_FORMS, joined by "、"
-    online_depth = 3                   # 1 信息发布 … 4 全程网办
-    scope = "县内通办"                 # one of SCOPES
-    materials = [
-      { name = "户口簿", required = true, deferrable = false, licence_type = "GA0001" },
-    ]
-    result = { licence_type = "GA0001", valid_years = 0 }   # or "无"; default "无"
-
-``result`` names the licence type a concluded, approved case produces
-(node.licence_types; valid_years 0 = 长期), or "无" for no licence. A
-material's optional ``licence_type`` lets an applicant cite a licence of that
-type instead of handing in paper (免证办).
+File format: every element, its type, default and rule is in
+node.catalogue_schema (printed as docs/catalogue.md by ``python -m
+ops.gendocs``); this module reads files and drives an item through that
+schema, so there is one copy of each rule.
 
 Code rules. 基本编码 (base_code) is 6–20 capital letters and digits: the national
 basic catalogue uses 12-digit codes, several provinces a type prefix such as XK
@@ -57,84 +28,32 @@ Both are kept as strings, since leading zeros are part of the code.
 from __future__ import annotations
 
 import json
-import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from stdnum.cn import uscc
 
-from node.ids import ApplicantError, check_uscc
-from node.licence_types import LicenceType, UnknownLicenceType, licence_type
-from node.workflow import MAX_LIMIT_DAYS
-from pki.errors import InputError, MalformedError
+from node.catalogue_schema import (
+    CROSS_RULES,
+    ELEMENTS,
+    TYPES,
+    CatalogueError,
+    read_elements,
+    to_matter,
+)
+from node.licence_types import LicenceType
+from pki.errors import MalformedError
 from pki.files import read_file
 from protos.tongban.v1 import record_pb2
 
+__all__ = ["TYPES", "CatalogueError", "load_file", "parse_matter", "sample_catalogue",
+           "sample_catalogue_path"]
+
 #: A county's whole implementation list is well under a megabyte.
 MAX_CATALOGUE_BYTES = 16 * 1024 * 1024
-
-TYPES = (
-    "行政许可",
-    "行政处罚",
-    "行政强制",
-    "行政征收",
-    "行政给付",
-    "行政检查",
-    "行政确认",
-    "行政奖励",
-    "行政裁决",
-    "其他行政权力",
-    "公共服务",
-)
-LEVELS = ("国家级", "省级", "市级", "县级", "乡级")
-SERVICE_OBJECTS = ("自然人", "法人", "其他组织")
-HANDLING_FORMS = ("窗口办理", "网上办理", "掌上办理", "自助办理", "邮寄办理", "上门办理")
-SCOPES = ("全国通办", "跨省通办", "省内通办", "市内通办", "县内通办")
-ONLINE_DEPTHS = range(1, 5)
-DEFAULT_FEES = "不收费"
-
-_BASE_CODE = re.compile(r"^[0-9A-Z]{6,20}$")
-_IMPL_CODE = re.compile(r"^[0-9A-Z]+(-[0-9A-Z]+)*$")
-_IMPL_LENGTH = range(8, 41)
-_LIST_SEPARATORS = re.compile(r"\s*[,，、]\s*")
-
-_TEXT_FIELDS = ("name", "body_name", "legal_basis", "conditions")
-_KNOWN_KEYS = frozenset(
-    {
-        "base_code",
-        "impl_code",
-        "name",
-        "type",
-        "level",
-        "body_name",
-        "body_uscc",
-        "legal_basis",
-        "conditions",
-        "service_object",
-        "legal_limit_days",
-        "promised_limit_days",
-        "fees",
-        "materials",
-        "steps",
-        "handling_form",
-        "online_depth",
-        "scope",
-        "result",
-    }
-)
-_REQUIRED_KEYS = _KNOWN_KEYS - {"fees", "result"}
-NO_LICENCE = "无"
-_MATERIAL_KEYS = frozenset({"name", "required", "deferrable"})
-
-#: Builds the error for one element of the item being parsed.
-_Fail = Callable[[str, str], "CatalogueError"]
-
-
-class CatalogueError(InputError):
-    """A catalogue item that cannot be published as it stands."""
 
 
 def parse_matter(item: dict, *, version: int = 1,
@@ -146,70 +65,20 @@ def parse_matter(item: dict, *, version: int = 1,
     """
     if not isinstance(item, dict):
         raise CatalogueError(f"bad catalogue item: want a table/object, got {type(item).__name__}")
-    label = _label(item)
+    label = item_label(item)
     if isinstance(version, bool) or not isinstance(version, int) or version < 1:
         raise CatalogueError(f"matter {label}: version {version!r}: want an integer >= 1")
 
     def fail(element: str, why: str) -> CatalogueError:
-        return CatalogueError(f"matter {label}: {element} {why}")
+        return CatalogueError(f"matter {label}: {element} {why}" if element
+                              else f"matter {label}: {why}")
 
     if "version" in item:
         raise fail("version", "is not a file element: the publisher assigns versions")
-    unknown = sorted(set(item) - _KNOWN_KEYS)
-    if unknown:
-        raise fail(unknown[0], f"is not a known element (known: {', '.join(sorted(_KNOWN_KEYS))})")
-    missing = sorted(_REQUIRED_KEYS - set(item))
-    if missing:
-        raise CatalogueError(f"matter {label}: missing {', '.join(missing)}")
-
-    base_code = _code(item, "base_code", fail)
-    if not _BASE_CODE.match(base_code):
-        raise fail("base_code", f"{base_code!r}: want 6-20 capital letters and digits")
-    impl_code = _code(item, "impl_code", fail)
-    if len(impl_code) not in _IMPL_LENGTH or not _IMPL_CODE.match(impl_code):
-        raise fail(
-            "impl_code",
-            f"{impl_code!r}: want 8-40 capital letters and digits, optionally in groups "
-            "joined by single hyphens",
-        )
-    texts = {key: _required_text(item, key, fail) for key in _TEXT_FIELDS}
-    matter_type = _choice(item, "type", TYPES, fail)
-    level = _choice(item, "level", LEVELS, fail)
-    scope = _choice(item, "scope", SCOPES, fail)
-    body_uscc = _required_text(item, "body_uscc", fail)
-    try:
-        body_uscc = check_uscc(body_uscc).id
-    except ApplicantError as exc:
-        raise fail("body_uscc", f"is wrong: {exc}") from exc
-    service_object = ",".join(_parts(item, "service_object", SERVICE_OBJECTS, fail))
-    handling_form = "、".join(_parts(item, "handling_form", HANDLING_FORMS, fail))
-    legal = _count(item, "legal_limit_days", fail)
-    promised = _count(item, "promised_limit_days", fail)
-    if promised > legal:
-        raise fail("promised_limit_days", f"{promised} exceeds legal_limit_days {legal}")
-    depth = _count(item, "online_depth", fail)
-    if depth not in ONLINE_DEPTHS:
-        raise fail("online_depth", f"{depth}: want 1 (信息发布) to 4 (全程网办)")
-    fees = _required_text(item, "fees", fail) if "fees" in item else DEFAULT_FEES
-    return record_pb2.Matter(
-        base_code=base_code,
-        impl_code=impl_code,
-        version=version,
-        type=matter_type,
-        level=level,
-        body_uscc=body_uscc,
-        service_object=service_object,
-        legal_limit_days=legal,
-        promised_limit_days=promised,
-        fees=fees,
-        materials=_materials(item, fail, types),
-        steps=_steps(item, fail),
-        handling_form=handling_form,
-        online_depth=depth,
-        scope=scope,
-        result=_result(item, fail, types),
-        **texts,
-    )
+    fields = read_elements(item, ELEMENTS, fail, types)
+    for rule in CROSS_RULES:
+        rule.check(fields, fail)
+    return to_matter(fields, version)
 
 
 def load_file(path: str | Path) -> list[dict]:
@@ -272,126 +141,9 @@ def sample_catalogue(division: str) -> list[dict]:
     return items
 
 
-def _label(item: dict) -> str:
+def item_label(item: dict) -> str:
     for key in ("impl_code", "base_code", "name"):
         value = item.get(key)
         if isinstance(value, str) and value.strip():
             return value.strip()
     return "(no impl_code)"
-
-
-def _code(item: dict, key: str, fail: _Fail) -> str:
-    value = item[key]
-    if not isinstance(value, str):
-        raise fail(key, f"must be a string, got {value!r} (quote it: leading zeros matter)")
-    return value.strip()
-
-
-def _required_text(item: dict, key: str, fail: _Fail) -> str:
-    value = item[key]
-    if not isinstance(value, str):
-        raise fail(key, f"must be text, got {type(value).__name__}")
-    if not value.strip():
-        raise fail(key, "is empty")
-    return value.strip()
-
-
-def _choice(item: dict, key: str, allowed: tuple[str, ...], fail: _Fail) -> str:
-    value = _required_text(item, key, fail)
-    if value not in allowed:
-        raise fail(key, f"{value!r}: want one of {', '.join(allowed)}")
-    return value
-
-
-def _parts(item: dict, key: str, allowed: tuple[str, ...], fail: _Fail) -> list[str]:
-    """Several values from ``allowed`` in one element, separated by ",", "，" or "、"."""
-    parts = _LIST_SEPARATORS.split(_required_text(item, key, fail))
-    for part in parts:
-        if part not in allowed:
-            raise fail(key, f"{part!r}: want one or more of {', '.join(allowed)}")
-    if len(set(parts)) != len(parts):
-        raise fail(key, "names a value twice")
-    return parts
-
-
-def _count(item: dict, key: str, fail: _Fail) -> int:
-    value = item[key]
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise fail(key, f"must be a whole number, got {value!r}")
-    if value < 0:
-        raise fail(key, f"{value} is negative")
-    if value > MAX_LIMIT_DAYS:
-        raise fail(key, f"{value} exceeds {MAX_LIMIT_DAYS} (working days, about fourteen years)")
-    return value
-
-
-def _materials(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
-               ) -> list[record_pb2.Material]:
-    entries = item["materials"]
-    if not isinstance(entries, list) or not entries:
-        raise fail("materials", "must be a non-empty list of {name, required, deferrable}")
-    out: list[record_pb2.Material] = []
-    names: set[str] = set()
-    for index, entry in enumerate(entries, start=1):
-        where = f"materials[{index}]"
-        if not isinstance(entry, dict) or not _MATERIAL_KEYS <= set(entry) <= {
-                *_MATERIAL_KEYS, "licence_type"}:
-            raise fail(where, "must have the keys name, required, deferrable and optionally "
-                       "licence_type")
-        name = entry["name"]
-        if not isinstance(name, str) or not name.strip():
-            raise fail(where, "name is empty")
-        name = name.strip()
-        if name in names:
-            raise fail(where, f"{name!r} is listed twice")
-        names.add(name)
-        required, deferrable = entry["required"], entry["deferrable"]
-        if not isinstance(required, bool) or not isinstance(deferrable, bool):
-            raise fail(where, f"{name!r}: required and deferrable must be true or false")
-        if deferrable and not required:
-            raise fail(
-                where,
-                f"{name!r} is deferrable (容缺) but not required: only a required material "
-                "can be supplied after acceptance",
-            )
-        cited = entry.get("licence_type", "")
-        if cited:
-            try:
-                licence_type(cited, types)
-            except UnknownLicenceType as exc:
-                raise fail(where, f"{name!r}: {exc}") from exc
-        out.append(record_pb2.Material(name=name, required=required, deferrable=deferrable,
-                                       licence_type=cited))
-    return out
-
-
-def _result(item: dict, fail: _Fail, types: Mapping[str, LicenceType] | None
-            ) -> record_pb2.LicenceResult | None:
-    """The licence a case of this item produces, or None ("无")."""
-    value = item.get("result", NO_LICENCE)
-    if value == NO_LICENCE:
-        return None
-    if not isinstance(value, dict) or set(value) != {"licence_type", "valid_years"}:
-        raise fail("result", f'must be "{NO_LICENCE}" or {{licence_type, valid_years}}')
-    years = value["valid_years"]
-    if isinstance(years, bool) or not isinstance(years, int) or not 0 <= years <= 100:
-        raise fail("result", f"valid_years {years!r}: want 0 (长期) to 100")
-    try:
-        kind = licence_type(value["licence_type"], types)
-    except UnknownLicenceType as exc:
-        raise fail("result", str(exc)) from exc
-    return record_pb2.LicenceResult(type_code=kind.code, type_name=kind.name, valid_years=years)
-
-
-def _steps(item: dict, fail: _Fail) -> list[str]:
-    steps = item["steps"]
-    if not isinstance(steps, list) or not steps:
-        raise fail("steps", "must be a non-empty list of step names")
-    out: list[str] = []
-    for index, step in enumerate(steps, start=1):
-        if not isinstance(step, str) or not step.strip():
-            raise fail(f"steps[{index}]", "is empty or not text")
-        out.append(step.strip())
-    if len(set(out)) != len(out):
-        raise fail("steps", "names a step twice")
-    return out

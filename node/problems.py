@@ -1,10 +1,12 @@
 """The operator's one inbox: everything this node refused or could not apply.
 
-Five sources, each kept where the code that refused it writes it: records
+Six sources, each kept where the code that refused it writes it: records
 whose author may not write them (authority_violations, node.authority),
 records of kinds this version does not know (there too, rule unknown-kind),
 records the domain rules refused (projection_errors), batches refused by the
-receiver (quarantine, sync.receive) and conflicting checkpoints (forks).
+receiver (quarantine, sync.receive) and conflicting checkpoints (forks);
+and, computed when asked, items held that differ from their base item
+(四级四同, node.base_check: received items are projected, then listed here).
 Every problem gets a stable id, its reason in words and what to do about it.
 Batches refused only because they arrived early (OUT_OF_RANGE) are resent by
 the sender and are not problems; ``include_resent`` lists them anyway.
@@ -15,7 +17,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
-from node import clock_guard
+from node import base_check, clock_guard
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
@@ -35,7 +37,7 @@ _QUARANTINE_ADVICE = {
 @dataclass(frozen=True)
 class Problem:
     id: str  # "<source>:<key>", what ``show`` takes
-    source: str  # authority, unknown-kind, projection, clock, quarantine, fork
+    source: str  # authority, unknown-kind, projection, clock, catalogue, quarantine, fork
     origin: str
     seq: int | None
     rule: str
@@ -109,9 +111,19 @@ def _clock(db: sqlite3.Connection) -> list[Problem]:
             for flag in clock_guard.flags(db)]
 
 
+def _catalogue(db: sqlite3.Connection) -> list[Problem]:
+    return [Problem(f"catalogue:{d.publisher}/{d.impl_code}/{d.element}", "catalogue",
+                    d.publisher, None, "four-same", d.line(),
+                    f"{d.publisher} should publish the item as the base item says, or propose "
+                    "the change ('tongban matter propose' there); 'tongban matter check "
+                    "--subtree' lists every deviation", d.to_dict())
+            for d in base_check.check(db, None, subtree=True)]
+
+
 def listed(db: sqlite3.Connection, *, include_resent: bool = False) -> list[Problem]:
-    """Every problem, records first (by origin and seq), then clock flags, batches, forks."""
-    return _records(db) + _clock(db) + _batches(db, include_resent)
+    """Every problem, records first (by origin and seq), then clock flags, catalogue
+    deviations, batches, forks."""
+    return _records(db) + _clock(db) + _catalogue(db) + _batches(db, include_resent)
 
 
 def show(db: sqlite3.Connection, problem_id: str) -> Problem:

@@ -24,7 +24,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from node import licence_projection, workflow
+from node import base_check, licence_projection, workflow
 from node.authority import AuthorityViolation, Staff, authorise, case_owner
 from node.workdays import Calendar
 from pki.errors import InputError
@@ -34,7 +34,7 @@ from sync.records import hlc_ms
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 5
+SCHEMA = 6
 
 PROJECTION_TABLES = (
     "matters",
@@ -53,6 +53,9 @@ PROJECTION_TABLES = (
     "supervision_replies",
     "evaluations",
     "evaluation_follow_ups",
+    "base_items",
+    "change_requests",
+    "change_answers",
 )
 
 #: The 差评 closed loop of 国办发〔2019〕51号, in order: 回访核实, 整改, 反馈.
@@ -127,6 +130,21 @@ def create_tables(db: sqlite3.Connection) -> None:
             level INTEGER NOT NULL, evaluator_kind TEXT NOT NULL, channel TEXT NOT NULL,
             evaluator TEXT NOT NULL, entered_by TEXT, comment TEXT, anonymous INTEGER NOT NULL,
             at_ms INTEGER NOT NULL, PRIMARY KEY (case_no, evaluator));
+        CREATE TABLE IF NOT EXISTS base_items (
+            origin TEXT NOT NULL, base_code TEXT NOT NULL, version INTEGER NOT NULL,
+            seq INTEGER NOT NULL, name TEXT NOT NULL, type TEXT NOT NULL,
+            legal_basis TEXT NOT NULL, levels TEXT NOT NULL, main_item TEXT, sub_item TEXT,
+            retired INTEGER NOT NULL, reason TEXT, published_ms INTEGER NOT NULL,
+            PRIMARY KEY (origin, base_code, version));
+        CREATE TABLE IF NOT EXISTS change_requests (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, recipient TEXT NOT NULL,
+            at_ms INTEGER NOT NULL, base_code TEXT NOT NULL, retire INTEGER NOT NULL,
+            impl_code TEXT, reason TEXT, PRIMARY KEY (origin, seq));
+        CREATE TABLE IF NOT EXISTS change_answers (
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, request_origin TEXT NOT NULL,
+            request_seq INTEGER NOT NULL, approve INTEGER NOT NULL, reason TEXT,
+            base_code TEXT, base_version INTEGER, at_ms INTEGER NOT NULL,
+            PRIMARY KEY (origin, seq));
         CREATE TABLE IF NOT EXISTS evaluation_follow_ups (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, evaluation_origin TEXT NOT NULL,
             evaluation_seq INTEGER NOT NULL, case_no TEXT NOT NULL, step TEXT NOT NULL,
@@ -292,6 +310,9 @@ class Projector:
             Kind.EVALUATION_FOLLOW_UP: self._evaluation_follow_up,
             Kind.STAFF_REGISTERED: self._staff_registered,
             Kind.STAFF_DISABLED: self._staff_disabled,
+            Kind.BASE_ITEM_PUBLISHED: self._base_item,
+            Kind.MATTER_CHANGE_REQUEST: self._change_request,
+            Kind.CHANGE_REQUEST_ANSWERED: self._change_answer,
         }
 
     def apply(self, record: record_pb2.Record) -> None:
@@ -350,6 +371,8 @@ class Projector:
         self._staff.pop((record.origin, body.staff_id), None)
 
     def _matter_published(self, record: record_pb2.Record, matter: record_pb2.Matter) -> None:
+        if self.strict:  # 四级四同 for own items; received ones are listed, not refused
+            base_check.require_same(self.db, record.origin, matter)
         self.db.execute(
             "INSERT OR REPLACE INTO matters VALUES (?,?,?,?,?,?,?,?,?,0,NULL,?,?)",
             (
@@ -360,6 +383,27 @@ class Projector:
                            ensure_ascii=False, sort_keys=True),
             ),
         )
+
+    def _base_item(self, record: record_pb2.Record, body: record_pb2.BaseItem) -> None:
+        self.db.execute("INSERT OR REPLACE INTO base_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (record.origin, body.base_code, body.version, record.seq, body.name,
+                         body.type, body.legal_basis, json.dumps(list(body.levels),
+                                                                 ensure_ascii=False),
+                         body.main_item, body.sub_item, int(body.retired), body.reason or None,
+                         hlc_ms(record.hlc)))
+
+    def _change_request(self, record: record_pb2.Record, body: record_pb2.ChangeRequest) -> None:
+        self.db.execute("INSERT OR IGNORE INTO change_requests VALUES (?,?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, record.recipient, hlc_ms(record.hlc),
+                         body.proposed.base_code, int(body.retire), body.impl_code or None,
+                         body.reason or None))
+
+    def _change_answer(self, record: record_pb2.Record,
+                       body: record_pb2.ChangeRequestAnswer) -> None:
+        self.db.execute("INSERT OR IGNORE INTO change_answers VALUES (?,?,?,?,?,?,?,?,?)",
+                        (record.origin, record.seq, body.request_origin, body.request_seq,
+                         int(body.approve), body.reason or None, body.base_code or None,
+                         body.base_version, hlc_ms(record.hlc)))
 
     def _matter_retired(self, record: record_pb2.Record, body: record_pb2.MatterRetired) -> None:
         self.db.execute(

@@ -12,7 +12,10 @@ county record byte for byte and both counties received the region's item.
 A licence (电子证照) issued at 城关区 is verified at 林周县 from its QR payload,
 from its file with only the root, cited in a 免证办 application there,
 revoked at 城关区, and seen revoked at 林周县 after one sync round (the
-national serve relays the revocation by itself).
+national serve relays the revocation by itself). The region publishes the base
+catalogue (基本目录); 城关区 proposes renaming one base item (会签), the region
+approves, and the new version arrives back at 城关区, whose item then differs
+(四级四同, `matter check`) until it publishes the new name.
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import tomli_w
+
 from node.authority import ROLE_FOR_ACTION
+from node.catalogue_file import sample_catalogue
 from ops.localfed import ACTOR_FOR_ROLE, STAFF, Federation, log_records, tongban
 
 ROOT = Path("demo-federation")
@@ -181,11 +187,15 @@ def main() -> int:
         say("licence: QR at 林周县, file with only the root, 免证办, revocation arriving")
         licence_ok = licence_round(fed, licence)
 
+        say("会签: 城关区 proposes renaming a base item, the region approves, the new "
+            "version arrives")
+        catalogue_ok = catalogue_change(fed)
+
         say("sync by USB stick: 林周县's bundle, encrypted to 拉萨市, signed by 林周县")
         bundle_ok = bundle_round(fed)
 
         say("checks")
-        ok = (licence_ok and bundle_ok and check_national_holds_counties(fed)
+        ok = (licence_ok and catalogue_ok and bundle_ok and check_national_holds_counties(fed)
               and check_counties_got_region_item(fed) and refused.returncode == 1
               and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
@@ -308,6 +318,45 @@ def bundle_round(fed: Federation) -> bool:
         print("   " + fed.sync(division).stdout.strip())
     return (hidden and same and outside.returncode == 0 and inside.returncode == 0
             and up.stat().st_mode & 0o777 == 0o600)
+
+
+def catalogue_change(fed: Federation) -> bool:
+    """The base catalogue (基本目录) from the region, 四级四同 at 城关区, and a change request
+    (会签) proposed by 城关区 and approved by the region, arriving back as base item v2."""
+    region, county = fed.nodes["540000"].home, fed.nodes["540102"].home
+    up, down = ("540102", "540100"), ("540100", "540102")
+    print(tongban("matter", "base", "publish", "--sample", home=region).stdout.splitlines()[-1])
+    for division in down:
+        fed.sync(division)
+    print("   540102: " + tongban("matter", "check", home=county).stdout.strip())
+    item = next(i for i in sample_catalogue("540102") if i["impl_code"] == "540102-GG-001")
+    item["name"] = "居住证申领"
+    changed = ROOT / "540102-GG-001-changed.toml"
+    changed.write_text(tomli_w.dumps({"matters": [item]}), encoding="utf-8")
+    sent = json.loads(tongban("matter", "propose", str(changed), "--reason", "名称与办事指南统一",
+                              "--json", home=county).stdout)[0]
+    print(f"   540102: sent change request {sent['id']} to {sent['recipient']}")
+    for division in up:
+        fed.sync(division)
+    print(tongban("matter", "requests", home=region).stdout.rstrip())
+    print(tongban("matter", "approve", sent["id"], home=region).stdout.rstrip())
+    for division in down:
+        fed.sync(division)
+    seen = json.loads(tongban("matter", "requests", "--json", home=county).stdout)
+    base = {b["base_code"]: b for b in json.loads(
+        tongban("matter", "base", "list", "--json", home=county).stdout)}["GG00101000"]
+    print(f"   540102 sees {sent['id']}: {seen[-1]['status']}; base item GG00101000 "
+          f"v{base['version']} {base['name']} from {base['origin']}")
+    deviation = tongban("matter", "check", home=county, check=False)
+    print("   540102 matter check: " + " | ".join(deviation.stdout.strip().splitlines()))
+    print("   " + tongban("matter", "import", str(changed), home=county).stdout.splitlines()[0])
+    clean = tongban("matter", "check", home=county, check=False)
+    print("   540102 matter check: " + clean.stdout.strip())
+    for division in (*up, "540000"):  # the new records up to the national node
+        fed.sync(division)
+    return (seen[-1]["status"] == "approved" and base["version"] == 2
+            and base["name"] == "居住证申领" and deviation.returncode == 1
+            and clean.returncode == 0)
 
 
 def check_national_holds_counties(fed: Federation) -> bool:

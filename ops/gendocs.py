@@ -1,6 +1,7 @@
-"""Writes docs/config.md (from node.config_schema) and docs/cli.md (from every --help).
+"""Writes docs/config.md (node.config_schema), docs/cli.md (every --help) and docs/catalogue.md
+(node.catalogue_schema: the catalogue file format).
 
-``python -m ops.gendocs`` regenerates both; tests/test_ops_docs.py fails when a
+``python -m ops.gendocs`` regenerates them; tests/test_ops_docs.py fails when a
 committed copy differs from what this prints, so the docs cannot go stale.
 """
 
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from node import config_schema
+from node import catalogue_schema, config_schema
 from node.cli import cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
@@ -34,7 +35,8 @@ def cli_markdown() -> str:
 
 
 def generated() -> dict[Path, str]:
-    return {DOCS / "config.md": config_schema.markdown(), DOCS / "cli.md": cli_markdown()}
+    return {DOCS / "config.md": config_schema.markdown(), DOCS / "cli.md": cli_markdown(),
+            DOCS / "catalogue.md": catalogue_schema.markdown()}
 
 
 def main() -> None:

@@ -124,8 +124,15 @@ CASES: dict[str, Callable[..., Forbidden]] = {
         year=2026, holidays=["2026-12-01"]).SerializeToString()),
     "notice-recipient": lambda fed: Forbidden(SIBLING, K.POLICY_NOTICE, K.PolicyNotice(
         title="t", text="x").SerializeToString(), "12345"),
-    "change-request": lambda fed: Forbidden(SIBLING, K.MATTER_CHANGE_REQUEST,
-                                            _matter(SIBLING), COUNTY),
+    "change-request": lambda fed: Forbidden(SIBLING, K.MATTER_CHANGE_REQUEST, K.ChangeRequest(
+        proposed=K.BaseItem(base_code="GG00101000", name="居住证申领"),
+        reason="越级").SerializeToString(), COUNTY),
+    "base-publisher": lambda fed: Forbidden(SIBLING, K.BASE_ITEM_PUBLISHED, K.BaseItem(
+        base_code="GG00101000", version=1, name="居住证核发", type="公共服务",
+        legal_basis="《居住证暂行条例》", levels=["县级"]).SerializeToString()),
+    "change-answer": lambda fed: Forbidden(SIBLING, K.CHANGE_REQUEST_ANSWERED,
+                                           K.ChangeRequestAnswer(
+        request_origin=COUNTY, request_seq=3, approve=True).SerializeToString(), COUNTY),
     "supervision-ancestor": lambda fed: Forbidden(SIBLING, K.SUPERVISION_NOTICE,
                                                   K.SupervisionNotice(
         case_no=_case(fed), text="督办", due_days=3).SerializeToString(), COUNTY),
@@ -196,6 +203,23 @@ def test_own_write_is_refused_and_writes_nothing(fed, name):
     assert refused.value.rule == _rule(name)
     assert f"(rule {_rule(name)})" in refused.value.diagnostics()
     assert _dump(fed.db_path(forbidden.origin)) == before
+
+
+def test_an_answer_by_an_ancestor_goes_to_the_proposer_only(fed):
+    """The region may answer 540102's request, but only to 540102 (written at the region)."""
+    before = _dump(fed.db_path(REGION))
+    store = _open(fed, REGION)
+    body = K.ChangeRequestAnswer(request_origin=COUNTY, request_seq=3, approve=False,
+                                 reason="r").SerializeToString()
+    try:
+        with pytest.raises(AuthorityViolation) as refused:
+            store.write([Draft(K.CHANGE_REQUEST_ANSWERED, lambda _s, _h: body, SIBLING)])
+    finally:
+        store.close()
+    assert refused.value.diagnostics() == (
+        "an answer to change request 540102#3 comes from an ancestor of the proposer and is "
+        "addressed to it; 540000 wrote one addressed to 540121 (rule change-answer)")
+    assert _dump(fed.db_path(REGION)) == before
 
 
 def test_refusal_names_rule_and_owner(fed):

@@ -23,7 +23,8 @@ RUNNABLE = [
     ("init",), ("matter", "import"), ("matter", "add"), ("matter", "list"), ("matter", "show"),
     ("staff", "add"), ("staff", "list"), ("case", "apply"), ("case", "list"), ("calendar", "show"),
     ("notice", "send"), ("notice", "list"), ("status",), ("db", "rebuild"), ("pki", "csr"),
-    ("matter", "retire"), ("problems", "list"), ("staff", "disable"),
+    ("matter", "retire"), ("problems", "list"), ("staff", "disable"), ("matter", "check"),
+    ("matter", "requests"), ("matter", "base", "list"),
 ]
 
 

@@ -71,4 +71,43 @@ def test_matter_add_from_the_command_line(tmp_path):
               "--material", "居民身份证", "--material", "租房合同:deferrable").output
     assert out.splitlines()[0] == "new       540102-GG-902 v1"
     shown = json.loads(run(home, "matter", "show", "540102-GG-902", "--json").output)
-    assert shown["materials"][1] == {"name": "租房合同", "required": True, "deferrable": True}
+    assert shown["materials"][1] == {"name": "租房合同", "required": True, "deferrable": True,
+                                     "format": "纸质", "copies": 1, "source": "申请人自备"}
+
+
+def test_matter_add_with_every_new_element_and_show_json(tmp_path):
+    home = make_node(tmp_path, sample=False)
+    run(home, "matter", "add", "--impl-code", "540102-GG-903", "--base-code", "GG00190300",
+        "--name", "居住证核发", "--type", "公共服务", "--body-name", "城关分局",
+        "--body-uscc", "11540102015712342L", "--legal-basis", "《居住证暂行条例》",
+        "--legal-limit", "15", "--promised-limit", "10", "--conditions", "居住半年以上",
+        "--fees", "换领工本费20元", "--fee-basis", "《居住证暂行条例》（条款号待核实）",
+        "--review-criteria", "居住半年以上", "--result-name", "居住证",
+        "--result-sample", "居住证样本.pdf", "--main-item", "居住证", "--sub-item", "首次申领",
+        "--local", "--material", "居民身份证:gov=公安机关", "--material", "租房合同:deferrable",
+        "--situation", "首次申领=居民身份证,租房合同:5")
+    shown = json.loads(run(home, "matter", "show", "540102-GG-903", "--json").output)
+    assert {k: shown[k] for k in ("fee_basis", "review_criteria", "result_name",
+                                  "result_sample", "main_item", "sub_item", "local")} == {
+        "fee_basis": "《居住证暂行条例》（条款号待核实）", "review_criteria": "居住半年以上",
+        "result_name": "居住证", "result_sample": "居住证样本.pdf", "main_item": "居住证",
+        "sub_item": "首次申领", "local": True}
+    assert shown["materials"][0]["source"] == "政府部门核发"
+    assert shown["materials"][0]["issuer"] == "公安机关"
+    assert shown["situations"] == [{"name": "首次申领", "materials": ["居民身份证", "租房合同"],
+                                    "promised_limit_days": 5}]
+
+
+def test_matter_add_refuses_a_charge_without_its_basis_and_writes_nothing(tmp_path):
+    home = make_node(tmp_path, sample=False)
+    before = dump_projections(home / "node.db")
+    refused = run(home, "matter", "add", "--impl-code", "540102-GG-904", "--base-code",
+                  "GG00190400", "--name", "x", "--type", "公共服务", "--body-name", "b",
+                  "--body-uscc", "11540102015712342L", "--legal-basis", "l", "--legal-limit",
+                  "5", "--promised-limit", "1", "--conditions", "c", "--fees", "10元",
+                  "--material", "m", ok=False)
+    assert refused.exit_code == 1
+    assert refused.output.strip().splitlines() == [
+        "error: matter 540102-GG-904: fee_basis is required when fees is not 不收费 "
+        "(fees: 10元)"]
+    assert dump_projections(home / "node.db") == before

@@ -30,6 +30,8 @@ class Kind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     EVALUATION_FOLLOW_UP: _ClassVar[Kind]
     STAFF_REGISTERED: _ClassVar[Kind]
     STAFF_DISABLED: _ClassVar[Kind]
+    BASE_ITEM_PUBLISHED: _ClassVar[Kind]
+    CHANGE_REQUEST_ANSWERED: _ClassVar[Kind]
 KIND_UNSPECIFIED: Kind
 MATTER_PUBLISHED: Kind
 MATTER_RETIRED: Kind
@@ -51,6 +53,8 @@ EVALUATION: Kind
 EVALUATION_FOLLOW_UP: Kind
 STAFF_REGISTERED: Kind
 STAFF_DISABLED: Kind
+BASE_ITEM_PUBLISHED: Kind
+CHANGE_REQUEST_ANSWERED: Kind
 
 class Record(_message.Message):
     __slots__ = ("origin", "seq", "hlc", "kind", "recipient", "body")
@@ -69,16 +73,38 @@ class Record(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., hlc: _Optional[int] = ..., kind: _Optional[_Union[Kind, str]] = ..., recipient: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("name", "required", "deferrable", "licence_type")
+    __slots__ = ("name", "required", "deferrable", "licence_type", "format", "copies", "legal_basis", "sample", "source", "issuer")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     DEFERRABLE_FIELD_NUMBER: _ClassVar[int]
     LICENCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    COPIES_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ISSUER_FIELD_NUMBER: _ClassVar[int]
     name: str
     required: bool
     deferrable: bool
     licence_type: str
-    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ..., licence_type: _Optional[str] = ...) -> None: ...
+    format: str
+    copies: int
+    legal_basis: str
+    sample: str
+    source: str
+    issuer: str
+    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ..., licence_type: _Optional[str] = ..., format: _Optional[str] = ..., copies: _Optional[int] = ..., legal_basis: _Optional[str] = ..., sample: _Optional[str] = ..., source: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
+
+class Situation(_message.Message):
+    __slots__ = ("name", "materials", "promised_limit_days")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    PROMISED_LIMIT_DAYS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    materials: _containers.RepeatedScalarFieldContainer[str]
+    promised_limit_days: int
+    def __init__(self, name: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., promised_limit_days: _Optional[int] = ...) -> None: ...
 
 class LicenceResult(_message.Message):
     __slots__ = ("type_code", "type_name", "valid_years")
@@ -91,7 +117,7 @@ class LicenceResult(_message.Message):
     def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., valid_years: _Optional[int] = ...) -> None: ...
 
 class Matter(_message.Message):
-    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope", "result")
+    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope", "result", "result_name", "result_sample", "review_criteria", "fee_basis", "main_item", "sub_item", "situations", "local")
     BASE_CODE_FIELD_NUMBER: _ClassVar[int]
     IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -112,6 +138,14 @@ class Matter(_message.Message):
     ONLINE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    RESULT_NAME_FIELD_NUMBER: _ClassVar[int]
+    RESULT_SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    REVIEW_CRITERIA_FIELD_NUMBER: _ClassVar[int]
+    FEE_BASIS_FIELD_NUMBER: _ClassVar[int]
+    MAIN_ITEM_FIELD_NUMBER: _ClassVar[int]
+    SUB_ITEM_FIELD_NUMBER: _ClassVar[int]
+    SITUATIONS_FIELD_NUMBER: _ClassVar[int]
+    LOCAL_FIELD_NUMBER: _ClassVar[int]
     base_code: str
     impl_code: str
     version: int
@@ -132,7 +166,69 @@ class Matter(_message.Message):
     online_depth: int
     scope: str
     result: LicenceResult
-    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ..., result: _Optional[_Union[LicenceResult, _Mapping]] = ...) -> None: ...
+    result_name: str
+    result_sample: str
+    review_criteria: str
+    fee_basis: str
+    main_item: str
+    sub_item: str
+    situations: _containers.RepeatedCompositeFieldContainer[Situation]
+    local: bool
+    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ..., result: _Optional[_Union[LicenceResult, _Mapping]] = ..., result_name: _Optional[str] = ..., result_sample: _Optional[str] = ..., review_criteria: _Optional[str] = ..., fee_basis: _Optional[str] = ..., main_item: _Optional[str] = ..., sub_item: _Optional[str] = ..., situations: _Optional[_Iterable[_Union[Situation, _Mapping]]] = ..., local: _Optional[bool] = ...) -> None: ...
+
+class BaseItem(_message.Message):
+    __slots__ = ("base_code", "version", "name", "type", "legal_basis", "levels", "main_item", "sub_item", "retired", "reason")
+    BASE_CODE_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
+    LEVELS_FIELD_NUMBER: _ClassVar[int]
+    MAIN_ITEM_FIELD_NUMBER: _ClassVar[int]
+    SUB_ITEM_FIELD_NUMBER: _ClassVar[int]
+    RETIRED_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    base_code: str
+    version: int
+    name: str
+    type: str
+    legal_basis: str
+    levels: _containers.RepeatedScalarFieldContainer[str]
+    main_item: str
+    sub_item: str
+    retired: bool
+    reason: str
+    def __init__(self, base_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., legal_basis: _Optional[str] = ..., levels: _Optional[_Iterable[str]] = ..., main_item: _Optional[str] = ..., sub_item: _Optional[str] = ..., retired: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ChangeRequest(_message.Message):
+    __slots__ = ("proposed", "retire", "reason", "impl_code", "item")
+    PROPOSED_FIELD_NUMBER: _ClassVar[int]
+    RETIRE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
+    ITEM_FIELD_NUMBER: _ClassVar[int]
+    proposed: BaseItem
+    retire: bool
+    reason: str
+    impl_code: str
+    item: Matter
+    def __init__(self, proposed: _Optional[_Union[BaseItem, _Mapping]] = ..., retire: _Optional[bool] = ..., reason: _Optional[str] = ..., impl_code: _Optional[str] = ..., item: _Optional[_Union[Matter, _Mapping]] = ...) -> None: ...
+
+class ChangeRequestAnswer(_message.Message):
+    __slots__ = ("request_origin", "request_seq", "approve", "reason", "base_code", "base_version")
+    REQUEST_ORIGIN_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_SEQ_FIELD_NUMBER: _ClassVar[int]
+    APPROVE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    BASE_CODE_FIELD_NUMBER: _ClassVar[int]
+    BASE_VERSION_FIELD_NUMBER: _ClassVar[int]
+    request_origin: str
+    request_seq: int
+    approve: bool
+    reason: str
+    base_code: str
+    base_version: int
+    def __init__(self, request_origin: _Optional[str] = ..., request_seq: _Optional[int] = ..., approve: _Optional[bool] = ..., reason: _Optional[str] = ..., base_code: _Optional[str] = ..., base_version: _Optional[int] = ...) -> None: ...
 
 class MatterRetired(_message.Message):
     __slots__ = ("impl_code", "version", "reason")
