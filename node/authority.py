@@ -46,7 +46,7 @@ ROLE_FOR_ACTION = {
     "apply": "clerk", "accept": "clerk", "reject": "clerk", "request-supplement": "clerk",
     "supply": "clerk", "withdraw": "clerk", "deliver": "clerk", "evaluate": "clerk",
     "review": "reviewer", "suspend": "reviewer", "resume": "reviewer",
-    "decide": "approver", "conclude": "approver",
+    "decide": "approver", "conclude": "approver", "check": "reviewer",
 }
 #: Levels whose nodes publish working-day calendars for their subtree.
 CALENDAR_LEVELS = frozenset({Level.NATIONAL, Level.PROVINCE, Level.PREFECTURE})
@@ -160,6 +160,11 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
         _deny("case-owner", f"case {case_no} belongs to {case_owner(case_no)}; {origin} may "
               f"not {action or 'act on'} it")
     if action == "apply":
+        theme = body.theme_case
+        if theme and not theme.startswith(origin + "-"):
+            _deny("theme-owner", f"case {case_no} of {origin} may not be a member of theme "
+                  f"case {theme}, which belongs to {case_owner(theme)} (一件事 members are "
+                  "the theme owner's own cases)")
         want = case_number(origin, record.seq, record.hlc)
         if case_no != want:
             _deny("case-number", f"an application at {origin}#{record.seq} must be "
@@ -361,8 +366,10 @@ TABLE: dict[int, Rule] = {rule.kind: rule for rule in (
          "its own items", ("catalogue-publisher",), _matter_retired),
     Rule(Kind.CASE_EVENT, record_pb2.CaseEvent, "the case's owner (the division in its number)",
          "its own cases, numbered by the apply's seq; the actor an active staff member with "
-         "the action's role; reviewer and approver two people unless a one-person office",
-         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide"),
+         "the action's role; reviewer and approver two people unless a one-person office; "
+         "a 一件事 member case under a theme case of its own",
+         ("case-owner", "case-number", "staff-active", "staff-role", "review-and-decide",
+          "theme-owner"),
          _case_event),
     Rule(Kind.LICENCE_ISSUED, record_pb2.Licence, "the node the licence number names",
          "licences whose claims name it and this record's seq", ("licence-issuer",),

@@ -1,7 +1,8 @@
 """Case (办件) operations: turn a command into a CaseEvent record, or refuse it.
 
-Checks that need the catalogue (matter exists, materials, 容缺 allowed) live
-here; the state machine itself is node.workflow and runs again inside the
+Checks that need the catalogue (matter exists, materials, 容缺 and 告知承诺
+allowed, 补正 only for the item's materials, the service object, a theme's
+members) live here; the state machine itself is node.workflow and runs again inside the
 projection, so an illegal transition is refused before anything is written.
 Who may act (the case's owner; an active staff member with the action's role)
 is node.authority's, judged on the same write. Every event records the OS
@@ -11,20 +12,23 @@ login that ran the command beside the actor (node.staff).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 
 from node import licence_verify, licences, staff, workflow
 from node.authority import case_number
 from node.clock import wall_ms
-from node.ids import check_applicant
+from node.ids import NATURAL, Applicant, check_applicant
 from node.matters import current_matter
 from node.projection import (
     cases_due_before,
     iter_cases,
     load_calendar,
     load_case,
+    owed_due_before,
     paused_cases,
+    theme_members,
 )
 from node.store import Draft, NodeStore
 from node.workdays import date_of_ms
@@ -43,6 +47,34 @@ class Outcome:
     case: workflow.CaseState
     warnings: list[str] = field(default_factory=list)
     next_steps: list[str] = field(default_factory=list)
+    #: 一件事: the member cases opened with the theme case, one per member matter.
+    members: list[workflow.CaseState] = field(default_factory=list)
+
+
+#: 服务对象 values a credit code (USCC) may apply under; a resident ID needs 自然人.
+_ORGANISATIONS = frozenset({"法人", "其他组织"})
+
+
+def check_service_object(matter: record_pb2.Matter, applicant: Applicant) -> None:
+    """Natural-person items refuse a credit code, organisation items a resident ID."""
+    serves = set(matter.service_object.split(","))
+    if applicant.kind == NATURAL and "自然人" not in serves:
+        raise CaseError(f"matter {matter.impl_code} ({matter.name}) serves "
+                        f"{matter.service_object}, not 自然人: {applicant.id} is a resident ID")
+    if applicant.kind != NATURAL and not serves & _ORGANISATIONS:
+        raise CaseError(f"matter {matter.impl_code} ({matter.name}) serves "
+                        f"{matter.service_object} only: {applicant.id} is a credit code "
+                        "(法人 or 其他组织)")
+
+
+def _check_known(matter: record_pb2.Matter, names: list[str], what: str = "material") -> None:
+    known = {m.name for m in matter.materials}
+    unknown = [m for m in names if m not in known]
+    if unknown:
+        raise CaseError(
+            f"matter {matter.impl_code} has no {what} {', '.join(unknown)}; "
+            f"its materials are: {', '.join(sorted(known)) or 'none'}"
+        )
 
 
 def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name: str,
@@ -51,30 +83,36 @@ def apply(store: NodeStore, *, matter_code: str, applicant: str, applicant_name:
     """Register an application; ``licences`` (numbers, files or QR payloads) replace papers."""
     checked = check_applicant(applicant)
     matter = current_matter(store.db, matter_code)
+    members = [current_matter(store.db, code) for code in matter.theme_members]
+    for item in [matter, *members]:
+        check_service_object(item, checked)
     cited = [_cite(store, matter, checked.id, value) for value in licences]
     materials = [*materials, *(c.material for c in cited if c.material not in materials)]
     if channel not in workflow.CHANNELS:
         raise CaseError(f"bad channel {channel!r}: want one of {', '.join(workflow.CHANNELS)}")
-    known = {m.name for m in matter.materials}
-    unknown = [m for m in materials if m not in known]
-    if unknown:
-        raise CaseError(
-            f"matter {matter_code} has no material {', '.join(unknown)}; "
-            f"its materials are: {', '.join(sorted(known)) or 'none'}"
-        )
+    _check_known(matter, materials)
     numbers: list[str] = []
 
-    def body(seq: int, hlc: int) -> bytes:
-        numbers.append(case_number(store.division, seq, hlc))
-        return record_pb2.CaseEvent(
-            case_no=numbers[-1], action="apply", actor=actor, matter_code=matter.impl_code,
-            matter_version=matter.version, applicant_id=checked.id,
-            applicant_name=applicant_name, channel=channel, materials=materials,
-            limit_days=matter.promised_limit_days, licences=cited, os_login=staff.os_login(),
-        ).SerializeToString()
+    def opening(item: record_pb2.Matter, theme: bool = False) -> Callable[[int, int], bytes]:
+        names = {m.name for m in item.materials}
+        mine = [m for m in materials if m in names]
 
-    store.write([Draft(record_pb2.CASE_EVENT, body)])
-    return Outcome(_require(store, numbers[0]), list(checked.warnings))
+        def body(seq: int, hlc: int) -> bytes:
+            numbers.append(case_number(store.division, seq, hlc))
+            return record_pb2.CaseEvent(
+                case_no=numbers[-1], action="apply", actor=actor, matter_code=item.impl_code,
+                matter_version=item.version, applicant_id=checked.id,
+                applicant_name=applicant_name, channel=channel, materials=mine,
+                limit_days=matter.promised_limit_days,
+                licences=[c for c in cited if c.material in names], os_login=staff.os_login(),
+                theme=theme, theme_case=numbers[0] if item is not matter else "",
+            ).SerializeToString()
+        return body
+
+    store.write([Draft(record_pb2.CASE_EVENT, opening(matter, bool(members))),
+                 *(Draft(record_pb2.CASE_EVENT, opening(member)) for member in members)])
+    return Outcome(_require(store, numbers[0]), list(checked.warnings),
+                   members=[_require(store, number) for number in numbers[1:]])
 
 
 def _cite(store: NodeStore, matter: record_pb2.Matter, applicant_id: str,
@@ -109,42 +147,129 @@ def act(store: NodeStore, case_no: str, action: str, *, actor: str, **arguments)
         raise CaseError(
             "an evaluation is the applicant's, not the clerk's: record it with "
             f"'tongban evaluation add {case_no} --level … --via …' (a channel, or paper-card)")
-    if action == "accept":
-        _check_acceptance(store, case, arguments.get("missing_material"),
-                          arguments.get("materials") or [])
+    if action in workflow.ACTIONS:  # legality first: the state says more than the catalogue
+        workflow.require_allowed(case, action)
+    if action in ("accept", "request-supplement", "supply"):
+        matter = current_matter(store.db, case.matter_code, case.matter_version,
+                                allow_retired=True)
+        _check_known(matter, list(arguments.get("materials") or []))
+        if action == "accept":
+            arguments = _acceptance(matter, case, arguments)
     if action == "decide" and case.reviewer == actor and staff.one_person_office(store.config):
         arguments["one_person_office"] = True  # recorded as such: one person reviewed and decided
     event = record_pb2.CaseEvent(case_no=case_no, action=action, actor=actor,
                                  os_login=staff.os_login(), **arguments)
     data = event.SerializeToString()
-    store.write([Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)])
+    drafts = [Draft(record_pb2.CASE_EVENT, lambda _seq, _hlc: data)]
+    licence = licences.licence_for_case(store.db, case_no)
+    if action == "check" and not event.commitment_kept and licence is not None \
+            and licences.revocation(store.db, licence, store.division) is None:
+        # a false commitment revokes the decision and, in the same write, its licence
+        drafts.append(licences.revocation_draft(
+            licence, f"告知承诺不实（{case_no} 核查）: {event.reason.strip()}"))
+    store.write(drafts)
     outcome = Outcome(_require(store, case_no))
     if action == "conclude":
         outcome.next_steps = [step for step in [licences.offer(store, case_no)] if step]
     return outcome
 
 
-def _check_acceptance(store: NodeStore, case: workflow.CaseState, missing: str | None,
-                      supplied_now: list[str]) -> None:
-    """Every required material must be present, or be the one 容缺 material the matter allows."""
-    matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
-    have = set(case.materials) | set(supplied_now)
+def _acceptance(matter: record_pb2.Matter, case: workflow.CaseState,
+                arguments: dict) -> dict:
+    """Every required material present, owed (容缺, where the item allows it) or committed to
+    (告知承诺, where the item allows it); returns the accept event's fields.
+
+    ``missing_material`` and ``due_days`` may be one value or lists: one due for all owed
+    materials, or one due per owed material, in order.
+    """
+    fields = dict(arguments)
+    owed_names = _as_list(fields.pop("missing_material", None))
+    dues = _as_list(fields.pop("due_days", None))
+    committed = _as_list(fields.pop("committed", None))
+    if owed_names and len(dues) not in (1, len(owed_names)):
+        raise CaseError(f"{len(owed_names)} materials owed (--missing) with {len(dues)} due "
+                        "dates (--due): give one for all, or one for each")
+    if dues and not owed_names:
+        raise CaseError("--due given without a material owed (--missing)")
+    for days in dues:
+        if isinstance(days, bool) or not isinstance(days, int) \
+                or not 1 <= days <= workflow.MAX_LIMIT_DAYS:
+            raise CaseError(f"bad --due {days!r}: want 1-{workflow.MAX_LIMIT_DAYS} working days")
+    spec = {m.name: m for m in matter.materials}
+    _check_known(matter, [*owed_names, *committed])
+    for name in owed_names:
+        if not spec[name].deferrable:
+            raise CaseError(f"material {name!r} of matter {case.matter_code} does not allow "
+                            "容缺受理; request a supplement (补正) instead")
+    for name in committed:
+        if not spec[name].commitment:
+            raise CaseError(f"material {name!r} of matter {case.matter_code} does not allow "
+                            "告知承诺; request a supplement (补正) instead")
+    have = set(case.materials) | set(fields.get("materials") or []) | set(owed_names) \
+        | set(committed)
     lacking = [m.name for m in matter.materials if m.required and m.name not in have]
-    if missing:
-        spec = {m.name: m for m in matter.materials}
-        if missing not in spec:
-            raise CaseError(f"matter {case.matter_code} has no material {missing!r}")
-        if not spec[missing].deferrable:
-            raise CaseError(
-                f"material {missing!r} of matter {case.matter_code} does not allow 容缺受理; "
-                "request a supplement (补正) instead"
-            )
-        lacking = [m for m in lacking if m != missing]
     if lacking:
         raise CaseError(
             f"case {case.case_no} lacks required materials: {', '.join(lacking)}; request a "
             "supplement (补正), or accept with --missing for a material that allows 容缺"
+            " or --commit for one that allows 告知承诺"
         )
+    if owed_names:
+        days = dues * len(owed_names) if len(dues) == 1 else dues
+        fields["owed"] = [record_pb2.OwedMaterial(name=name, due_days=day)
+                          for name, day in zip(owed_names, days, strict=True)]
+        fields["decide_with_owed"] = matter.decide_with_owed
+    if committed:
+        fields["committed"], fields["check_days"] = committed, matter.commitment_check_days
+    return fields
+
+
+def _as_list(value: object) -> list:
+    if value is None or value == "":
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def notice(store: NodeStore, case_no: str) -> str:
+    """The 补正 notice (一次性告知书) of a case: printable text listing everything needed.
+
+    One notice per round names every material the applicant still has to supply
+    (行政许可法 第三十二条: 一次告知); it is printed from the case's records, so it
+    can be printed again at any time and says the same.
+    """
+    case = _require(store, case_no)
+    if not case.requested:
+        raise CaseError(f"case {case_no} has no 补正 outstanding (state "
+                        f"{workflow.LABELS[case.state]}); nothing to notify")
+    matter = current_matter(store.db, case.matter_code, case.matter_version, allow_retired=True)
+    assert case.requested_ms is not None
+    limits = store.config.supervision_supplement_answer_days  # [supervision] in tongban.toml
+    calendar = load_calendar(store.db)
+    asked = date_of_ms(case.requested_ms)
+    answer_by = calendar.add_workdays(asked, limits)
+    spec = {m.name: m for m in matter.materials}
+    lines = [
+        "补正材料一次性告知书",
+        "",
+        f"编号: {case.case_no}（第 {case.supplement_rounds} 次补正）",
+        f"申请人: {case.applicant_name}（{case.applicant_id}）",
+        f"事项: {matter.name}（{matter.impl_code}，第 {matter.version} 版）",
+        f"实施机关: {matter.body_name}",
+        f"告知日期: {asked.isoformat()}",
+        "",
+        "您提交的申请材料不齐全或者不符合法定形式，请补正以下全部材料"
+        "（《中华人民共和国行政许可法》第三十二条）:",
+    ]
+    for number, name in enumerate(case.requested, 1):
+        required = "必要" if spec.get(name) is not None and spec[name].required else "非必要"
+        lines.append(f"  {number}. {name}（{required}）")
+    if case.reason:
+        lines.append(f"说明: {case.reason}")
+    lines += ["",
+              f"请于 {answer_by.isoformat()} 前（{limits} 个工作日内）补正。"
+              "本告知书列明需补正的全部材料，不再另行要求其他材料。",
+              f"已提交: {'、'.join(case.materials) or '无'}"]
+    return "\n".join(lines) + "\n"
 
 
 def _require(store: NodeStore, case_no: str) -> workflow.CaseState:
@@ -191,6 +316,8 @@ class CaseView:
     case: workflow.CaseState
     due: date | None
     remaining: int | None
+    #: What else is past its due day: 容缺 materials still owed, a 告知承诺 核查 not recorded.
+    late: list[str] = field(default_factory=list)
 
     @property
     def due_soon(self) -> bool:
@@ -198,12 +325,16 @@ class CaseView:
 
     @property
     def overdue(self) -> bool:
-        return self.remaining is not None and self.remaining < 0
+        return (self.remaining is not None and self.remaining < 0) or bool(self.late)
 
 
 def _view(case: workflow.CaseState, today: date, calendar) -> CaseView:
+    late = [f"容缺 {name}" for name, due in case.owed.items() if date_of_ms(due) < today]
+    if case.check_result is None and case.check_due_ms is not None \
+            and date_of_ms(case.check_due_ms) < today:
+        late.append("核查")
     return CaseView(case, workflow.due_date(case, calendar),
-                    workflow.remaining_workdays(case, today, calendar))
+                    workflow.remaining_workdays(case, today, calendar), late)
 
 
 @dataclass(frozen=True)
@@ -234,6 +365,8 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
         since = today if due_soon and not overdue else None
         candidates = {c.case_no: c for c in cases_due_before(store.db, before, since)}
         candidates.update((c.case_no, c) for c in paused_cases(store.db))
+        if overdue:
+            candidates.update((c.case_no, c) for c in owed_due_before(store.db, today))
         found = []
         for case_no in sorted(candidates):
             case = candidates[case_no]
@@ -245,6 +378,11 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
     if limit is not None and len(found) > limit:
         return Page(found[:limit], True)
     return Page(found, False)
+
+
+def members(store: NodeStore, case_no: str) -> list[workflow.CaseState]:
+    """The member cases of a 一件事 theme case, each with its own state."""
+    return theme_members(store.db, _require(store, case_no).case_no)
 
 
 def view(store: NodeStore, case_no: str, today: date) -> CaseView:

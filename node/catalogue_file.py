@@ -136,6 +136,9 @@ def sample_catalogue(division: str) -> list[dict]:
     items = load_file(sample_catalogue_path())
     for item in items:
         item["impl_code"] = division + item["impl_code"][len(SAMPLE_DIVISION):]
+        if "theme_members" in item:
+            item["theme_members"] = [division + code[len(SAMPLE_DIVISION):]
+                                     for code in item["theme_members"]]
         head = item["body_uscc"][:2] + division[:6] + item["body_uscc"][8:17]
         item["body_uscc"] = head + uscc.calc_check_digit(head)
     return items

@@ -274,6 +274,9 @@ def _material(fields: dict, fail: Fail) -> record_pb2.Material:
     if fields["deferrable"] and not fields["required"]:
         raise fail("", f"{name!r} is deferrable (容缺) but not required: only a required "
                    "material can be supplied after acceptance")
+    if fields["commitment"] and not fields["required"]:
+        raise fail("", f"{name!r} allows 告知承诺 but is not required: a commitment stands in "
+                   "only for a required material")
     if (fields["source"] == ISSUED_BY_GOVERNMENT) != bool(fields["issuer"]):
         raise fail("", f"{name!r}: issuer names the issuing body exactly when source is "
                    f"{ISSUED_BY_GOVERNMENT}")
@@ -283,6 +286,20 @@ def _material(fields: dict, fail: Fail) -> record_pb2.Material:
 def _situation(fields: dict, fail: Fail) -> dict:
     """Kept as parsed: checked against the item's materials and limits in CROSS_RULES."""
     return fields
+
+
+def _theme_members(value: Any, fail: Fail, _types: Types) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise fail("theme_members", "must be a list of implementation codes")
+    codes = [v.strip() for v in value]
+    if len(codes) < 2:
+        raise fail("theme_members", "must name two or more member matters (一件事)")
+    if len(set(codes)) != len(codes):
+        raise fail("theme_members", "names a member twice")
+    for code in codes:
+        if len(code) not in _IMPL_LENGTH or not _IMPL_CODE.match(code):
+            raise fail("theme_members", f"{code!r} is not an implementation code")
+    return codes
 
 
 def _material_names(value: Any, fail: Fail, _types: Types) -> list[str]:
@@ -305,6 +322,9 @@ MATERIAL_ELEMENTS: tuple[Element, ...] = (
     Element("licence_type", "证照类型", "licence type code", False, "",
             "免证办: a licence of this type satisfies the material; a code the node knows "
             "(tongban licence types list)", _licence_type_code),
+    Element("commitment", "告知承诺", "true/false", False, False,
+            "the applicant's written commitment may stand in for it (only a required "
+            "material; the item then names commitment_check_days)", _flag("commitment")),
     Element("format", "材料形式", f"one or more of {'/'.join(MATERIAL_FORMATS)}, joined by ','",
             False, "纸质", "", _parts("format", MATERIAL_FORMATS, ",")),
     Element("copies", "份数", f"whole number 1-{MAX_COPIES}", False, 1, "", _copies),
@@ -331,6 +351,20 @@ SITUATION_ELEMENTS: tuple[Element, ...] = (
             _count("promised_limit_days")),
 )
 
+
+#: The handling modes' elements (告知承诺, 容缺 decisions, 一件事): node.workflow, node.cases.
+MODE_ELEMENTS: tuple[Element, ...] = (
+    Element("decide_with_owed", "容缺可先行决定", "true/false", False, False,
+            "a decision may be made while 容缺 materials are owed (else approval waits for "
+            "all of them); only with a deferrable material", _flag("decide_with_owed")),
+    Element("commitment_check_days", "告知承诺核查时限", "whole number (working days)", False,
+            0, "working days after the decision for the 核查; at least 1 exactly when a "
+            "material allows 告知承诺", _count("commitment_check_days")),
+    Element("theme_members", "一件事成员事项", "list of implementation codes", False, [],
+            "two or more current matters that are no theme (checked when published); the "
+            "item's materials are their merged list and its promised limit applies to every "
+            "member case", _theme_members),
+)
 
 ELEMENTS: tuple[Element, ...] = (
     Element("base_code", "基本编码", "code (string)", True, None,
@@ -397,7 +431,22 @@ ELEMENTS: tuple[Element, ...] = (
     Element("result_sample", "结果样本", "text", False, "",
             "file name or address of a sample of the result, or empty",
             _optional_text("result_sample")),
+    *MODE_ELEMENTS,
 )
+
+
+
+
+def _modes_fit_the_item(m: dict, fail: Fail) -> None:
+    if m["decide_with_owed"] and not any(x.deferrable for x in m["materials"]):
+        raise fail("decide_with_owed", "is true but no material allows 容缺 (deferrable)")
+    committed = [x.name for x in m["materials"] if x.commitment]
+    if committed and m["commitment_check_days"] < 1:
+        raise fail("commitment_check_days", f"is missing or 0, but {committed[0]!r} allows "
+                   "告知承诺: name the working days for the 核查 after the decision")
+    if m["commitment_check_days"] and not committed:
+        raise fail("commitment_check_days", "is given but no material allows 告知承诺 "
+                   "(commitment = true)")
 
 
 def _promised_within_legal(m: dict, fail: Fail) -> None:
@@ -437,6 +486,8 @@ CROSS_RULES: tuple[CrossRule, ...] = (
     CrossRule(f"fee_basis is required when fees is not {DEFAULT_FEES}", _fee_basis_when_charged),
     CrossRule("a situation names only the item's materials and promises at most the legal "
               "limit", _situations_fit_the_item),
+    CrossRule("decide_with_owed needs a deferrable material; commitment_check_days is at "
+              "least 1 exactly when a material allows 告知承诺", _modes_fit_the_item),
 )
 
 

@@ -182,11 +182,18 @@ def revoke(store: NodeStore, licence_id: str, reason: str) -> LicenceRevocation:
         raise LicenceError(f"licence {licence_id} is already revoked")
     if not reason.strip():
         raise LicenceError("a revocation needs a reason")
-    at_ms = wall_ms()
+    draft = revocation_draft(licence_id, reason)
+    store.write([draft])
+    return LicenceRevocation(record_pb2.LicenceRevoked.FromString(draft.make_body(0, 0))
+                             .revoked_at_ms, reason.strip(), store.division)
+
+
+def revocation_draft(licence_id: str, reason: str) -> Draft:
+    """The LICENCE_REVOKED record of one licence, to write alone or beside the case event
+    that causes it (a 告知承诺 found false revokes its decision's licence in the same write)."""
     body = record_pb2.LicenceRevoked(licence_id=licence_id, reason=reason.strip(),
-                                     revoked_at_ms=at_ms).SerializeToString()
-    store.write([Draft(record_pb2.LICENCE_REVOKED, lambda _s, _h: body)])
-    return LicenceRevocation(at_ms, reason.strip(), store.division)
+                                     revoked_at_ms=wall_ms()).SerializeToString()
+    return Draft.of_body(record_pb2.LICENCE_REVOKED, body)
 
 
 def _home_certs(store: NodeStore) -> list[x509.Certificate]:

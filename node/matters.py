@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from google.protobuf.json_format import ParseDict
@@ -76,13 +77,17 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
     """Validate every item first; write all changed ones in one transaction, or none."""
     results: list[PublishResult] = []
     drafts: list[Draft] = []
-    seen: set[str] = set()
-    for item in items:
-        candidate = parse_matter(item, types=known_types(store.db))
+    seen: dict[str, record_pb2.Matter] = {}
+    candidates = [parse_matter(item, types=known_types(store.db)) for item in items]
+    for candidate in candidates:
+        if candidate.impl_code in seen:
+            raise MatterError(f"matter {candidate.impl_code} appears twice in the input")
+        seen[candidate.impl_code] = candidate
+    for candidate in candidates:
+        if candidate.theme_members:
+            check_theme(candidate, lambda code: seen.get(code) or current_matter(store.db, code))
+    for candidate in candidates:
         code = candidate.impl_code
-        if code in seen:
-            raise MatterError(f"matter {code} appears twice in the input")
-        seen.add(code)
         existing = _stored(store.db, code, None, store.division)
         if existing is not None:
             old, retired = existing
@@ -101,6 +106,36 @@ def publish(store: NodeStore, items: list[dict]) -> list[PublishResult]:
     if drafts:
         store.write(drafts)
     return results
+
+
+def check_theme(theme: record_pb2.Matter,
+                member_of: Callable[[str], record_pb2.Matter]) -> None:
+    """A theme (一件事) and its members: each member a current matter that is no theme;
+    the merged list holds every member's required materials and nothing no member asks
+    for; the theme's promised limit within every member's legal limit."""
+    where = f"matter {theme.impl_code} (一件事)"
+    named: set[str] = set()
+    for code in theme.theme_members:
+        try:
+            member = member_of(code)
+        except MatterError as exc:
+            raise MatterError(f"{where}: theme_members {exc}") from exc
+        if member.theme_members:
+            raise MatterError(f"{where}: member {code} is itself a theme")
+        mine = {m.name for m in member.materials}
+        named |= mine
+        lacking = [m.name for m in member.materials if m.required
+                   and m.name not in {t.name for t in theme.materials}]
+        if lacking:
+            raise MatterError(f"{where}: materials lack {', '.join(lacking)}, required by "
+                              f"member {code}")
+        if theme.promised_limit_days > member.legal_limit_days:
+            raise MatterError(f"{where}: promised_limit_days {theme.promised_limit_days} "
+                              f"exceeds member {code}'s legal limit {member.legal_limit_days}")
+    extra = [m.name for m in theme.materials if m.name not in named]
+    if extra:
+        raise MatterError(f"{where}: materials {', '.join(extra)} belong to no member (a "
+                          "theme asks for nothing its members do not: 不得额外增加)")
 
 
 def publisher(db: sqlite3.Connection, code: str) -> str | None:

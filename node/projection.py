@@ -26,7 +26,7 @@ from google.protobuf.json_format import MessageToDict
 
 from node import base_check, licence_projection, workflow
 from node.authority import AuthorityViolation, Staff, authorise, case_owner
-from node.workdays import Calendar
+from node.workdays import Calendar, date_of_ms
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms
@@ -34,7 +34,7 @@ from sync.records import hlc_ms
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
-SCHEMA = 6
+SCHEMA = 7
 
 PROJECTION_TABLES = (
     "matters",
@@ -53,6 +53,7 @@ PROJECTION_TABLES = (
     "supervision_replies",
     "evaluations",
     "evaluation_follow_ups",
+    "theme_members",
     "base_items",
     "change_requests",
     "change_answers",
@@ -66,7 +67,8 @@ FOLLOW_UP_STEPS = ("verify", "rectify", "feedback")
 #: ever from a broken clock, and flagged) sort as that year, ties by (origin, seq).
 _SQLITE_MAX_INT = 2**63 - 1
 _CASE_FIELDS = [f.name for f in dataclasses.fields(workflow.CaseState)]
-_CASE_LIST_FIELDS = {"materials"}
+_CASE_JSON_FIELDS = {"materials", "owed", "requested", "committed"}
+_CASE_BOOL_FIELDS = {"decide_with_owed", "theme"}
 #: Cases kept in memory between flushes; past it the cache is dropped. It bounds a
 #: rebuild's memory (100,000 took 234 MB at 10^6 records, bench_national), and the
 #: events of one case, which arrive close together in a log, still hit it.
@@ -86,7 +88,10 @@ def create_tables(db: sqlite3.Connection) -> None:
             retire_reason TEXT, published_ms INTEGER, data TEXT NOT NULL,
             PRIMARY KEY (origin, impl_code, version));
         CREATE TABLE IF NOT EXISTS cases ({case_columns}, origin TEXT NOT NULL,
-            due_day TEXT);
+            due_day TEXT, owed_due_day TEXT);
+        CREATE TABLE IF NOT EXISTS theme_members (
+            theme_case TEXT NOT NULL, member_case TEXT NOT NULL, matter_code TEXT NOT NULL,
+            origin TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (theme_case, member_case));
         CREATE TABLE IF NOT EXISTS case_events (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
             at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
@@ -163,6 +168,9 @@ _INDEXES = (
     # deadline lists (case list --overdue/--due-soon) read only the cases they return
     "CREATE INDEX IF NOT EXISTS cases_due ON cases(due_day) WHERE due_day IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS cases_paused ON cases(case_no) WHERE paused_since_ms IS NOT NULL",
+    # 容缺 materials and 告知承诺 核查 past due (case list --overdue, supervision)
+    "CREATE INDEX IF NOT EXISTS cases_owed_due ON cases(owed_due_day)"
+    " WHERE owed_due_day IS NOT NULL",
     "CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no, hlc)",
     # statistics read only these two actions of every case (node.stats)
     "CREATE INDEX IF NOT EXISTS case_events_milestones ON case_events(case_no, action, at_ms)"
@@ -189,7 +197,7 @@ def load_calendar(db: sqlite3.Connection) -> Calendar:
 def case_to_row(state: workflow.CaseState) -> dict:
     """Column values; StrEnum states become plain str so SQLite stores text."""
     row = dict(vars(state))
-    for name in _CASE_LIST_FIELDS:
+    for name in _CASE_JSON_FIELDS:
         row[name] = json.dumps(row[name], ensure_ascii=False)
     row["state"] = str(row["state"])
     if row["previous_state"] is not None:
@@ -201,8 +209,10 @@ def row_to_case(row: sqlite3.Row | dict) -> workflow.CaseState:
     values = {}
     for name in _CASE_FIELDS:
         value = row[name]
-        if name in _CASE_LIST_FIELDS:
+        if name in _CASE_JSON_FIELDS:
             value = json.loads(value)
+        elif name in _CASE_BOOL_FIELDS:
+            value = bool(value)
         values[name] = value
     values["state"] = workflow.State(values["state"])
     if values["previous_state"] is not None:
@@ -220,6 +230,33 @@ def indexed_due_day(state: workflow.CaseState, calendar: Calendar) -> str | None
         return None
     due = workflow.due_date(state, calendar)
     return None if due is None else due.isoformat()
+
+
+def owed_due_day(state: workflow.CaseState) -> str | None:
+    """The ``cases.owed_due_day`` column: the earliest due day of a 容缺 material still owed
+    or of a 告知承诺 核查 not yet recorded, else None."""
+    dues = list(state.owed.values())
+    if state.check_due_ms is not None and state.check_result is None:
+        dues.append(state.check_due_ms)
+    return date_of_ms(min(dues)).isoformat() if dues else None
+
+
+def owed_due_before(db: sqlite3.Connection, before: date) -> Iterator[workflow.CaseState]:
+    """Cases owing a 容缺 material or a 核查 due before ``before``, by their index."""
+    for row in db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases"
+                          " WHERE owed_due_day < ?", (before.isoformat(),)):
+        yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
+
+
+def theme_members(db: sqlite3.Connection, theme_case: str) -> list[workflow.CaseState]:
+    """The member cases of a 一件事 theme case, in the order they were opened."""
+    found = []
+    for (member,) in db.execute("SELECT member_case FROM theme_members WHERE theme_case = ?"
+                                " ORDER BY seq", (theme_case,)):
+        case = load_case(db, member)
+        if case is not None:
+            found.append(case)
+    return found
 
 
 def iter_cases(db: sqlite3.Connection, state: str | None = None, *, after: str | None = None,
@@ -423,8 +460,12 @@ class Projector:
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days, calendar=self.calendar
         )
+        if after.theme_case is not None:
+            self._theme_member(record, after, before is None)
         self._cases[event.case_no] = (after, record.origin)
         self._dirty.add(event.case_no)
+        if after.theme_case is not None:
+            self._refresh_theme(after.theme_case, after)
         if event.action == "evaluate":
             self._legacy_evaluation(record, event, after)
         self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
@@ -444,10 +485,12 @@ class Projector:
                 row = case_to_row(state)
                 row["origin"] = origin
                 row["due_day"] = indexed_due_day(state, self.calendar)
+                row["owed_due_day"] = owed_due_day(state)
                 rows.append(tuple(row.values()))
             marks = ", ".join("?" for _ in rows[0])
             self.db.executemany(
-                f"INSERT OR REPLACE INTO cases ({', '.join(_CASE_FIELDS)}, origin, due_day)"
+                f"INSERT OR REPLACE INTO cases ({', '.join(_CASE_FIELDS)}, origin, due_day,"
+                " owed_due_day)"
                 f" VALUES ({marks})", rows)
             self._dirty.clear()
         if self._events:
@@ -457,6 +500,31 @@ class Projector:
         if len(self._cases) > _CASE_CACHE_LIMIT:
             self._cases.clear()
             self._cache_complete = False
+
+    def _theme_member(self, record: record_pb2.Record, member: workflow.CaseState,
+                      opened: bool) -> None:
+        """A member case (一件事) opens under a theme case of the same owner that exists."""
+        theme = self._case_now(member.theme_case or "")
+        if theme is None or not theme.theme:
+            raise workflow.WorkflowError(f"case {member.case_no}: theme case "
+                                         f"{member.theme_case} is not a 一件事 case here")
+        if opened:
+            self.db.execute("INSERT INTO theme_members VALUES (?,?,?,?,?)",
+                            (member.theme_case, member.case_no, member.matter_code,
+                             record.origin, record.seq))
+
+    def _refresh_theme(self, theme_case: str, changed: workflow.CaseState) -> None:
+        """The theme case's state follows its members' (workflow.theme_progress)."""
+        theme = self._case_now(theme_case)
+        assert theme is not None  # _theme_member saw it when the member opened
+        members = [changed if number == changed.case_no else self._case_now(number)
+                   for (number,) in self.db.execute(
+                       "SELECT member_case FROM theme_members WHERE theme_case = ?"
+                       " ORDER BY seq", (theme_case,))]
+        progressed = workflow.theme_progress(theme, [m for m in members if m is not None])
+        if progressed != theme:
+            self._cases[theme_case] = (progressed, case_owner(theme_case))
+            self._dirty.add(theme_case)
 
     def _calendar_notice(self, record: record_pb2.Record,
                          notice: record_pb2.CalendarNotice) -> None:

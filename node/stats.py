@@ -13,8 +13,11 @@ Definitions (the sums are exact; rates are rounded to 4 places):
 - working days to conclusion = working days from acceptance to 办结, pauses
   not counted; the 90th percentile is the nearest-rank one;
 - 即办件 = a case whose promised limit is 0 days; 一次办结 = a concluded case
-  that never had a 补正 request; no visit (不见面) = applied online, mobile or
-  at a self-service terminal;
+  that never had a 补正 request; 补正 rounds = the 补正 notices given, summed
+  over the cases counted (each notice lists everything: 一次告知); no visit
+  (不见面) = applied online, mobile or at a self-service terminal;
+- a 一件事 theme case is not counted itself: its member cases are, each as a
+  case of its own matter and body;
 - 好评 = 非常满意, 满意, 基本满意; 差评 = 不满意, 非常不满意; 实名差评回访整改率 =
   差评 whose three follow-up steps are all recorded, over all 差评 (every
   evaluation names its evaluator, so every one is 实名);
@@ -105,6 +108,7 @@ class Figures:
     on_time: int = 0
     instant: int = 0
     one_visit: int = 0
+    supplement_rounds: int = 0
     no_visit: int = 0
     evaluations: dict[str, int] = field(
         default_factory=lambda: dict.fromkeys(workflow.EVALUATION_LEVELS.values(), 0))
@@ -211,10 +215,10 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
                       " WHERE action IN ('conclude', 'request-supplement') GROUP BY case_no")}
     rows = db.execute(
         "SELECT case_no, origin, matter_code, matter_version, channel, state, created_ms,"
-        " accepted_ms, limit_days, paused_workdays FROM cases"
-        " WHERE created_ms >= ? AND created_ms < ?", (low, high))
+        " accepted_ms, limit_days, paused_workdays, supplement_rounds FROM cases"
+        " WHERE created_ms >= ? AND created_ms < ? AND NOT theme", (low, high))
     for (case_no, origin, matter, matter_version, channel, state, created, accepted, limit,
-         paused) in rows:
+         paused, rounds) in rows:
         if not counted_here(origin):
             continue
         targets = [total]
@@ -230,6 +234,7 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
             figures.withdrawn += state == "withdrawn"
             figures.instant += limit == 0
             figures.no_visit += channel in NO_VISIT_CHANNELS
+            figures.supplement_rounds += rounds
         concluded, supplemented = milestones.get(case_no, (None, 0))
         if state in _CONCLUDED and concluded is not None and accepted is not None:
             assert index is not None

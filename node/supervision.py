@@ -9,12 +9,17 @@ deadlines: red when overdue, yellow with DUE_SOON_DAYS (3) or fewer left
 - waiting clocks, one per state in which the node waits for someone:
   受理 (an application neither accepted nor refused within the acceptance
   limit, default 5 working days: 行政许可法 第三十二条) and 补正 (a supplement
-  request the applicant has not answered). Each starts at the event that
+  notice the applicant has not answered in full: it starts at the notice, and
+  supplying part of it does not restart it). 受理 starts at the event that
   entered the state. Cross-region hand-over has no state yet; when one exists
   (a case handed to another node and not yet acknowledged) it is one more line
   in WAITING_CLOCKS with its limit in Limits, and lights, lists, counts and the
   report pick it up unchanged.
-- 容缺: a material accepted as owed, past or near its due date.
+- 容缺: one clock per material accepted as owed, each with its own due date,
+  until it is supplied (after the decision too, where the item lets a
+  decision wait for no owed material).
+- 核查: a 告知承诺 post-check not yet recorded, due the matter's days after the
+  approval (it outlives 办结: the case's own clock has stopped).
 - 督办: a supervision notice from an ancestor that the owner has not answered
   is red, at the sender and at the owner alike.
 - 差评 follow-up: each step of the closed loop not yet recorded (node.evaluation).
@@ -87,9 +92,10 @@ class CaseLight:
 
 def case_clocks(case: workflow.CaseState, today: date, calendar: Calendar,
                 limits: Limits) -> list[Clock]:
-    """The clocks of one case that are running today (none once it is closed)."""
+    """The clocks of one case that are running today (once it is closed, only what it
+    still owes: 容缺 materials and a 核查)."""
     if case.state not in _OPEN:
-        return []
+        return owed_clocks(case, today, calendar)
     clocks = []
     remaining = workflow.remaining_workdays(case, today, calendar)
     if remaining is not None:
@@ -99,11 +105,21 @@ def case_clocks(case: workflow.CaseState, today: date, calendar: Calendar,
     waiting = WAITING_CLOCKS.get(case.state)
     if waiting is not None:
         name, limit = waiting
-        due = calendar.add_workdays(date_of_ms(case.updated_ms), getattr(limits, limit))
-        clocks.append(clock(name, due, today, calendar))
-    if case.missing_due_ms is not None:
-        clocks.append(clock("容缺", date_of_ms(case.missing_due_ms), today, calendar,
-                             case.missing_material or ""))
+        since = case.requested_ms if case.state is State.SUPPLEMENT else None
+        due = calendar.add_workdays(date_of_ms(since or case.updated_ms), getattr(limits, limit))
+        clocks.append(clock(name, due, today, calendar, "、".join(case.requested)))
+    return clocks + owed_clocks(case, today, calendar)
+
+
+def owed_clocks(case: workflow.CaseState, today: date, calendar: Calendar) -> list[Clock]:
+    """One clock per 容缺 material still owed, and one for a 告知承诺 核查 not yet recorded;
+    they run after the decision too (an item may decide while materials are owed, and
+    the 核查 follows the decision)."""
+    clocks = [clock("容缺", date_of_ms(due), today, calendar, name)
+              for name, due in case.owed.items()]
+    if case.check_due_ms is not None and case.check_result is None:
+        clocks.append(clock("核查", date_of_ms(case.check_due_ms), today, calendar,
+                            "、".join(case.committed)))
     return clocks
 
 
@@ -164,8 +180,8 @@ def lights(store: NodeStore, today: date, *, subtree: bool = False) -> list[Case
 
     placeholders = ", ".join("?" for _ in _OPEN)
     fields = ", ".join(workflow.CaseState.__dataclass_fields__)
-    cursor = store.db.execute(f"SELECT {fields} FROM cases WHERE state IN ({placeholders})",
-                              [str(s) for s in _OPEN])
+    cursor = store.db.execute(f"SELECT {fields} FROM cases WHERE state IN ({placeholders})"
+                              " OR owed_due_day IS NOT NULL", [str(s) for s in _OPEN])
     names = list(workflow.CaseState.__dataclass_fields__)
     for row in cursor:
         case = row_to_case(dict(zip(names, row, strict=True)))

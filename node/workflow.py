@@ -9,11 +9,21 @@ written; this module decides only whether the event is a legal next step and
 what the case looks like afterwards.
 
 The path: 申请 → 受理 (or 不予受理) → 审查 → 决定 (准予/不予) → 办结 → 送达, with
-补正 (materials requested; before acceptance it returns to 申请, after
-acceptance it pauses the clock), 容缺受理 (accepted while one material is owed,
-with its own due date; approval waits for it), 特别程序 (paused; resume returns
-to where the case was), 撤回 (at the applicant's request, while still open),
-and one 好差评 evaluation after 办结.
+补正 (materials requested, all in one notice: 一次告知; the case stays in 补正
+until every one is supplied, then returns to 申请 before acceptance, or to
+where it was after acceptance, when the clock was paused; each request is one
+round, counted), 容缺受理 (accepted while materials are owed, each with its own
+due date; approval waits for all of them unless the matter says otherwise),
+告知承诺 (accepted on the applicant's written commitment for named materials;
+an approval then owes a 核查 within the matter's days, and a commitment found
+false revokes the decision: 撤销), 特别程序 (paused; resume returns to where
+the case was), 撤回 (at the applicant's request, while still open), and one
+好差评 evaluation after 办结.
+
+一件事一次办: a theme case (one application for several matters) takes no
+actions of its own; its member cases, each opened with the theme's number,
+are handled in parallel, and ``theme_progress`` derives the theme's state from
+theirs (all in the owner's one log, so every node derives the same).
 
 The clock. Time limits are working days counted from the day after acceptance
 (node.workdays). A pause — 补正 after acceptance, or 特别程序 — adds the
@@ -25,7 +35,7 @@ stops for good at 办结 (the limit is a 办结时限), at 不予受理 and at �
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -56,6 +66,7 @@ class State(StrEnum):
     DELIVERED = "delivered"
     WITHDRAWN = "withdrawn"
     SUSPENDED = "suspended"
+    REVOKED = "revoked"
 
 
 LABELS: dict[State, str] = {
@@ -69,7 +80,12 @@ LABELS: dict[State, str] = {
     State.DELIVERED: "送达",
     State.WITHDRAWN: "撤回",
     State.SUSPENDED: "特别程序",
+    State.REVOKED: "撤销",
 }
+
+#: States a case does not leave (but for evaluation, delivery and 核查): its outcome is known.
+CLOSED = frozenset({State.CONCLUDED, State.DELIVERED, State.REJECTED, State.WITHDRAWN,
+                    State.REVOKED})
 
 #: Every action, in the order allowed actions are listed to the operator.
 ACTIONS = (
@@ -86,13 +102,15 @@ ACTIONS = (
     "suspend",
     "resume",
     "evaluate",
+    "check",
 )
 
 _FROM: dict[str, frozenset[State]] = {
     "accept": frozenset({State.APPLIED, State.SUPPLEMENT}),
     "reject": frozenset({State.APPLIED, State.SUPPLEMENT}),
     "request-supplement": frozenset({State.APPLIED, State.ACCEPTED, State.REVIEWING}),
-    "supply": frozenset({State.SUPPLEMENT, State.ACCEPTED, State.REVIEWING}),
+    "supply": frozenset({State.SUPPLEMENT, State.ACCEPTED, State.REVIEWING, State.DECIDED,
+                         State.CONCLUDED, State.DELIVERED}),
     "review": frozenset({State.ACCEPTED}),
     "decide": frozenset({State.REVIEWING}),
     "conclude": frozenset({State.DECIDED}),
@@ -103,7 +121,12 @@ _FROM: dict[str, frozenset[State]] = {
     "suspend": frozenset({State.ACCEPTED, State.REVIEWING}),
     "resume": frozenset({State.SUSPENDED}),
     "evaluate": frozenset({State.CONCLUDED, State.DELIVERED}),
+    "check": frozenset({State.DECIDED, State.CONCLUDED, State.DELIVERED}),
 }
+COMMITMENT_KEPT, COMMITMENT_FALSE = "kept", "false"
+#: After the decision: an action here keeps the decision's reason.
+_DECIDED = frozenset({State.DECIDED, State.CONCLUDED, State.DELIVERED})
+REVOKED = "revoked"
 
 #: States in which the deadline clock is running (paused states count: they resume).
 _CLOCK_STATES = frozenset(
@@ -139,9 +162,6 @@ class CaseState:
     paused_since_ms: int | None
     #: Working days added to the limit by pauses that have ended.
     paused_workdays: int
-    #: 容缺: the one material still owed, and 00:00 UTC+8 of the day it is due.
-    missing_material: str | None
-    missing_due_ms: int | None
     materials: list[str]
     #: "approved" or "denied" once decided.
     decision: str | None
@@ -154,12 +174,32 @@ class CaseState:
     #: Staff ID of the latest 审查 (review): the approver must be someone else
     #: (node.authority, rule review-and-decide).
     reviewer: str | None = None
+    #: 容缺: every material still owed → 00:00 UTC+8 of the day it is due, in the order owed.
+    owed: dict[str, int] = field(default_factory=dict)
+    #: 容缺: the matter lets a decision be made while materials are owed.
+    decide_with_owed: bool = False
+    #: 补正: the materials of the current notice not yet supplied, and when it was given.
+    requested: list[str] = field(default_factory=list)
+    requested_ms: int | None = None
+    #: 补正 notices given so far (一次办结 means none).
+    supplement_rounds: int = 0
+    #: 告知承诺: materials accepted on the applicant's written commitment, the working days
+    #: after an approval for the 核查, its due day (00:00 UTC+8) and result (kept/false).
+    committed: list[str] = field(default_factory=list)
+    check_days: int = 0
+    check_due_ms: int | None = None
+    check_result: str | None = None
+    #: 一件事: a theme case (True), or the theme case this member case belongs to.
+    theme: bool = False
+    theme_case: str | None = None
 
 
 def allowed_actions(state: CaseState | None) -> list[str]:
     """The actions the case accepts now, in ACTIONS order."""
     if state is None:
         return ["apply"]
+    if state.theme:
+        return []
     return [action for action in ACTIONS if _blocker(state, action) is None]
 
 
@@ -199,21 +239,30 @@ def apply_event(
             f"case {case_no}: event time {at_ms} is before the case's last change "
             f"{state.updated_ms}"
         )
+    require_allowed(state, action)
+    new = copy.copy(state)  # dataclasses.replace re-runs __init__: 4x slower on rebuild
+    new.materials = list(state.materials)
+    new.owed, new.requested = dict(state.owed), list(state.requested)
+    new.updated_ms = at_ms
+    if action not in ("conclude", "deliver", "evaluate", "check") and not (
+            action == "supply" and state.state in _DECIDED):
+        new.reason = _optional_text(event.reason)
+    _HANDLERS[action](new, event, at_ms, calendar)
+    if new.state is not State.SUPPLEMENT:  # accepted, refused or withdrawn out of 补正
+        new.requested, new.requested_ms = [], None
+    return new
+
+
+def require_allowed(state: CaseState, action: str) -> None:
+    """Raise IllegalTransition naming state and allowed actions unless ``action`` may follow."""
     blocker = _blocker(state, action)
     if blocker is not None:
         hint = f" ({blocker})" if blocker else ""
         allowed = allowed_actions(state)
         raise IllegalTransition(
-            f"case {case_no} is {LABELS[state.state]} ({state.state}); {action!r} is not "
+            f"case {state.case_no} is {LABELS[state.state]} ({state.state}); {action!r} is not "
             f"allowed{hint}; allowed: {', '.join(allowed) or 'none'}"
         )
-    new = copy.copy(state)  # dataclasses.replace re-runs __init__: 4x slower on rebuild
-    new.materials = list(state.materials)
-    new.updated_ms = at_ms
-    if action not in ("conclude", "deliver", "evaluate"):
-        new.reason = _optional_text(event.reason)
-    _HANDLERS[action](new, event, at_ms, calendar)
-    return new
 
 
 def due_date(state: CaseState, calendar: Calendar, today: date | None = None) -> date | None:
@@ -259,6 +308,8 @@ def remaining_workdays(state: CaseState, today: date, calendar: Calendar) -> int
 
 def _blocker(state: CaseState, action: str) -> str | None:
     """None when ``action`` is allowed now; otherwise why not ("" when the state says it all)."""
+    if state.theme:
+        return "a 一件事 case moves with its member cases: act on those"
     if action not in _FROM or state.state not in _FROM[action]:
         return ""
     in_supplement = state.state is State.SUPPLEMENT
@@ -268,8 +319,11 @@ def _blocker(state: CaseState, action: str) -> str | None:
         and state.previous_state is not State.APPLIED
     ):
         return "the case was already accepted; supply the materials to continue"
-    if action == "supply" and not in_supplement and not state.missing_material:
+    if action == "supply" and not in_supplement and not state.owed:
         return "no 容缺 material is owed"
+    if action == "check" and (state.check_due_ms is None or state.check_result is not None):
+        return ("no 告知承诺 核查 is due" if state.check_result is None
+                else f"the 核查 was recorded already ({state.check_result})")
     if action == "evaluate" and state.score is not None:
         return "already evaluated"
     return None
@@ -311,35 +365,52 @@ def _apply(event: record_pb2.CaseEvent, at_ms: int, limit_days: int) -> CaseStat
         accepted_ms=None,
         paused_since_ms=None,
         paused_workdays=0,
-        missing_material=None,
-        missing_due_ms=None,
         materials=_merge([], _names(event, where)),
         decision=None,
         reason=None,
         delivery_method=None,
         score=None,
         comment=None,
+        theme=event.theme,
+        theme_case=_optional_text(event.theme_case),
     )
 
 
 def _accept(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
     where = f"case {case.case_no}"
     case.materials = _merge(case.materials, _names(event, where))
-    missing = _optional_text(event.missing_material)
-    if missing is None and event.due_days:
+    owed = [(item.name.strip(), item.due_days) for item in event.owed]
+    legacy = _optional_text(event.missing_material)  # one 容缺 material, as events once said
+    if legacy is not None:
+        owed.append((legacy, event.due_days))
+    elif event.due_days:
         raise WorkflowError(f"{where}: due_days {event.due_days} given without a missing material")
-    if missing is not None:
-        if event.due_days < 1:
+    for name, days in owed:
+        if not name:
+            raise WorkflowError(f"{where}: a 容缺 material name is empty")
+        if days < 1:
             raise WorkflowError(
-                f"{where}: 容缺受理 of {missing!r} needs due_days >= 1 (working days to supply it)"
-            )
-        if event.due_days > MAX_LIMIT_DAYS:
-            raise WorkflowError(f"{where}: due_days {event.due_days}: want at most "
+                f"{where}: 容缺受理 of {name!r} needs due_days >= 1 (working days to supply it)")
+        if days > MAX_LIMIT_DAYS:
+            raise WorkflowError(f"{where}: due_days {days}: want at most "
                                 f"{MAX_LIMIT_DAYS} working days")
-        if missing in case.materials:
-            raise WorkflowError(f"{where}: {missing!r} is owed (容缺) but was also handed in")
-        due = calendar.add_workdays(date_of_ms(at_ms), event.due_days)
-        case.missing_material, case.missing_due_ms = missing, ms_of_date(due)
+        if name in case.materials:
+            raise WorkflowError(f"{where}: {name!r} is owed (容缺) but was also handed in")
+        if name in case.owed:
+            raise WorkflowError(f"{where}: {name!r} is owed twice")
+        case.owed[name] = ms_of_date(calendar.add_workdays(date_of_ms(at_ms), days))
+    committed = _names_of(list(event.committed), where)
+    for name in committed:
+        if name in case.materials or name in case.owed:
+            raise WorkflowError(f"{where}: {name!r} is committed to (告知承诺) but was also "
+                                "handed in or owed")
+    if committed and not 1 <= event.check_days <= MAX_LIMIT_DAYS:
+        raise WorkflowError(f"{where}: 告知承诺 needs check_days 1-{MAX_LIMIT_DAYS} (working "
+                            "days after the decision for the 核查)")
+    if not committed and event.check_days:
+        raise WorkflowError(f"{where}: check_days given without committed materials")
+    case.committed, case.check_days = _merge([], committed), event.check_days
+    case.decide_with_owed = event.decide_with_owed
     case.state, case.previous_state = State.ACCEPTED, None
     case.accepted_ms = at_ms
 
@@ -353,34 +424,51 @@ def _reject(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
 def _request_supplement(
     case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar
 ) -> None:
-    if not _names(event, f"case {case.case_no}"):
+    requested = _merge([], _names(event, f"case {case.case_no}"))
+    if not requested:
         raise WorkflowError(f"case {case.case_no}: 补正 needs the materials to supply")
     case.previous_state, case.state = case.state, State.SUPPLEMENT
+    case.requested, case.requested_ms = requested, at_ms
+    case.supplement_rounds += 1
     if case.accepted_ms is not None:
         case.paused_since_ms = at_ms
 
 
 def _supply(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
+    """Part of a 补正 notice keeps the rest outstanding; 容缺 materials settle one by one."""
     where = f"case {case.case_no}"
     supplied = _names(event, where)
     if case.state is State.SUPPLEMENT:
         if not supplied:
-            raise WorkflowError(f"{where}: name the materials supplied for 补正")
-        if case.missing_material in supplied:
-            case.missing_material = case.missing_due_ms = None
+            raise WorkflowError(f"{where}: name the materials supplied for 补正 "
+                                f"(requested: {', '.join(case.requested)})")
+        answered = [name for name in supplied if name in case.requested or name in case.owed]
+        if not answered:
+            raise WorkflowError(f"{where}: supplied {', '.join(supplied)} answers nothing "
+                                f"requested (补正: {', '.join(case.requested)})")
+        case.requested = [name for name in case.requested if name not in supplied]
+        for name in supplied:
+            case.owed.pop(name, None)
         case.materials = _merge(case.materials, supplied)
+        if case.requested:
+            return
+        case.requested_ms = None
         _end_pause(case, at_ms, calendar)
         assert case.previous_state is not None
         case.state, case.previous_state = case.previous_state, None
         return
-    owed = case.missing_material
-    assert owed is not None
-    if supplied and owed not in supplied:
-        raise WorkflowError(
-            f"{where} owes {owed!r} (容缺); supplied {', '.join(supplied)} does not include it"
-        )
-    case.materials = _merge(case.materials, supplied or [owed])
-    case.missing_material = case.missing_due_ms = None
+    if not supplied:
+        if len(case.owed) > 1:
+            raise WorkflowError(f"{where} owes {', '.join(case.owed)} (容缺); name the "
+                                "materials supplied")
+        supplied = list(case.owed)
+    stray = [name for name in supplied if name not in case.owed]
+    if stray:
+        raise WorkflowError(f"{where}: {', '.join(stray)} is not owed; owed (容缺): "
+                            f"{', '.join(case.owed)}")
+    for name in supplied:
+        del case.owed[name]
+    case.materials = _merge(case.materials, supplied)
 
 
 def _review(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
@@ -391,14 +479,17 @@ def _review(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
 def _decide(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
     where = f"case {case.case_no}"
     if event.approve:
-        if case.missing_material is not None:
-            assert case.missing_due_ms is not None
-            due = date_of_ms(case.missing_due_ms).isoformat()
+        if case.owed and not case.decide_with_owed:
+            owed = ", ".join(f"{name} (due {date_of_ms(due).isoformat()})"
+                             for name, due in case.owed.items())
             raise WorkflowError(
-                f"{where}: cannot approve while 容缺 material {case.missing_material!r} "
-                f"(due {due}) is owed; supply it first, or decide to deny with a reason"
+                f"{where}: cannot approve while 容缺 materials are owed: {owed}; supply them "
+                "first, or decide to deny with a reason"
             )
         case.decision = APPROVED
+        if case.committed:
+            due = calendar.add_workdays(date_of_ms(at_ms), case.check_days)
+            case.check_due_ms = ms_of_date(due)
     else:
         if case.reason is None:
             raise WorkflowError(f"{where}: a decision to deny (不予) needs a reason")
@@ -443,6 +534,21 @@ def _evaluate(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar
     case.comment = _optional_text(event.comment)
 
 
+def _check(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
+    """核查 of a 告知承诺: kept, or false, which revokes the decision (撤销)."""
+    if event.commitment_kept:
+        case.check_result = COMMITMENT_KEPT
+        return
+    reason = _optional_text(event.reason)
+    if reason is None:
+        raise WorkflowError(f"case {case.case_no}: a commitment found false needs a reason "
+                            "(what the 核查 found)")
+    case.reason = reason
+    case.check_result = COMMITMENT_FALSE
+    case.decision = REVOKED
+    case.state, case.previous_state = State.REVOKED, None
+
+
 _HANDLERS = {
     "accept": _accept,
     "reject": _reject,
@@ -456,6 +562,7 @@ _HANDLERS = {
     "suspend": _suspend,
     "resume": _resume,
     "evaluate": _evaluate,
+    "check": _check,
 }
 
 
@@ -474,10 +581,33 @@ def _optional_text(value: str) -> str | None:
 
 
 def _names(event: record_pb2.CaseEvent, where: str) -> list[str]:
-    names = [name.strip() for name in event.materials]
+    return _names_of(list(event.materials), where)
+
+
+def _names_of(values: list[str], where: str) -> list[str]:
+    names = [name.strip() for name in values]
     if any(not name for name in names):
         raise WorkflowError(f"{where}: a material name is empty")
     return names
+
+
+def theme_progress(theme: CaseState, members: list[CaseState]) -> CaseState:
+    """A theme case (一件事) as its members make it: 申请 until one is accepted, 受理 from
+    the first acceptance (the theme's limit counts from there), 办结 once every member
+    has its outcome (办结, 送达, 不予受理, 撤回 or 撤销)."""
+    new = copy.copy(theme)
+    accepted = [m.accepted_ms for m in members if m.accepted_ms is not None]
+    new.accepted_ms = min(accepted) if accepted else None
+    new.updated_ms = max([theme.updated_ms, *(m.updated_ms for m in members)])
+    if members and all(m.state in CLOSED for m in members):
+        new.state = State.CONCLUDED
+        approved = sum(m.decision == APPROVED for m in members)
+        new.decision = APPROVED if approved == len(members) else None
+        new.reason = f"{approved}/{len(members)} 准予"
+    else:
+        new.state = State.ACCEPTED if accepted else State.APPLIED
+        new.decision = new.reason = None
+    return new
 
 
 def _merge(have: list[str], more: list[str]) -> list[str]:

@@ -15,7 +15,10 @@ revoked at 城关区, and seen revoked at 林周县 after one sync round (the
 national serve relays the revocation by itself). The region publishes the base
 catalogue (基本目录); 城关区 proposes renaming one base item (会签), the region
 approves, and the new version arrives back at 城关区, whose item then differs
-(四级四同, `matter check`) until it publishes the new name.
+(四级四同, `matter check`) until it publishes the new name. Last, the handling
+modes at 城关区: a 容缺 case owing two materials, a 补正 notice answered in part,
+a 告知承诺 case and its 核查, and one 一件事 application with its member cases,
+whose theme case the region sees concluded after a sync.
 """
 
 from __future__ import annotations
@@ -58,8 +61,8 @@ def materials(home: Path, code: str) -> list[dict]:
     return json.loads(tongban("matter", "show", code, "--json", home=home).stdout)["materials"]
 
 
-def flags(names: list[str]) -> list[str]:
-    return [arg for name in names for arg in ("--material", name)]
+def flags(names: list[str], flag: str = "--material") -> list[str]:
+    return [arg for name in names for arg in (flag, name)]
 
 
 def county_work(home: Path, early: dict, later: dict) -> None:
@@ -85,7 +88,7 @@ def county_work(home: Path, early: dict, later: dict) -> None:
                       "--name", APPLICANTS[1][1], *flags(required[:1]), env=early)
     case(home, "request-supplement", supplement, *flags(required[1:]), env=early)
 
-    rejected = case(home, "apply", "--matter", "540102-XK-001", "--applicant", APPLICANTS[2][0],
+    rejected = case(home, "apply", "--matter", "540102-XK-007", "--applicant", APPLICANTS[2][0],
                     "--name", APPLICANTS[2][1], env=later)
     case(home, "reject", rejected, "--reason", "经营场所不在本辖区", env=later)
 
@@ -191,11 +194,15 @@ def main() -> int:
             "version arrives")
         catalogue_ok = catalogue_change(fed)
 
+        say("handling modes at 城关区: 容缺 ×2, 补正 一次告知, 告知承诺 and 核查, 一件事一次办")
+        modes_ok = handling_modes(fed)
+
         say("sync by USB stick: 林周县's bundle, encrypted to 拉萨市, signed by 林周县")
         bundle_ok = bundle_round(fed)
 
         say("checks")
-        ok = (licence_ok and catalogue_ok and bundle_ok and check_national_holds_counties(fed)
+        ok = (licence_ok and catalogue_ok and modes_ok and bundle_ok
+              and check_national_holds_counties(fed)
               and check_counties_got_region_item(fed) and refused.returncode == 1
               and check_audit(fed))
         print("\nDEMO OK" if ok else "\nDEMO FAILED")
@@ -388,6 +395,76 @@ def check_audit(fed: Federation) -> bool:
     lines = result.stdout.strip().splitlines()
     print(f"   tongban audit verify (national node): {lines[-1] if lines else result.stderr}")
     return result.returncode == 0
+
+
+def handling_modes(fed: Federation) -> bool:
+    """容缺 with two owed materials, 补正 answered in part, 告知承诺 with its 核查, and an
+    一件事 application whose member cases are handled in parallel; then one sync round,
+    after which the region derives the same theme state from the county's log."""
+    county, region = fed.nodes["540102"].home, fed.nodes["540000"].home
+    idno, name = APPLICANTS[0]
+
+    def show(case_no: str, home: Path = county) -> dict:
+        return json.loads(tongban("case", "show", case_no, "--json", home=home).stdout)
+
+    freight = "540102-XK-007"   # 道路普通货物运输经营许可: two materials allow 容缺
+    owed = [m["name"] for m in materials(county, freight) if m.get("deferrable")]
+    handed = [m["name"] for m in materials(county, freight)
+              if m.get("required") and m["name"] not in owed]
+    deferred = case(county, "apply", "--matter", freight, "--applicant", idno, "--name", name,
+                    *flags(handed))
+    case(county, "accept", deferred, *flags(owed, "--missing"), "--due", "3", "--due", "10")
+    owing = show(deferred)["owed_due"]
+    print(f"   {deferred} owes (容缺): " + "; ".join(f"{m} due {d}" for m, d in owing.items()))
+    case(county, "supply", deferred, "--material", owed[0])
+
+    residence = "540102-GG-001"
+    needed = [m["name"] for m in materials(county, residence) if m.get("required")]
+    asked = case(county, "apply", "--matter", residence, "--applicant", APPLICANTS[1][0],
+                 "--name", APPLICANTS[1][1], *flags(needed[:1]))
+    case(county, "request-supplement", asked, *flags(needed[1:]))
+    print("   " + tongban("case", "notice", asked, home=county).stdout.replace("\n", "\n   "))
+    case(county, "supply", asked, "--material", needed[1])
+    partly = show(asked)
+    print(f"   after supplying {needed[1]}: {partly['state']}, still requested "
+          f"{partly['requested']}, round {partly['supplement_rounds']}")
+
+    fire = "540102-XK-009"      # 消防安全检查: 告知承诺 (消防法 第十五条)
+    committed = [m["name"] for m in materials(county, fire) if m.get("commitment")]
+    papers = [m["name"] for m in materials(county, fire)
+              if m.get("required") and m["name"] not in committed]
+    promised = case(county, "apply", "--matter", fire, "--applicant", idno, "--name", name,
+                    *flags(papers))
+    case(county, "accept", promised, *flags(committed, "--commit"))
+    for step in (["review"], ["decide", "--approve"], ["conclude"]):
+        case(county, step[0], promised, *step[1:])
+    print(f"   {promised} decided on commitment for {', '.join(committed)}; "
+          f"核查 due {show(promised)['check_due']}")
+    case(county, "check", promised, "--kept")
+
+    theme = "540102-YJS-001"    # 开办餐饮店“一件事”
+    merged = [m["name"] for m in materials(county, theme)
+              if m.get("required") and m["name"] not in committed]
+    opened = json.loads(tongban("case", "apply", "--matter", theme, "--applicant", idno,
+                                "--name", name, *flags(merged), "--json",
+                                "--actor", ACTOR_FOR_ROLE["clerk"], home=county).stdout)
+    number = opened["case_no"]
+    print(f"   tongban case apply --matter {theme} … → {number} with "
+          f"{len(opened['members'])} member cases")
+    for member in opened["members"]:
+        extra = flags(committed, "--commit") if member["matter_code"] == fire else []
+        case(county, "accept", member["case_no"], *extra)
+    for member in opened["members"]:
+        for step in (["review"], ["decide", "--approve"], ["conclude"]):
+            case(county, step[0], member["case_no"], *step[1:])
+    print(tongban("case", "show", number, home=county).stdout)
+    fed.sync_up_then_down()
+    seen = show(number, region)
+    print(f"   540000 after sync: theme {number} {seen['state']} ({seen['reason']}), members "
+          + ", ".join(f"{m['case_no']} {m['state']}" for m in seen["members"]))
+    return (len(owing) == 2 and partly["state"] == "supplement" and len(partly["requested"])
+            == len(needed) - 2 and show(promised)["check_result"] == "kept"
+            and seen["state"] == "concluded" and len(seen["members"]) == 3)
 
 
 if __name__ == "__main__":

@@ -102,6 +102,11 @@ CASES: dict[str, Callable[..., Forbidden]] = {
         case_no=f"{SIBLING}-2026-9999999", action="apply", actor="窗口1",
         matter_code=f"{SIBLING}-QR-001", matter_version=1, applicant_id="540102199001010011",
         applicant_name="测试", channel="window", limit_days=5).SerializeToString()),
+    "theme-owner": lambda fed: Forbidden(SIBLING, K.CASE_EVENT, K.CaseEvent(
+        case_no=f"{SIBLING}-2026-9999999", action="apply", actor="窗口1",
+        matter_code=f"{SIBLING}-XK-001", matter_version=1, applicant_id="540102199001010011",
+        applicant_name="测试", channel="window", limit_days=3,
+        theme_case=_case(fed)).SerializeToString()),
     "staff-active": lambda fed: Forbidden(SIBLING, K.CASE_EVENT, _event(
         _case(fed, SIBLING), "review", actor="无名")),
     "staff-role": lambda fed: Forbidden(SIBLING, K.CASE_EVENT, _event(

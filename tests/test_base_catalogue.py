@@ -89,7 +89,7 @@ def test_the_base_catalogue_arrives_and_the_sample_matches_it(fed):
     store = _open(fed, COUNTY)
     try:
         held = base_check.listed(store.db)
-        assert len(held) == 25 and {b.origin for b in held} == {REGION}
+        assert len(held) == 28 and {b.origin for b in held} == {REGION}
         assert base_check.check(store.db, COUNTY, subtree=False) == []
         published = matters.publish(store, [item()])  # unchanged sample item: nothing written
     finally:
@@ -362,7 +362,7 @@ def test_json_of_the_new_commands(fed):
     pull(fed, COUNTY)
     county = fed.home(COUNTY).path
     held = json.loads(run(county, "matter", "base", "list", "--json").output)
-    assert len(held) == 25 and held[0]["base_code"] == "GF00101000"
+    assert len(held) == 28 and held[0]["base_code"] == "GF00101000"
     checked = json.loads(run(county, "matter", "check", "--json").output)
     assert checked == {"base_catalogue_held": True, "deviations": []}
     region = fed.home(REGION).path

@@ -109,13 +109,13 @@ def test_deferred_material_acceptance(county):
     run(county, "case", "accept", case, "--missing", deferrable, "--due", "5")
     data = _state(county, case)
     assert data["state"] == "accepted"
-    assert data["missing_material"] == deferrable
+    assert list(data["owed_due"]) == [deferrable]
     run(county, "case", "review", case)
     refused = run(county, "case", "decide", case, "--approve", ok=False)
     assert refused.exit_code == 1 and deferrable in refused.output
     run(county, "case", "supply", case, "--material", deferrable)
     run(county, "case", "decide", case, "--approve")
-    assert _state(county, case)["missing_material"] is None
+    assert _state(county, case)["owed"] == {}
 
 
 def test_special_procedure_and_withdrawal(county):

@@ -44,16 +44,16 @@ def test_case_list(county):
     out = tongban("case", "list", home=county, env=at("2026-11-04T09:00")).stdout
     assert out == (
         "case                 state  applicant  matter         due         days left\n"
-        "540102-2026-0000031  受理   扎西       540102-QR-002  2026-11-03  -1         OVERDUE\n"
-        "540102-2026-0000033  申请   卓玛       540102-GG-002  -           -\n"
+        "540102-2026-0000034  受理   扎西       540102-QR-002  2026-11-03  -1         OVERDUE\n"
+        "540102-2026-0000036  申请   卓玛       540102-GG-002  -           -\n"
         "2 cases\n")
 
 
 def test_case_show_with_history(county):
-    out = tongban("case", "show", "540102-2026-0000031", "--history", home=county,
+    out = tongban("case", "show", "540102-2026-0000034", "--history", home=county,
                   env=at("2026-11-04T09:00")).stdout
     assert out == (
-        "case_no              540102-2026-0000031\n"
+        "case_no              540102-2026-0000034\n"
         "state_label          受理\n"
         "matter_code          540102-QR-002\n"
         "matter_version       1\n"
@@ -104,7 +104,7 @@ def test_status_of_a_county_and_of_its_region(synced):
         "  last attempt     TIME\n"
         "  throughput       RATE kbit/s on the wire (RATE kbit/s before gzip)\n"
         "  parent clock     Ns from ours\n"
-        "  newest receipt   size 31 at TIME\n"
+        "  newest receipt   size 34 at TIME\n"
         "  since last receipt Ns\n"
         "  waiting          0 records, 0 bytes\n")
     region = tongban("status", home=synced.nodes[REGION].home).stdout
@@ -112,7 +112,7 @@ def test_status_of_a_county_and_of_its_region(synced):
         "node 540000 西藏自治区\n"
         "no parent link (top of the federation, or not configured)\n"
         "node    records  checkpoint  last seen\n"
-        "540102  31       31          TIME\n")
+        "540102  34       34          TIME\n")
 
 
 def test_audit_verify_of_a_county_and_of_its_region(synced):
@@ -123,9 +123,9 @@ def test_audit_verify_of_a_county_and_of_its_region(synced):
         "audit of FED/540102/node.db (database)\n"
         "  origin 540000: 8 records, 1 checkpoints (newest size 8), 0 receipts,"
         " 1 unconfirmed (judged at now)\n"
-        "  origin 540102: 31 records, 7 checkpoints (newest size 31), 1 receipts,"
+        "  origin 540102: 34 records, 7 checkpoints (newest size 34), 1 receipts,"
         " 6 unconfirmed (judged at now)\n"
-        "verified: 2 origins, 39 records, 0 problems, 0 forks\n")
+        "verified: 2 origins, 42 records, 0 problems, 0 forks\n")
     out = tongban("audit", "verify", str(region / "node.db"), "--root",
                   str(county / "root.crt")).stdout
     assert normalised(out, synced) == (
@@ -133,5 +133,5 @@ def test_audit_verify_of_a_county_and_of_its_region(synced):
         "audit of FED/540000/node.db (database)\n"
         "  origin 540000: 8 records, 8 checkpoints (newest size 8), 0 receipts,"
         " 8 unconfirmed (judged at now)\n"
-        "  origin 540102: 31 records, 1 checkpoints (newest size 31), 1 receipts\n"
-        "verified: 2 origins, 39 records, 0 problems, 0 forks\n")
+        "  origin 540102: 34 records, 1 checkpoints (newest size 34), 1 receipts\n"
+        "verified: 2 origins, 42 records, 0 problems, 0 forks\n")

@@ -13,7 +13,7 @@ def test_old_projection_layout_is_rebuilt_from_the_log(tmp_path):
     run(home, "case", "list")
     expected = dump_projections(home / "node.db")
     listing = run(home, "matter", "list", "--json").output
-    assert len(json.loads(listing)) == 25  # the sample catalogue
+    assert len(json.loads(listing)) == 28  # the sample catalogue
     db = sqlite3.connect(home / "node.db")
     db.execute("DROP TABLE matters")
     db.execute("CREATE TABLE matters (impl_code TEXT)")  # a layout from an older release

@@ -42,9 +42,10 @@ def test_county_own_figures(fed):
     assert t["evaluations"] == dict(zip(LEVELS, (1, 0, 0, 1, 1), strict=True))
     assert (t["evaluated"], t["good_rate"], t["poor"], t["poor_closed"], t["poor_closed_rate"]) \
         == (3, 0.3333, 2, 1, 0.5)
-    # 16 of the 25 sample items have online depth 3 or 4, five have depth 4.
-    assert got["catalogue"] == {"items": 25, "online_capable": 16, "fully_online": 5,
-                                "online_rate": 0.64, "fully_online_rate": 0.2}
+    # 18 of the 28 sample items have online depth 3 or 4, five have depth 4.
+    assert got["catalogue"] == {"items": 28, "online_capable": 18, "fully_online": 5,
+                                "online_rate": 0.6429, "fully_online_rate": 0.1786}
+    assert t["supplement_rounds"] == 1                              # c2's one 补正
     assert "chinese-calendar" in got["calendar"]
 
 
@@ -59,6 +60,7 @@ def test_region_subtree_figures_and_county_ranking(fed):
     assert (t["on_time_rate"], t["average_days"], t["p90_days"]) == (0.6, 5.2, 14)
     assert (t["instant_share"], t["one_visit_share"], t["no_visit_share"]) == (0.1, 0.8, 0.4)
     assert (t["evaluated"], t["good_rate"], t["poor_closed_rate"]) == (4, 0.5, 0.5)
+    assert t["supplement_rounds"] == 2                              # c2's and c10's
     counties = {g["county"]: g for g in got["groups"]}
     assert (counties[COUNTY_A]["rank"], counties[COUNTY_B]["rank"]) == (1, 2)
     assert (counties[COUNTY_B]["applications"], counties[COUNTY_B]["on_time_rate"],

@@ -212,19 +212,18 @@ def test_deferred_material_acceptance_blocks_approval_until_supplied():
     s = step(
         applied(at(9, 29, 9)), "accept", at(9, 29, 10), missing_material="营业执照", due_days=3
     )
-    assert s.missing_material == "营业执照"
-    assert s.missing_due_ms == ms_of_date(date(2026, 10, 9))
+    assert s.owed == {"营业执照": ms_of_date(date(2026, 10, 9))}
     s = step(s, "review", at(10, 8))
     with pytest.raises(WorkflowError) as info:
         step(s, "decide", at(10, 9), approve=True)
     assert str(info.value) == (
-        f"case {CASE}: cannot approve while 容缺 material '营业执照' (due 2026-10-09) is owed; "
-        "supply it first, or decide to deny with a reason"
+        f"case {CASE}: cannot approve while 容缺 materials are owed: 营业执照 (due 2026-10-09); "
+        "supply them first, or decide to deny with a reason"
     )
-    with pytest.raises(WorkflowError, match=r"owes '营业执照'.*does not include it"):
+    with pytest.raises(WorkflowError, match=r"别的材料 is not owed; owed \(容缺\): 营业执照"):
         step(s, "supply", at(10, 9), materials=["别的材料"])
     supplied = step(s, "supply", at(10, 9))
-    assert supplied.missing_material is None and supplied.missing_due_ms is None
+    assert supplied.owed == {}
     assert supplied.materials[-1] == "营业执照" and supplied.state is State.REVIEWING
     assert step(supplied, "decide", at(10, 9, 11), approve=True).decision == APPROVED
     denied = step(s, "decide", at(10, 12), approve=False, reason="逾期未补齐容缺材料")
@@ -428,7 +427,7 @@ def test_the_same_events_read_back_from_bytes_give_the_same_exact_state():
         applicant_name="扎西", channel="window", state=State.ACCEPTED, previous_state=None,
         limit_days=5, created_ms=at(9, 28, 9), updated_ms=at(10, 13),
         accepted_ms=at(9, 28, 10), paused_since_ms=None, paused_workdays=5,
-        missing_material=None, missing_due_ms=None, materials=["经营者身份证明", "营业执照"],
+        materials=["经营者身份证明", "营业执照"],
         decision=None, reason=None, delivery_method=None, score=None, comment=None)
     assert due_date(live, CAL) == date(2026, 10, 16)
 
@@ -471,9 +470,10 @@ def check_consistent(s: CaseState) -> None:
     )
     assert (s.paused_since_ms is not None) == pausing
     assert s.paused_workdays >= 0
-    assert (s.missing_material is None) == (s.missing_due_ms is None)
-    if s.missing_material is not None:
+    if s.owed:
         assert s.accepted_ms is not None and s.decision != APPROVED
+    assert (s.state is State.SUPPLEMENT) == bool(s.requested)
+    assert s.supplement_rounds >= (1 if s.requested else 0)
     assert (s.decision is not None) == (
         s.state in {State.DECIDED, State.CONCLUDED, State.DELIVERED}
     )

@@ -19,6 +19,7 @@ from node.cli.common import (
     today,
 )
 from node.store import NodeStore
+from node.workdays import date_of_ms
 
 actor_option = click.option(
     "--actor", default=lambda: getpass.getuser(), show_default="login name",
@@ -40,7 +41,9 @@ def _print_outcome(outcome: cases.Outcome, as_json: bool = False, quiet: bool = 
     case = outcome.case
     if as_json:
         emit_json({"case_no": case.case_no, "state": str(case.state),
-                   "warnings": list(outcome.warnings)})
+                   "warnings": list(outcome.warnings),
+                   **({"members": [_member(m) for m in outcome.members]}
+                      if outcome.members else {})})
         return
     for warning in outcome.warnings:
         echo(f"warning: {warning}", err=True)
@@ -48,6 +51,9 @@ def _print_outcome(outcome: cases.Outcome, as_json: bool = False, quiet: bool = 
         echo(case.case_no)
         return
     echo(f"{case.case_no} {workflow.LABELS[case.state]} ({case.state})")
+    for member in outcome.members:
+        echo(f"  member {member.case_no} {member.matter_code} "
+             f"{workflow.LABELS[member.state]} ({member.state})")
     for step in outcome.next_steps:
         echo(f"next: {step}")
 
@@ -108,19 +114,30 @@ def _action_command(action: str, summary: str, example: str, *options):
 
 _reason = click.option("--reason", help="Why (required where the law asks for one).")
 _action_command(
-    "accept", "Accept the case (受理); with --missing, 容缺受理 owing one material.",
+    "accept", "Accept the case (受理); --missing for 容缺受理, --commit for 告知承诺.",
     "tongban case accept 540102-2026-0000003 --missing 居住证明 --due 5",
-    click.option("--missing", "missing_material", help="Material still owed (容缺)."),
-    click.option("--due", "due_days", type=int, help="Working days to supply it."),
+    click.option("--missing", "missing_material", multiple=True,
+                 help="Material still owed (容缺; repeat for several)."),
+    click.option("--due", "due_days", type=int, multiple=True,
+                 help="Working days to supply it: once for all owed materials, or once per "
+                      "--missing, in order."),
+    click.option("--commit", "committed", multiple=True,
+                 help="Material accepted on the applicant's written commitment (告知承诺; "
+                      "repeat); a 核查 follows the decision."),
     click.option("--material", "materials", multiple=True, help="Material handed in now."),
 )
 _action_command("reject", "Refuse to accept (不予受理).",
                 "tongban case reject 540102-2026-0000003 --reason 不属于本机关职权范围",
                 click.option("--reason", required=True))
-_action_command("request-supplement", "Ask for missing materials (补正); the clock pauses.",
-                "tongban case request-supplement 540102-2026-0000003 --material 户口簿",
-                click.option("--material", "materials", multiple=True, required=True))
-_action_command("supply", "Record materials supplied (ends 补正, or settles a 容缺 material).",
+_action_command("request-supplement",
+                "Ask for materials (补正), all in one notice (一次告知); the clock pauses. "
+                "Print the notice with `case notice`.",
+                "tongban case request-supplement 540102-2026-0000003 --material 居民户口簿",
+                click.option("--material", "materials", multiple=True, required=True,
+                             help="A material of the matter to supply (repeat)."),
+                _reason)
+_action_command("supply", "Record materials supplied (补正: the rest stay outstanding; or "
+                "settle 容缺 materials).",
                 "tongban case supply 540102-2026-0000003 --material 户口簿",
                 click.option("--material", "materials", multiple=True))
 _action_command("review", "Start review (审查).", "tongban case review 540102-2026-0000003")
@@ -142,6 +159,30 @@ _action_command("suspend", "Enter a special procedure (特别程序); the clock 
                 click.option("--reason", required=True))
 _action_command("resume", "Leave the special procedure; the clock runs again.",
                 "tongban case resume 540102-2026-0000003")
+_action_command("check", "Record the 核查 of a 告知承诺: --kept, or --false with what was found "
+                "(revokes the decision and its licence).",
+                "tongban case check 540102-2026-0000003 --false --reason 现场核查与承诺不符",
+                click.option("--kept/--false", "commitment_kept", required=True,
+                             help="The commitment was true (--kept) or false (--false)."),
+                _reason)
+
+
+@case_group.command()
+@click.argument("case_no")
+@home_option
+def notice(case_no: str, home_dir: str | None) -> None:
+    """Print the 补正 notice (一次性告知书): every material still to supply, and by when.
+
+    \b
+    Example:
+      tongban case notice 540102-2026-0000003
+    """
+    echo(cases.notice(_open(home_dir), case_no), nl=False)
+
+
+def _member(case: workflow.CaseState) -> dict:
+    return {"case_no": case.case_no, "matter_code": case.matter_code, "state": str(case.state),
+            "state_label": workflow.LABELS[case.state], "decision": case.decision}
 
 
 def _case_dict(view: cases.CaseView) -> dict:
@@ -151,6 +192,10 @@ def _case_dict(view: cases.CaseView) -> dict:
     data["remaining_workdays"] = view.remaining
     data["due_soon"] = view.due_soon
     data["overdue"] = view.overdue
+    data["late"] = view.late
+    data["owed_due"] = {name: date_of_ms(due).isoformat() for name, due in view.case.owed.items()}
+    data["check_due"] = (date_of_ms(view.case.check_due_ms).isoformat()
+                         if view.case.check_due_ms is not None else None)
     return data
 
 
@@ -171,17 +216,24 @@ def show(case_no: str, history: bool, as_json: bool, home_dir: str | None) -> No
     events = cases.history(store, case_no) if history else []
     data = _case_dict(view)
     data["allowed_actions"] = workflow.allowed_actions(view.case)
+    if view.case.theme:
+        data["members"] = [_member(m) for m in cases.members(store, case_no)]
     if as_json:
         if history:
             data["history"] = events
         emit_json(data)
         return
-    for key in ("case_no", "state_label", "matter_code", "matter_version", "applicant_name",
-                "applicant_id", "channel", "materials", "missing_material", "decision",
-                "reason", "due", "remaining_workdays", "score", "allowed_actions"):
+    for key in ("case_no", "state_label", "matter_code", "matter_version", "theme_case",
+                "applicant_name", "applicant_id", "channel", "materials", "owed_due",
+                "requested", "supplement_rounds", "committed", "check_due", "check_result",
+                "decision", "reason", "due", "remaining_workdays", "late", "score",
+                "allowed_actions"):
         value = data.get(key)
-        if value not in (None, [], ""):
+        if value not in (None, [], "", {}, 0):
             echo(f"{key:20} {value}")
+    for member in data.get("members", []):
+        echo(f"{'member':20} {member['case_no']} {member['matter_code']} "
+             f"{member['state_label']} ({member['state']})")
     if events:
         echo(table(["time", "node", "action", "actor", "login", "state", "details"],
                    [(format_ms(e["at_ms"]), e["origin"], e["action"], e["actor"],
@@ -216,7 +268,8 @@ def list_(state, due_soon, overdue, limit, after, as_json, home_dir) -> None:
         return
     rows = []
     for v in views:
-        flag = "OVERDUE" if v.overdue else ("due soon" if v.due_soon else "")
+        flag = ("OVERDUE " + ", ".join(v.late)).strip() if v.overdue else (
+            "due soon" if v.due_soon else "")
         rows.append((v.case.case_no, workflow.LABELS[v.case.state], v.case.applicant_name,
                      v.case.matter_code, v.due or "-",
                      "-" if v.remaining is None else v.remaining, flag))

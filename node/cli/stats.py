@@ -12,8 +12,8 @@ from node.cli.common import echo, emit_json, home_option, resolve_home, table
 from node.store import NodeStore
 
 _COLUMNS = ("applications", "accepted", "refused", "concluded", "withdrawn", "on_time_rate",
-            "average_days", "p90_days", "instant_share", "one_visit_share", "no_visit_share",
-            "evaluated", "good_rate", "poor", "poor_closed_rate")
+            "average_days", "p90_days", "instant_share", "one_visit_share", "supplement_rounds",
+            "no_visit_share", "evaluated", "good_rate", "poor", "poor_closed_rate")
 
 
 def _pct(value) -> str:
@@ -54,12 +54,13 @@ def stats_cmd(subtree: bool, by: str | None, start: str | None, end: str | None,
         return
     echo(table(
         [key, "申请", "受理", "不予受理", "办结", "撤回", "按时办结率", "平均工作日", "P90",
-         "即办件", "一次办结", "不见面", "评价", "好评率", "差评", "差评整改率"],
+         "即办件", "一次办结", "补正次数", "不见面", "评价", "好评率", "差评", "差评整改率"],
         [(r[key], r["applications"], r["accepted"], r["refused"], r["concluded"],
           r["withdrawn"], _pct(r["on_time_rate"]),
           r["average_days"] if r["average_days"] is not None else "-",
           r["p90_days"] if r["p90_days"] is not None else "-", _pct(r["instant_share"]),
-          _pct(r["one_visit_share"]), _pct(r["no_visit_share"]), r["evaluated"],
+          _pct(r["one_visit_share"]), r["supplement_rounds"], _pct(r["no_visit_share"]),
+          r["evaluated"],
           _pct(r["good_rate"]), r["poor"], _pct(r["poor_closed_rate"])) for r in rows]))
     cat = result.catalogue
     echo(f"catalogue: {cat['items']} items, 网上可办率 {_pct(cat['online_rate'])}, "

@@ -73,11 +73,12 @@ class Record(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., seq: _Optional[int] = ..., hlc: _Optional[int] = ..., kind: _Optional[_Union[Kind, str]] = ..., recipient: _Optional[str] = ..., body: _Optional[bytes] = ...) -> None: ...
 
 class Material(_message.Message):
-    __slots__ = ("name", "required", "deferrable", "licence_type", "format", "copies", "legal_basis", "sample", "source", "issuer")
+    __slots__ = ("name", "required", "deferrable", "licence_type", "commitment", "format", "copies", "legal_basis", "sample", "source", "issuer")
     NAME_FIELD_NUMBER: _ClassVar[int]
     REQUIRED_FIELD_NUMBER: _ClassVar[int]
     DEFERRABLE_FIELD_NUMBER: _ClassVar[int]
     LICENCE_TYPE_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_FIELD_NUMBER: _ClassVar[int]
     FORMAT_FIELD_NUMBER: _ClassVar[int]
     COPIES_FIELD_NUMBER: _ClassVar[int]
     LEGAL_BASIS_FIELD_NUMBER: _ClassVar[int]
@@ -88,13 +89,14 @@ class Material(_message.Message):
     required: bool
     deferrable: bool
     licence_type: str
+    commitment: bool
     format: str
     copies: int
     legal_basis: str
     sample: str
     source: str
     issuer: str
-    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ..., licence_type: _Optional[str] = ..., format: _Optional[str] = ..., copies: _Optional[int] = ..., legal_basis: _Optional[str] = ..., sample: _Optional[str] = ..., source: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., required: _Optional[bool] = ..., deferrable: _Optional[bool] = ..., licence_type: _Optional[str] = ..., commitment: _Optional[bool] = ..., format: _Optional[str] = ..., copies: _Optional[int] = ..., legal_basis: _Optional[str] = ..., sample: _Optional[str] = ..., source: _Optional[str] = ..., issuer: _Optional[str] = ...) -> None: ...
 
 class Situation(_message.Message):
     __slots__ = ("name", "materials", "promised_limit_days")
@@ -117,7 +119,7 @@ class LicenceResult(_message.Message):
     def __init__(self, type_code: _Optional[str] = ..., type_name: _Optional[str] = ..., valid_years: _Optional[int] = ...) -> None: ...
 
 class Matter(_message.Message):
-    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope", "result", "result_name", "result_sample", "review_criteria", "fee_basis", "main_item", "sub_item", "situations", "local")
+    __slots__ = ("base_code", "impl_code", "version", "name", "type", "level", "body_name", "body_uscc", "legal_basis", "conditions", "service_object", "legal_limit_days", "promised_limit_days", "fees", "materials", "steps", "handling_form", "online_depth", "scope", "result", "decide_with_owed", "commitment_check_days", "theme_members", "result_name", "result_sample", "review_criteria", "fee_basis", "main_item", "sub_item", "situations", "local")
     BASE_CODE_FIELD_NUMBER: _ClassVar[int]
     IMPL_CODE_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
@@ -138,6 +140,9 @@ class Matter(_message.Message):
     ONLINE_DEPTH_FIELD_NUMBER: _ClassVar[int]
     SCOPE_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_WITH_OWED_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_CHECK_DAYS_FIELD_NUMBER: _ClassVar[int]
+    THEME_MEMBERS_FIELD_NUMBER: _ClassVar[int]
     RESULT_NAME_FIELD_NUMBER: _ClassVar[int]
     RESULT_SAMPLE_FIELD_NUMBER: _ClassVar[int]
     REVIEW_CRITERIA_FIELD_NUMBER: _ClassVar[int]
@@ -166,6 +171,9 @@ class Matter(_message.Message):
     online_depth: int
     scope: str
     result: LicenceResult
+    decide_with_owed: bool
+    commitment_check_days: int
+    theme_members: _containers.RepeatedScalarFieldContainer[str]
     result_name: str
     result_sample: str
     review_criteria: str
@@ -174,7 +182,7 @@ class Matter(_message.Message):
     sub_item: str
     situations: _containers.RepeatedCompositeFieldContainer[Situation]
     local: bool
-    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ..., result: _Optional[_Union[LicenceResult, _Mapping]] = ..., result_name: _Optional[str] = ..., result_sample: _Optional[str] = ..., review_criteria: _Optional[str] = ..., fee_basis: _Optional[str] = ..., main_item: _Optional[str] = ..., sub_item: _Optional[str] = ..., situations: _Optional[_Iterable[_Union[Situation, _Mapping]]] = ..., local: _Optional[bool] = ...) -> None: ...
+    def __init__(self, base_code: _Optional[str] = ..., impl_code: _Optional[str] = ..., version: _Optional[int] = ..., name: _Optional[str] = ..., type: _Optional[str] = ..., level: _Optional[str] = ..., body_name: _Optional[str] = ..., body_uscc: _Optional[str] = ..., legal_basis: _Optional[str] = ..., conditions: _Optional[str] = ..., service_object: _Optional[str] = ..., legal_limit_days: _Optional[int] = ..., promised_limit_days: _Optional[int] = ..., fees: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., steps: _Optional[_Iterable[str]] = ..., handling_form: _Optional[str] = ..., online_depth: _Optional[int] = ..., scope: _Optional[str] = ..., result: _Optional[_Union[LicenceResult, _Mapping]] = ..., decide_with_owed: _Optional[bool] = ..., commitment_check_days: _Optional[int] = ..., theme_members: _Optional[_Iterable[str]] = ..., result_name: _Optional[str] = ..., result_sample: _Optional[str] = ..., review_criteria: _Optional[str] = ..., fee_basis: _Optional[str] = ..., main_item: _Optional[str] = ..., sub_item: _Optional[str] = ..., situations: _Optional[_Iterable[_Union[Situation, _Mapping]]] = ..., local: _Optional[bool] = ...) -> None: ...
 
 class BaseItem(_message.Message):
     __slots__ = ("base_code", "version", "name", "type", "legal_basis", "levels", "main_item", "sub_item", "retired", "reason")
@@ -241,7 +249,7 @@ class MatterRetired(_message.Message):
     def __init__(self, impl_code: _Optional[str] = ..., version: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class CaseEvent(_message.Message):
-    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences", "os_login", "one_person_office")
+    __slots__ = ("case_no", "action", "actor", "matter_code", "matter_version", "applicant_id", "applicant_name", "channel", "materials", "reason", "due_days", "score", "comment", "method", "approve", "limit_days", "missing_material", "licences", "os_login", "one_person_office", "owed", "decide_with_owed", "committed", "check_days", "commitment_kept", "theme_case", "theme")
     CASE_NO_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     ACTOR_FIELD_NUMBER: _ClassVar[int]
@@ -262,6 +270,13 @@ class CaseEvent(_message.Message):
     LICENCES_FIELD_NUMBER: _ClassVar[int]
     OS_LOGIN_FIELD_NUMBER: _ClassVar[int]
     ONE_PERSON_OFFICE_FIELD_NUMBER: _ClassVar[int]
+    OWED_FIELD_NUMBER: _ClassVar[int]
+    DECIDE_WITH_OWED_FIELD_NUMBER: _ClassVar[int]
+    COMMITTED_FIELD_NUMBER: _ClassVar[int]
+    CHECK_DAYS_FIELD_NUMBER: _ClassVar[int]
+    COMMITMENT_KEPT_FIELD_NUMBER: _ClassVar[int]
+    THEME_CASE_FIELD_NUMBER: _ClassVar[int]
+    THEME_FIELD_NUMBER: _ClassVar[int]
     case_no: str
     action: str
     actor: str
@@ -282,7 +297,22 @@ class CaseEvent(_message.Message):
     licences: _containers.RepeatedCompositeFieldContainer[CitedLicence]
     os_login: str
     one_person_office: bool
-    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ..., os_login: _Optional[str] = ..., one_person_office: _Optional[bool] = ...) -> None: ...
+    owed: _containers.RepeatedCompositeFieldContainer[OwedMaterial]
+    decide_with_owed: bool
+    committed: _containers.RepeatedScalarFieldContainer[str]
+    check_days: int
+    commitment_kept: bool
+    theme_case: str
+    theme: bool
+    def __init__(self, case_no: _Optional[str] = ..., action: _Optional[str] = ..., actor: _Optional[str] = ..., matter_code: _Optional[str] = ..., matter_version: _Optional[int] = ..., applicant_id: _Optional[str] = ..., applicant_name: _Optional[str] = ..., channel: _Optional[str] = ..., materials: _Optional[_Iterable[str]] = ..., reason: _Optional[str] = ..., due_days: _Optional[int] = ..., score: _Optional[int] = ..., comment: _Optional[str] = ..., method: _Optional[str] = ..., approve: _Optional[bool] = ..., limit_days: _Optional[int] = ..., missing_material: _Optional[str] = ..., licences: _Optional[_Iterable[_Union[CitedLicence, _Mapping]]] = ..., os_login: _Optional[str] = ..., one_person_office: _Optional[bool] = ..., owed: _Optional[_Iterable[_Union[OwedMaterial, _Mapping]]] = ..., decide_with_owed: _Optional[bool] = ..., committed: _Optional[_Iterable[str]] = ..., check_days: _Optional[int] = ..., commitment_kept: _Optional[bool] = ..., theme_case: _Optional[str] = ..., theme: _Optional[bool] = ...) -> None: ...
+
+class OwedMaterial(_message.Message):
+    __slots__ = ("name", "due_days")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DUE_DAYS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    due_days: int
+    def __init__(self, name: _Optional[str] = ..., due_days: _Optional[int] = ...) -> None: ...
 
 class StaffMember(_message.Message):
     __slots__ = ("staff_id", "name", "roles")
