@@ -79,15 +79,16 @@ sys.exit(os.waitstatus_to_exitcode(status))
 """
 
 
-def run_measured(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
-                 ) -> tuple[float, float, str]:
-    """(seconds, peak RSS in MB, stdout) of one real ``tongban`` command in a subprocess."""
-    seconds, peak, _cpu, out = run_measured_cpu(args, env, ok)
+def run_measured(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,),
+                 outcome: list[str] | None = None) -> tuple[float, float, str]:
+    """(seconds, peak RSS in MB, stdout) of one real ``tongban`` command in a subprocess;
+    ``outcome`` receives "exit N" and the last line of stderr, for refusals."""
+    seconds, peak, _cpu, out = run_measured_cpu(args, env, ok, outcome)
     return seconds, peak, out
 
 
-def run_measured_cpu(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,)
-                     ) -> tuple[float, float, float, str]:
+def run_measured_cpu(args: list[str], env: dict | None = None, ok: tuple[int, ...] = (0,),
+                     outcome: list[str] | None = None) -> tuple[float, float, float, str]:
     """(wall seconds, peak RSS in MB, CPU seconds, stdout) of one real ``tongban`` command.
 
     On a shared machine the wall time includes waiting for a core; the CPU seconds
@@ -100,6 +101,9 @@ def run_measured_cpu(args: list[str], env: dict | None = None, ok: tuple[int, ..
             [sys.executable, "-c", _LAUNCHER, str(peak_file), sys.executable, "-m", "node.cli",
              *args], capture_output=True, text=True, env={**os.environ, **(env or {})})
         seconds = time.perf_counter() - started
+        if outcome is not None:
+            outcome.append(f"exit {done.returncode}")
+            outcome.extend(done.stderr.strip().splitlines()[-1:])
         if done.returncode not in ok:
             raise RuntimeError(f"tongban {' '.join(args)} exited {done.returncode}: "
                                f"{done.stderr}")

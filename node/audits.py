@@ -22,12 +22,13 @@ from node.clock import now
 from node.db import connect
 from node.home import Home
 from node.store import NodeStore
-from pki.certs import load_cert
+from pki.certs import division_of, load_cert
 from pki.errors import EnvironmentProblem, Error, InputError, VerificationError
 from pki.files import PRIVATE_MODE, read_file, write_atomic
 from protos.tongban.v1 import record_pb2
 from sync.audit import AuditProgress, audit_path, caseproof
 from sync.audit.report import Report
+from sync.bundle import Keyring
 from sync.records import hlc_ms, parse_body
 
 
@@ -65,13 +66,27 @@ class Audited:
     report: Report
 
 
-def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = None) -> Audited:
+def keyring(home: Home) -> Keyring | None:
+    """What ``home`` can decrypt bundles with: its certificates, old and current, and its
+    keys; None for a home without a certificate or key (its bundles stay unreadable)."""
+    if not (home.cert_path.exists() and home.key_path.exists()):
+        return None
+    own = [home.cert_chain().cert, *home.old_certs()]
+    return Keyring(division_of(own[0]), own, home.decryption_keys())
+
+
+def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = None,
+          reader: Home | None = None) -> Audited:
     """Audit a node database, a node home folder or a bundle file at ``clock.now()``.
 
     For a home, its root.crt is the default root and its own certificates are
     added to the pool: a county's own database may hold no node_certs. Every
-    record is judged against the authority table (node.authority).
+    record is judged against the authority table (node.authority). A bundle is
+    decrypted with ``reader``'s keys when it is addressed to that node (its
+    root.crt is then the default root); otherwise only its sender is checked.
     """
+    if reader is not None and root_file is None and reader.root_cert_path.exists():
+        root_file = reader.root_cert_path
     extra: list[x509.Certificate] = []
     if path.is_dir():
         home = Home(path.absolute())
@@ -84,7 +99,9 @@ def audit(path: Path, root_file: Path | None, progress: AuditProgress | None = N
     if not path.exists():
         raise EnvironmentProblem(f"nothing to audit at {path}")
     root = read_root(root_file)
-    return Audited(path, root, audit_path(path, root, now(), extra, progress, AuditPolicy()))
+    keys = keyring(reader) if reader is not None else None
+    return Audited(path, root, audit_path(path, root, now(), extra, progress, AuditPolicy(),
+                                          keys))
 
 
 def prove(home: Home, case_no: str, out: Path) -> int:

@@ -4,8 +4,11 @@ The county exports what its parent lacks (with a pending key-rotation request);
 the parent imports it (the same checks as a network push), keeps the child's
 certificate requests for its operator, and writes a reply with its receipts and
 the ancestors' records; the county imports the reply. Bundle files carry
-personal data, so they are written 0600 with pki.files.write_atomic: a stick
-pulled out half-way leaves no file that looks complete.
+personal data, so they are encrypted to the recipient's certificate key
+(sync.bundle, pki.envelope) and written 0600 with pki.files.write_atomic: a
+stick pulled out half-way leaves no file that looks complete. Importing
+decrypts with the home's keys, old ones included (a bundle made before this
+node rotated its key was encrypted to the old certificate).
 """
 
 from __future__ import annotations
@@ -51,7 +54,8 @@ def export_for_parent(home: Home, out: Path) -> Written:
         parent = link.parent_division(replica)
         made = bundles.export_for_parent(replica, parent,
                                          pending_request(home, replica.chain[0]))
-        return _write(out, made, bundles.encode(made, replica), parent)
+        data = bundles.encode(made, replica, bundles.parent_certificate(replica))
+        return _write(out, made, data, parent)
     finally:
         store.close()
 
@@ -77,7 +81,8 @@ def import_file(home: Home, path: Path, reply: Path | None, say: Callable[[str],
     try:
         replica = build(store)
         data = read_file(path, "bundle", limit=bundles.MAX_BUNDLE_FILE_BYTES)
-        done = bundles.import_bundle(replica, data, f"bundle {path}", say)
+        keyring = bundles.Keyring(replica.division, replica.own_certs, home.decryption_keys())
+        done = bundles.import_bundle(replica, data, f"bundle {path}", say, keyring)
         result = Imported(done.sender, done.from_child, done.new_records, len(done.receipts))
         if not done.from_child and done.held_of_subtree:
             link.confirm_sizes(store, replica, done.held_of_subtree)
@@ -86,7 +91,8 @@ def import_file(home: Home, path: Path, reply: Path | None, say: Callable[[str],
             if reply is not None:
                 store.ensure_checkpoint()
                 made = bundles.reply_for_child(replica, done)
-                result.reply = _write(reply, made, bundles.encode(made, replica), done.sender)
+                result.reply = _write(reply, made, bundles.encode(made, replica, done.sender_cert),
+                                      done.sender)
         return result
     finally:
         store.close()

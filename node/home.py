@@ -170,6 +170,12 @@ class Home:
             f"no key in {self.path} matches {self.cert_path}: restore node.key "
             "or re-import the certificate")
 
+    def decryption_keys(self) -> list[ec.EllipticCurvePrivateKey]:
+        """node.key and the retired keys in old-keys/: a bundle is encrypted to whichever
+        certificate its sender knew (sync.bundle.Keyring picks the one that matches)."""
+        return [load_private_key(self.key_path),
+                *(load_private_key(p) for p in self._old("*.key"))]
+
     def _old(self, pattern: str) -> list[Path]:
         """Files in old-keys/, newest first (their names start with the rotation time)."""
         if not self.old_keys_dir.is_dir():

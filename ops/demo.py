@@ -210,8 +210,11 @@ def main() -> int:
         say("异地代收代办: applied at 城关区 for 天山区 (Urumqi), handled there, 送达 at 城关区")
         cross_ok = cross_region(fed)
 
+        say("sync by USB stick: 林周县's bundle, encrypted to 拉萨市, signed by 林周县")
+        bundle_ok = bundle_round(fed)
+
         say("checks")
-        ok = (licence_ok and catalogue_ok and modes_ok and cross_ok
+        ok = (licence_ok and catalogue_ok and modes_ok and cross_ok and bundle_ok
               and check_national_holds_counties(fed)
               and check_counties_got_region_item(fed) and refused.returncode == 1
               and check_audit(fed))
@@ -301,6 +304,40 @@ def supervise(fed: Federation) -> None:
     report = ROOT / "report.html"
     print("   " + tongban("report", "--out", str(report.absolute()), "--subtree", home=region,
                          env=LATER).stdout.strip())
+
+
+def bundle_round(fed: Federation) -> bool:
+    """A case written offline travels up by bundle: nothing personal readable on the stick;
+    an auditor without the key checks the sender only, the recipient's key opens it; the
+    parent imports it and its reply comes back."""
+    county, parent = fed.nodes["540121"].home, fed.nodes["540100"].home
+    idno, name = APPLICANTS[1]
+    birth = [m["name"] for m in materials(county, "540121-QR-002") if m.get("required")]
+    case(county, "apply", "--matter", "540121-QR-002", "--applicant", idno, "--name", name,
+         *flags(birth))
+    up, down = ROOT.absolute() / "540121-up.tbb", ROOT.absolute() / "540121-down.tbb"
+    print("   " + tongban("bundle", "export", "--for-parent", "--out", str(up),
+                          home=county).stdout.strip())
+    raw = up.read_bytes()
+    hidden = idno.encode() not in raw and name.encode() not in raw
+    print(f"   {up.name}: {len(raw)} bytes, mode {up.stat().st_mode & 0o777:o}, "
+          f"applicant's ID number or name readable: {'NO' if hidden else 'YES'}")
+    outside = tongban("audit", "verify", str(up), "--root", str(county / "root.crt"),
+                      check=False)
+    print("   audit without the key: " + next(
+        (x for x in outside.stdout.splitlines() if x.startswith("cannot read")), "?")[:110]
+        + f"… exit {outside.returncode}")
+    inside = tongban("audit", "verify", str(up), "--home", str(parent), check=False)
+    print(f"   audit with 540100's key: {inside.stdout.strip().splitlines()[-1]}")
+    print("   " + tongban("bundle", "import", str(up), "--reply", str(down),
+                          home=parent).stdout.strip().replace("\n", "\n   "))
+    print("   " + tongban("bundle", "import", str(down), home=county).stdout.strip())
+    same = log_records(county, "540121") == log_records(parent, "540121")
+    print(f"   540100 holds 540121's log byte-identical: {'yes' if same else 'NO'}")
+    for division in ("540100", "540000"):  # bundles and the network mix: on up it goes
+        print("   " + fed.sync(division).stdout.strip())
+    return (hidden and same and outside.returncode == 0 and inside.returncode == 0
+            and up.stat().st_mode & 0o777 == 0o600)
 
 
 def catalogue_change(fed: Federation) -> bool:

@@ -118,12 +118,14 @@ def _san(code: str) -> x509.SubjectAlternativeName:
 
 
 def _key_usage_for(is_ca: bool) -> x509.KeyUsage:
+    """digitalSignature (TLS, checkpoints, receipts, bundles) and keyAgreement: bundles
+    are encrypted to the node key by ECDH (HPKE, pki.envelope; DESIGN.md "Bundles")."""
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=False,
         key_encipherment=False,
         data_encipherment=False,
-        key_agreement=False,
+        key_agreement=True,
         key_cert_sign=is_ca,
         crl_sign=is_ca,
         encipher_only=False,

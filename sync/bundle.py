@@ -1,12 +1,16 @@
-"""Bundles: what a link would carry, in a signed file, for a USB stick down the mountain.
+"""Bundles: what a link would carry, in an encrypted, signed file, for a USB stick.
 
-A bundle is gzip(SignedBundle): the serialised Bundle and the sender's ECDSA
-signature over exactly those bytes. Reading one checks, in order, the gzip
-framing (CRC and length catch damage), the protobuf, the sender's chain to the
-root, the relation (a child's bundle at its parent, the parent's reply at the
-child) and the signature, before a single row is written. Every batch then
-goes through the same Receiver as a network push, so a bundle can never get
-in what the link would refuse.
+A bundle file (format version 2, pki.envelope) is the serialised Bundle,
+deflated, encrypted to the recipient's certificate key (HPKE) and signed by the
+sender over the header and ciphertext. Reading one checks, in order, the
+header's framing, the recipient (this node), the sender's chain to the root,
+the relation (a child's bundle at its parent, the parent's reply at the child)
+and the signature over the stored bytes, then decrypts segment by segment with
+the node's key, inflating no further than the header declares, before a single
+row is written. Every batch then goes through the same Receiver as a network
+push, so a bundle can never get in what the link would refuse. An auditor
+without the recipient's key can still check the header, chain and signature
+(sync.audit.bundle).
 
 What the child holds of its ancestors' logs travels as zero-record LogBatch
 entries (origin = the ancestor, first_seq = the size held): the proto has no
@@ -22,40 +26,41 @@ the reply exactly as from a network pull (node.log_guard judges by ``held``).
 
 from __future__ import annotations
 
-import gzip
 import time
-import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError
 
-from pki.certs import division_of
+from pki import envelope
+from pki.certs import division_of, same_public_key, serial_hex
 from pki.checkpoint import parse_note, verify_receipt
 from pki.division import in_subtree, is_ancestor
-from pki.errors import MalformedError, VerificationError
-from pki.suite import P256
+from pki.envelope import Envelope
+from pki.errors import EnvironmentProblem, Error, MalformedError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2
 from sync import merkle
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
-from sync.certstore import der, parse_der
+from sync.certstore import parse_der
 from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes, make_deliveries
 from sync.frontier import verify_standalone
 from sync.replica import Replica
 
 #: The one limit on a bundle, unpacked: importing and auditing decode it the same way
-#: (``unpack``), and an export stops adding batches before it (the rest goes in the next
-#: bundle, as the parent's receipts then say). A county's backlog after weeks offline is a
-#: few megabytes. Decoding holds the bytes about three times over (unpacked, the signed
-#: envelope, the parsed Bundle), so 64 MiB keeps ``bundle import`` and ``audit verify``
-#: under 300 MB on any input, including a gzip bomb (bench/bench_hostile.py).
+#: (``read`` then ``open_contents``), and an export stops adding batches before it (the
+#: rest goes in the next bundle, as the parent's receipts then say). A county's backlog
+#: after weeks offline is a few megabytes. Decoding holds the file, the inflated bytes
+#: and the parsed Bundle, one 64 KiB segment decrypted at a time, so 64 MiB keeps
+#: ``bundle import`` and ``audit verify`` under 300 MB on any input, including a
+#: deflate bomb (bench/bench_hostile.py).
 MAX_BUNDLE_BYTES = 64 * 1024 * 1024
-#: A bundle file on disk: gzip adds a little to data that does not compress.
+#: A bundle file on disk: deflate, segment tags and the header add a little to data
+#: that does not compress.
 MAX_BUNDLE_FILE_BYTES = MAX_BUNDLE_BYTES + (1 << 20)
-#: What one decompression step may produce; the stream is never inflated whole at once.
-_INFLATE_STEP = 1 << 20
 #: addressed records travel one by one with their proofs; a reply carries up to this many bytes
 MAX_BUNDLE_DELIVERY_BYTES = 16 * 1024 * 1024
 
@@ -66,6 +71,8 @@ class Imported:
 
     sender: str
     from_child: bool
+    #: the sender's verified certificate: the reply is encrypted to its key
+    sender_cert: x509.Certificate
     stored: dict[str, int] = field(default_factory=dict)
     receipts: list[federation_pb2.ReceiptEntry] = field(default_factory=list)
     held_by_sender: dict[str, int] = field(default_factory=dict)
@@ -80,101 +87,129 @@ class Imported:
         return sum(self.stored.values())
 
 
+@dataclass(frozen=True)
+class Keyring:
+    """What a node can decrypt with: every certificate it held and the keys it still has.
+
+    A bundle made before the recipient rotated its key is encrypted to the old
+    certificate; the old key (kept in the home's old-keys/) still opens it.
+    """
+
+    division: str
+    certs: Sequence[x509.Certificate]
+    keys: Sequence[ec.EllipticCurvePrivateKey]
+
+    @classmethod
+    def of(cls, replica: Replica) -> Keyring:
+        return cls(replica.division, replica.own_certs, [replica.key])
+
+    def key_for(self, sealed: Envelope, what: str) -> ec.EllipticCurvePrivateKey:
+        """The private key the bundle was encrypted to, or an Error saying whose it was."""
+        if sealed.recipient != self.division:
+            raise VerificationError(f"{what} is for {sealed.recipient}, not for this node "
+                                    f"{self.division}")
+        cert = next((c for c in self.certs if envelope.fingerprint(c) == sealed.recipient_fp),
+                    None)
+        if cert is None:
+            raise VerificationError(
+                f"{what} is encrypted to a certificate of {sealed.recipient} this node never "
+                f"held (sha256 {sealed.recipient_fp.hex()[:16]}…)")
+        for key in self.keys:
+            if same_public_key(key.public_key(), cert.public_key()):
+                return key
+        raise EnvironmentProblem(f"{what} is encrypted to this node's certificate serial "
+                                 f"{serial_hex(cert)}, whose key is not in this home")
+
+
 # --- the file form -------------------------------------------------------------------------------
 
 
-def encode(bundle: federation_pb2.Bundle, replica: Replica) -> bytes:
-    """gzip(SignedBundle) with the node key's signature over the exact Bundle bytes."""
-    data = bundle.SerializeToString()
-    signed = federation_pb2.SignedBundle(bundle=data, signature=P256.sign(replica.key, data))
-    return gzip.compress(signed.SerializeToString(), mtime=0)
+def encode(bundle: federation_pb2.Bundle, replica: Replica, recipient_cert: x509.Certificate
+           ) -> bytes:
+    """The bundle encrypted to ``recipient_cert``'s key and signed with the node key."""
+    return envelope.seal(bundle.SerializeToString(), sender=bundle.sender,
+                         recipient=bundle.recipient, recipient_cert=recipient_cert,
+                         chain=replica.chain, signing_key=replica.key,
+                         created_ms=bundle.created_ms)
 
 
-def unpack(blob: bytes, what: str) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
-    """The signed envelope and the bundle inside, or "malformed <what>: …" for any damage.
+def read(blob: bytes, what: str) -> Envelope:
+    """The header and layout, or "malformed <what>: …"; nothing decrypted yet."""
+    return envelope.parse(blob, what, MAX_BUNDLE_BYTES)
 
-    Checks only the framing; the auditor reports a missing signature as a
-    finding, the importer (``decode``) refuses it.
-    """
-    raw = inflate(blob, what)
-    signed = federation_pb2.SignedBundle()
+
+def sender_pool(sealed: Envelope, what: str) -> list[x509.Certificate]:
+    """The header's sender chain, parsed; its first certificate must be the sender's."""
+    pool = parse_der(list(sealed.chain_der), f"{what} sender chain")
+    if not pool or division_of(pool[0]) != sealed.sender:
+        raise VerificationError(f"{what}: sender chain does not start with a certificate for "
+                                f"the sender {sealed.sender}")
+    return pool
+
+
+def open_contents(sealed: Envelope, key: ec.EllipticCurvePrivateKey, what: str
+                  ) -> federation_pb2.Bundle:
+    """The Bundle inside, which must name the header's sender, recipient and time."""
+    data = envelope.open_content(sealed, key, what)
     bundle = federation_pb2.Bundle()
     try:
-        signed.ParseFromString(raw)
-        bundle.ParseFromString(signed.bundle)
+        bundle.ParseFromString(data)  # type: ignore[arg-type]  # upb parses any buffer
     except DecodeError as exc:
         raise MalformedError(what, f"not a tongban bundle: {exc}") from exc
-    return signed, bundle
+    inner = (bundle.sender, bundle.recipient, bundle.created_ms)
+    if inner != (sealed.sender, sealed.recipient, sealed.created_ms):
+        raise MalformedError(what, f"contents name {inner[0] or '?'} to {inner[1] or '?'}, "
+                             f"the header {sealed.sender} to {sealed.recipient}")
+    return bundle
 
 
-def inflate(blob: bytes, what: str) -> bytes:
-    """The gzip member in ``blob``, inflated as a stream and never past what it declares.
-
-    The gzip trailer declares the unpacked size (ISIZE); a bundle declaring
-    more than MAX_BUNDLE_BYTES is refused before inflating, and inflating
-    stops at the declared size (or the limit), so a bomb costs at most the
-    limit in memory whatever it claims. Trailing bytes after the member are
-    damage too.
-    """
-    if len(blob) < 18 or blob[:2] != b"\x1f\x8b":
-        raise MalformedError(what, "not a gzip file")
-    declared = int.from_bytes(blob[-4:], "little")
-    if declared > MAX_BUNDLE_BYTES:
-        raise MalformedError(what, f"declares {declared:,} bytes unpacked, more than the "
-                             f"{MAX_BUNDLE_BYTES:,} allowed")
-    inflater = zlib.decompressobj(wbits=31)
-    out = bytearray()
-    pending = blob
-    try:
-        while pending and not inflater.eof:
-            room = declared + 1 - len(out)
-            out += inflater.decompress(pending, max(1, min(room, _INFLATE_STEP)))
-            if len(out) > declared:
-                raise MalformedError(what, f"inflates past the {declared:,} bytes it declares")
-            pending = inflater.unconsumed_tail
-    except zlib.error as exc:
-        raise MalformedError(what, f"damaged gzip data ({exc})") from exc
-    if not inflater.eof:
-        raise MalformedError(what, "truncated gzip data")
-    if inflater.unused_data:
-        raise MalformedError(what, "bytes after the end of the gzip data")
-    return bytes(out)
-
-
-def decode(blob: bytes, what: str) -> tuple[federation_pb2.Bundle, bytes, bytes]:
-    """(bundle, its exact bytes, signature), or "malformed <what>: …" for any damage."""
-    signed, bundle = unpack(blob, what)
-    if not signed.signature or not bundle.sender:
-        raise MalformedError(what, "not a tongban bundle: no signature or no sender")
-    return bundle, signed.bundle, signed.signature
-
-
-def open_verified(replica: Replica, blob: bytes, what: str
+def open_verified(replica: Replica, blob: bytes, what: str, keyring: Keyring | None = None
                   ) -> tuple[federation_pb2.Bundle, list[x509.Certificate]]:
     """The bundle and the sender's verified chain, if it is addressed here and signed by its sender.
 
     The sender must be this node's direct child or its parent: nobody else
-    has anything to hand us by file.
+    has anything to hand us by file. Nothing is decrypted before the
+    signature over the stored header and ciphertext verifies.
     """
-    bundle, data, signature = decode(blob, what)
-    pool = parse_der(list(bundle.sender_chain_der), f"{what} sender chain")
-    if not pool or division_of(pool[0]) != bundle.sender:
-        raise VerificationError(f"{what}: sender chain does not start with a certificate for "
-                                f"the sender {bundle.sender}")
-    if bundle.recipient != replica.division:
-        raise VerificationError(f"{what} is for {bundle.recipient or '?'}, not for this node "
-                                f"{replica.division}")
+    sealed = read(blob, what)
+    key = (keyring or Keyring.of(replica)).key_for(sealed, what)
+    pool = sender_pool(sealed, what)
     chain = replica.receiver.verify_peer(pool[0], pool[1:], Purpose.SIGNING)
-    if is_ancestor(bundle.sender, replica.division):
+    if is_ancestor(sealed.sender, replica.division):
         replica.require_parent(chain)
     else:
         replica.require_child(chain[0])
-    try:
-        P256.verify(chain[0].public_key(), data, signature)
-    except VerificationError as exc:
-        raise VerificationError(f"{what}: signature by {bundle.sender} does not verify: the "
-                                "file was changed after it was made") from exc
-    return bundle, chain
+    envelope.verify_sender(sealed, chain[0], what)
+    return open_contents(sealed, key, what), chain
+
+
+def parent_certificate(replica: Replica) -> x509.Certificate:
+    """The parent's newest certificate this node accepts as its parent's: bundles for the
+    parent are encrypted to it (a parent that rotated its key is known from its Hello or
+    its last reply; before that, the certificate that issued ours; for a province, the root)."""
+    own = replica.chain[0]
+    held = [*replica.chain[1:2], replica.receiver.root,
+            *replica.certs.for_division(_issuer_division(own))]
+    usable = []
+    for cert in held:
+        if cert.subject != own.issuer:
+            continue
+        try:
+            replica.require_parent([cert, *replica.chain[1:]])
+        except Error:
+            continue
+        usable.append(cert)
+    if not usable:
+        raise EnvironmentProblem("no usable certificate of the parent to encrypt the bundle "
+                                 "to: re-import the node certificate chain (tongban pki import)")
+    # Newest first; in a tie (a rotation within the second) the one that issued ours is
+    # the older: the parent rotated after issuing it.
+    return max(usable, key=lambda c: (c.not_valid_before_utc, c not in replica.chain[1:2]))
+
+
+def _issuer_division(cert: x509.Certificate) -> str:
+    names = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+    return str(names[0].value) if names else ""
 
 
 # --- making bundles ------------------------------------------------------------------------------
@@ -209,7 +244,7 @@ def export_for_parent(replica: Replica, parent: str, csrs: list[bytes] | None = 
     r = replica
     bundle = federation_pb2.Bundle(
         sender=r.division, recipient=parent, created_ms=int(time.time() * 1000),
-        sender_chain_der=[der(c) for c in r.chain], csrs=csrs or [])
+        csrs=csrs or [])
     with r.lock:
         bundle.delivered.update(delivered_sizes(r.db))
         sizes = r.log.sizes()
@@ -233,7 +268,7 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
     child = imported.sender
     bundle = federation_pb2.Bundle(
         sender=r.division, recipient=child, created_ms=int(time.time() * 1000),
-        sender_chain_der=[der(c) for c in r.chain], receipts=imported.receipts)
+        receipts=imported.receipts)
     with r.lock:
         budget = [MAX_BUNDLE_BYTES - _ENVELOPE_BYTES]
         for origin in sorted(r.log.sizes()):
@@ -258,13 +293,16 @@ def reply_for_child(replica: Replica, imported: Imported) -> federation_pb2.Bund
 
 
 def import_bundle(replica: Replica, blob: bytes, what: str,
-                  progress: Progress | None = None) -> Imported:
-    """Verify and store a bundle from a child or from the parent; see the module docstring."""
-    bundle, chain = open_verified(replica, blob, what)
+                  progress: Progress | None = None, keyring: Keyring | None = None) -> Imported:
+    """Verify, decrypt and store a bundle from a child or from the parent; see the module
+    docstring. ``keyring`` defaults to the replica's current key."""
+    bundle, chain = open_verified(replica, blob, what, keyring)
+    with replica.lock:  # as Hello does: the next bundle is encrypted to the newest held
+        replica.receiver.keep_certificates(chain)
     say = progress or (lambda _line: None)
     if is_ancestor(bundle.sender, replica.division):
         return _from_parent(replica, bundle, chain[0], say)
-    return _from_child(replica, bundle, say)
+    return _from_child(replica, bundle, chain[0], say)
 
 
 def _check_frontier(batch: federation_pb2.LogBatch) -> None:
@@ -274,10 +312,11 @@ def _check_frontier(batch: federation_pb2.LogBatch) -> None:
                       list(batch.consistency_proof), checkpoint)
 
 
-def _from_child(replica: Replica, bundle: federation_pb2.Bundle, say: Progress) -> Imported:
+def _from_child(replica: Replica, bundle: federation_pb2.Bundle, child_cert: x509.Certificate,
+                say: Progress) -> Imported:
     r = replica
     child = bundle.sender
-    done = Imported(child, from_child=True, csrs=list(bundle.csrs),
+    done = Imported(child, from_child=True, sender_cert=child_cert, csrs=list(bundle.csrs),
                     delivered=dict(bundle.delivered), held_of_subtree=dict(bundle.held))
     for batch in bundle.batches:
         if is_ancestor(batch.origin, child):
@@ -307,7 +346,8 @@ def _from_parent(replica: Replica, bundle: federation_pb2.Bundle, parent_cert: x
                  say: Progress) -> Imported:
     r = replica
     parent = bundle.sender
-    done = Imported(parent, from_child=False, held_of_subtree=dict(bundle.held))
+    done = Imported(parent, from_child=False, sender_cert=parent_cert,
+                    held_of_subtree=dict(bundle.held))
     with r.lock, r.host.transaction():
         for entry in bundle.receipts:
             done.receipts.append(_store_receipt(r, entry, parent_cert))

@@ -12,7 +12,6 @@ Building takes a second, so tests build one template per session and copy it.
 
 from __future__ import annotations
 
-import gzip
 import os
 import shutil
 from collections.abc import Iterator
@@ -30,14 +29,15 @@ from node.db import connect
 from node.home import Config, Home
 from node.store import Draft, NodeStore, migrate
 from node.wiring import StoreHost
+from pki import envelope
 from pki.certs import cert_pem, certs_pem
 from pki.checkpoint import make_receipt
 from pki.keys import save_private_key
 from pki.revocation import RevocationSet, revocation_body
-from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
 from sync.batches import make_batch
+from sync.bundle import Keyring
 from sync.certstore import CertStore, der
 from sync.log import LogStore
 from sync.receive import Receiver
@@ -255,7 +255,20 @@ def write_bundle(fed: Fed, path: Path, starts: dict[str, int] | None = None) -> 
             sender_chain_der=[der(fed.region.cert)], batches=batches, receipts=receipts)
     finally:
         region.close()
-    data = bundle.SerializeToString()
-    signed = federation_pb2.SignedBundle(bundle=data, signature=P256.sign(fed.region.key, data))
-    path.write_bytes(gzip.compress(signed.SerializeToString()))
+    return seal_bundle(fed, bundle, path)
+
+
+def seal_bundle(fed: Fed, bundle: federation_pb2.Bundle, path: Path,
+                signer: Node | None = None) -> Path:
+    """``bundle`` from the region to the national node, as bundle export seals it, signed by
+    ``signer`` (default the region: anyone else's signature is a forgery)."""
+    path.write_bytes(envelope.seal(
+        bundle.SerializeToString(), sender=REGION, recipient="000000",
+        recipient_cert=fed.root.cert, chain=[fed.region.cert],
+        signing_key=(signer or fed.region).key, created_ms=bundle.created_ms))
     return path
+
+
+def national_keyring(fed: Fed) -> Keyring:
+    """What the national node decrypts the region's bundles with."""
+    return Keyring("000000", [fed.root.cert], [fed.root.key])

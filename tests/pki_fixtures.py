@@ -61,7 +61,7 @@ def usage(*, digital_signature: bool = True, key_cert_sign: bool = False,
           key_encipherment: bool = False) -> x509.KeyUsage:
     return x509.KeyUsage(
         digital_signature=digital_signature, content_commitment=False,
-        key_encipherment=key_encipherment, data_encipherment=False, key_agreement=False,
+        key_encipherment=key_encipherment, data_encipherment=False, key_agreement=True,
         key_cert_sign=key_cert_sign, crl_sign=key_cert_sign, encipher_only=False,
         decipher_only=False,
     )

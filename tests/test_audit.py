@@ -7,7 +7,16 @@ import os
 from datetime import UTC, datetime
 
 import pytest
-from audit_fixtures import COUNTIES, REGION, ROUND1, build, write_bundle
+from audit_fixtures import (
+    COUNTIES,
+    REGION,
+    ROUND1,
+    build,
+    make_home,
+    national_keyring,
+    seal_bundle,
+    write_bundle,
+)
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -16,6 +25,7 @@ from pki_fixtures import make_root
 from node.cli import cli
 from node.store import NodeStore
 from node.wiring import build as build_replica
+from pki import envelope
 from pki.certs import cert_pem
 from sync import bundle as bundle_io
 from sync import merkle
@@ -66,24 +76,56 @@ def test_county_home_verifies_clean_through_the_cli(template):
 
 
 def test_fixture_bundle_from_mid_log_verifies_clean(template, tmp_path):
-    path = write_bundle(template, tmp_path / "b.gz", {COUNTY: 3, COUNTIES[1]: 5})
-    report = audit_path(path, template.root.cert, datetime.now(UTC))
+    path = write_bundle(template, tmp_path / "b.tbb", {COUNTY: 3, COUNTIES[1]: 5})
+    report = audit_path(path, template.root.cert, datetime.now(UTC),
+                        keyring=national_keyring(template))
     assert report.ok, report.text()
+    assert report.unreadable is None
     assert report.origins[COUNTY].records == 5
+
+
+def test_someone_elses_bundle_checks_the_sender_and_says_it_cannot_read_it(template, tmp_path):
+    path = write_bundle(template, tmp_path / "b.tbb")
+    report = audit_path(path, template.root.cert, datetime.now(UTC))
+    assert report.ok and report.records() == 0, report.text()
+    fingerprint = envelope.fingerprint(template.root.cert).hex()[:16]
+    assert report.unreadable == (f"encrypted to 000000 (certificate sha256 {fingerprint}…); "
+                                 "no --home with that node's key was given")
+    assert "cannot read the contents: encrypted to 000000" in report.text()
+    # a forged signature is still found without the key
+    bundle = bundle_io.open_contents(bundle_io.read(path.read_bytes(), "b"),
+                                     template.root.key, "b")
+    seal_bundle(template, bundle, path, signer=template.counties[COUNTY])
+    report = audit_path(path, template.root.cert, datetime.now(UTC))
+    assert [f.check for f in report.problems] == ["bundle-signature"]
 
 
 def test_bundle_made_by_the_bundle_module_verifies_clean(fed, tmp_path):
     store = NodeStore.open(fed.home(REGION))
     try:
         replica = build_replica(store)
-        blob = bundle_io.encode(bundle_io.export_for_parent(replica, "000000"), replica)
+        blob = bundle_io.encode(bundle_io.export_for_parent(replica, "000000"), replica,
+                                bundle_io.parent_certificate(replica))
     finally:
         store.close()
     path = tmp_path / "up.bundle"
     path.write_bytes(blob)
-    result = tongban("audit", "verify", str(path), "--root", str(fed.root_pem))
+    national = make_home(tmp_path, fed.root, [], fed.root)
+    result = tongban("audit", "verify", str(path), "--home", str(national.path))
     assert result.exit_code == 0, result.output
     assert "verified: 2 origins, 16 records" in result.output  # the counties; 540000 was cosigned
+    # without the recipient's key: the sender only, one line saying so, exit 0
+    result = tongban("audit", "verify", str(path), "--root", str(fed.root_pem),
+                     "--home", str(fed.home(REGION).path))
+    assert result.exit_code == 0, result.output
+    (line,) = [x for x in result.output.splitlines() if x.startswith("cannot read")]
+    assert line.startswith("cannot read the contents: encrypted to 000000 (certificate sha256 ")
+    assert line.endswith(f"{path} is for 000000, not for this node {REGION}; checked the "
+                         "sender's signature and certificate chain only")
+    assert "verified (the sender only): 0 origins, 0 records, 0 problems" in result.output
+    doc = json.loads(tongban("audit", "verify", str(path), "--root", str(fed.root_pem),
+                             "--json").output)
+    assert doc["ok"] is True and doc["contents_unreadable"].startswith("encrypted to 000000")
 
 
 def test_tampered_database_exits_1_and_lists_origin_and_seq(fed):

@@ -9,14 +9,24 @@ that tampering at the right origin and sequence number.
 from __future__ import annotations
 
 import base64
-import gzip
 import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from audit_fixtures import COUNTIES, REGION, ROUND1, ROUND2, START, build, revoke, write_bundle
+from audit_fixtures import (
+    COUNTIES,
+    REGION,
+    ROUND1,
+    ROUND2,
+    START,
+    build,
+    national_keyring,
+    revoke,
+    seal_bundle,
+    write_bundle,
+)
 from pki_fixtures import enrol, forge, make_root
 
 from node.store import NodeStore
@@ -31,6 +41,7 @@ from pki.checkpoint import (
 from pki.errors import VerificationError
 from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
+from sync import bundle as bundle_io
 from sync import merkle
 from sync.audit import audit_path, caseproof
 from sync.audit.report import Report
@@ -52,7 +63,9 @@ def fed(template, tmp_path):
 
 
 def audit(fed, path: Path | None = None, root=None) -> Report:
-    return audit_path(path or fed.db_path(), root or fed.root.cert, datetime.now(UTC))
+    """A database, or a bundle opened with the national node's key (its recipient)."""
+    return audit_path(path or fed.db_path(), root or fed.root.cert, datetime.now(UTC),
+                      keyring=national_keyring(fed))
 
 
 def found(report: Report, check: str, origin: str = COUNTY, seq: int | None = None,
@@ -334,28 +347,28 @@ def test_fork_caught_by_the_receiver_is_reported(fed):
     assert report.forks[0].source == "forks table"
 
 
+def _opened(fed, path: Path) -> federation_pb2.Bundle:
+    sealed = bundle_io.read(path.read_bytes(), "bundle")
+    return bundle_io.open_contents(sealed, fed.root.key, "bundle")
+
+
 def test_bundle_changed_after_signing(fed, tmp_path):
-    path = write_bundle(fed, tmp_path / "b.gz")
-    signed = federation_pb2.SignedBundle.FromString(gzip.decompress(path.read_bytes()))
-    bundle = federation_pb2.Bundle.FromString(signed.bundle)
+    path = write_bundle(fed, tmp_path / "b.tbb")
+    bundle = _opened(fed, path)
     batch = next(b for b in bundle.batches if b.origin == COUNTY)
     batch.records[1] = batch.records[1][:-1] + bytes([batch.records[1][-1] ^ 1])
-    signed.bundle = bundle.SerializeToString()
-    path.write_bytes(gzip.compress(signed.SerializeToString()))
+    seal_bundle(fed, bundle, path, signer=fed.counties[COUNTY])  # not the sender's key
     report = audit(fed, path)
     found(report, "bundle-signature", origin=REGION, text="does not verify")
     found(report, "records-root")
 
 
 def test_sender_cannot_alter_a_childs_record_even_signing_the_bundle(fed, tmp_path):
-    path = write_bundle(fed, tmp_path / "b.gz", {COUNTY: 3})
-    signed = federation_pb2.SignedBundle.FromString(gzip.decompress(path.read_bytes()))
-    bundle = federation_pb2.Bundle.FromString(signed.bundle)
+    path = write_bundle(fed, tmp_path / "b.tbb", {COUNTY: 3})
+    bundle = _opened(fed, path)
     batch = next(b for b in bundle.batches if b.origin == COUNTY)
     batch.records[0] = build_record(COUNTY, 3, 1, record_pb2.POLICY_NOTICE, b"rewritten")
-    data = bundle.SerializeToString()
-    signed = federation_pb2.SignedBundle(bundle=data, signature=P256.sign(fed.region.key, data))
-    path.write_bytes(gzip.compress(signed.SerializeToString()))
+    seal_bundle(fed, bundle, path)
     report = audit(fed, path)
     assert not [f for f in report.problems if f.check == "bundle-signature"]
     found(report, "records-root")

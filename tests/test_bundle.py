@@ -1,13 +1,19 @@
-"""Sneakernet bundles with the real CLI: export, import with reply, re-import, damage, mixing."""
+"""Sneakernet bundles with the real CLI: export, import with reply, re-import, damage, mixing,
+and encryption: nothing personal readable on the stick, tampering refused, the right key only."""
 
 from __future__ import annotations
 
 import gzip
 import json
+import random
+import stat
+import zlib
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from node_fixtures import tongban
 
+from node.audits import keyring
 from node.home import Home
 from node.store import NodeStore
 from node.wiring import build
@@ -22,7 +28,9 @@ from ops.fedcheck import (
     table_rows,
     verify_logs,
 )
-from protos.tongban.v1 import federation_pb2
+from pki import envelope
+from pki.suite import P256
+from sync import bundle as bundles
 
 TRUTH = ("records", "checkpoints", "receipts", "node_certs", "tree_nodes")
 
@@ -42,6 +50,12 @@ def snapshot(home):
 
 def export(home, out):
     return tongban("bundle", "export", "--for-parent", "--out", str(out), home=home)
+
+
+def contents(path, home):
+    """The Bundle inside ``path``, decrypted with ``home``'s key as an import does."""
+    sealed = bundles.read(path.read_bytes(), "bundle")
+    return bundles.open_contents(sealed, keyring(Home(home)).key_for(sealed, "bundle"), "bundle")
 
 
 def test_round_trip_moves_records_up_receipts_and_ancestor_records_down(fed, tmp_path):
@@ -68,7 +82,6 @@ def test_round_trip_moves_records_up_receipts_and_ancestor_records_down(fed, tmp
 
 def test_batches_carry_a_prefix_frontier_an_auditor_can_check(fed, tmp_path):
     from pki.checkpoint import parse_note
-    from sync.bundle import decode
     from sync.frontier import verify_standalone
 
     county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
@@ -79,7 +92,7 @@ def test_batches_carry_a_prefix_frontier_an_auditor_can_check(fed, tmp_path):
     tongban("bundle", "import", str(tmp_path / "r.tbb"), home=county)
     add_events(county, 12000, per_write=2000)
     export(county, second)
-    bundle, _, _ = decode(second.read_bytes(), "bundle")
+    bundle = contents(second, region)
     batches = [b for b in bundle.batches if b.records]
     assert len(batches) > 1, "want a multi-batch bundle"
     assert batches[0].first_seq == size(county, COUNTY) - 12000
@@ -126,42 +139,142 @@ def _flip(data: bytes, position: int) -> bytes:
     return data[:position] + bytes([data[position] ^ 0x10]) + data[position + 1:]
 
 
+def _refused(region, bad, blob, expect):
+    bad.write_bytes(blob)
+    result = tongban("bundle", "import", str(bad), home=region, check=False)
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expect in lines[0], lines
+
+
 def test_damaged_bundle_is_refused_in_one_line_and_changes_nothing(fed, tmp_path):
     county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
     add_events(county, 200)
     good = tmp_path / "good.tbb"
     export(county, good)
     data = good.read_bytes()
+    sealed = bundles.read(data, "bundle")
     before = snapshot(region)
     bad = tmp_path / "bad.tbb"
-    # Deflate body and trailer (header bytes such as mtime are not covered by gzip's CRC).
-    damaged = [_flip(data, p) for p in (12, len(data) // 3, len(data) // 2, len(data) - 5)]
-    damaged += [data[: len(data) // 2], data[:-4], b""]
-    for blob in damaged:
-        bad.write_bytes(blob)
-        result = tongban("bundle", "import", str(bad), home=region, check=False)
-        assert result.returncode == 1, result.stderr
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("error: malformed bundle"), lines
+    signature_fails = "signature by 540102 does not verify"
+    # header fields: created_ms, the wrapped key, then the ciphertext and the signature
+    for position in (57, sealed.segments_at - 5, sealed.segments_at + 3,
+                     (sealed.segments_at + sealed.signed_end) // 2, sealed.signed_end - 1):
+        _refused(region, bad, _flip(data, position), signature_fails)
+    _refused(region, bad, _flip(data, len(data) - 3), signature_fails)  # in the signature
+    _refused(region, bad, _flip(data, 9), "unknown cipher suite")
+    _refused(region, bad, _flip(data, 0), "not a tongban bundle")
+    for cut in (data[: len(data) // 2], data[:-4], data[:30], b""):
+        _refused(region, bad, cut, "malformed bundle")
+    _refused(region, bad, data + b"\0", "1 bytes after the signature")
     assert snapshot(region) == before
 
 
-def test_changed_content_with_valid_framing_fails_the_signature(fed, tmp_path):
+def test_an_unencrypted_version_1_bundle_is_refused_by_name(fed, tmp_path):
+    region = fed.nodes[REGION].home
+    old = tmp_path / "old.tbb"
+    _refused(region, old, gzip.compress(b"\x0a\x06540102", mtime=0),
+             "an unencrypted version-1 bundle (gzip); this tongban reads only encrypted "
+             "version-2 bundles")
+
+
+def _reseal(signed: bytes, key) -> bytes:
+    signature = P256.sign(key, signed)
+    return signed + len(signature).to_bytes(2, "big") + signature
+
+
+def _sealed(fed, content: bytes, *, signer: str = COUNTY, to: str = REGION) -> bytes:
+    """``content`` in a bundle file from the county to the region, as an export seals it."""
+    chain = Home(fed.nodes[COUNTY].home).cert_chain()
+    return envelope.seal(content, sender=COUNTY, recipient=REGION,
+                         recipient_cert=Home(fed.nodes[to].home).cert_chain().cert,
+                         chain=[chain.cert, *chain.intermediates],
+                         signing_key=Home(fed.nodes[signer].home).signing_key(),
+                         created_ms=1_800_000_000_000)
+
+
+def test_reordered_or_dropped_segments_fail_even_when_signed_again(fed, tmp_path):
+    """The sender's own key re-signing a spliced file: the segments' nonces still catch it."""
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    data = _sealed(fed, random.Random(7).randbytes(3 * envelope.SEGMENT_BYTES - 100))
+    sealed = bundles.read(data, "bundle")
+    step = envelope.SEGMENT_BYTES + envelope.TAG_BYTES
+    head, body = data[:sealed.segments_at], data[sealed.segments_at:sealed.signed_end]
+    first, second, rest = body[:step], body[step:2 * step], body[2 * step:]
+    assert len(rest) > envelope.TAG_BYTES, "want three segments"
+    key = Home(county).signing_key()
+    bad = tmp_path / "bad.tbb"
+    before = snapshot(region)
+    _refused(region, bad, _reseal(head + second + first + rest, key),
+             "segment 0 of 3 does not authenticate (changed, cut or reordered)")
+    _refused(region, bad, _reseal(head + first + first + rest, key),
+             "segment 1 of 3 does not authenticate")
+    # cut after two segments, the header's size cut to match: the header no longer unwraps
+    short = bytearray(head)
+    short[62:70] = (2 * envelope.SEGMENT_BYTES).to_bytes(8, "big")
+    _refused(region, bad, _reseal(bytes(short) + first + second, key),
+             "the file key does not unwrap")
+    assert snapshot(region) == before
+
+
+def test_changed_content_signed_by_someone_else_fails_the_signature(fed, tmp_path):
     county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
     add_events(county, 10)
     good = tmp_path / "good.tbb"
     export(county, good)
-    signed = federation_pb2.SignedBundle.FromString(gzip.decompress(good.read_bytes()))
-    bundle = federation_pb2.Bundle.FromString(signed.bundle)
+    bundle = contents(good, region)
     bundle.created_ms += 1
-    signed.bundle = bundle.SerializeToString()
+    # anyone can encrypt to the region; only the county can sign as the county
     forged = tmp_path / "forged.tbb"
-    forged.write_bytes(gzip.compress(signed.SerializeToString()))
+    forged.write_bytes(_sealed(fed, bundle.SerializeToString(), signer="000000"))
     before = snapshot(region)
     result = tongban("bundle", "import", str(forged), home=region, check=False)
     assert result.returncode == 1
     assert "signature by 540102 does not verify" in result.stderr
     assert snapshot(region) == before
+
+
+def test_nothing_personal_is_readable_on_the_stick(fed, tmp_path):
+    """The applicant's ID number and name, and the clerk's name, appear nowhere in the raw
+    bytes of either direction's bundle, nor in anything that inflates from any offset."""
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    add_events(county, 40)
+    tongban("case", "list", home=county)
+    up, down = tmp_path / "up.tbb", tmp_path / "down.tbb"
+    export(county, up)
+    tongban("bundle", "import", str(up), "--reply", str(down), home=region)
+    secrets = [b"540102199001010011", "扎西".encode(), "次仁".encode()]
+    assert any(s in bundles.open_contents(bundles.read(up.read_bytes(), "b"),
+                                          keyring(Home(region)).keys[0], "b").SerializeToString()
+               for s in secrets[:1]), "the test must look for what the bundle really carries"
+    for path in (up, down):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+        raw = path.read_bytes()
+        for found in [raw, *_inflations(raw)]:
+            for secret in secrets:
+                assert secret not in found, (path.name, secret)
+
+
+def _inflations(raw: bytes):
+    """Whatever gzip, zlib or raw deflate yields from any offset of ``raw``."""
+    for at in range(len(raw)):
+        for wbits in (31, 15, -15):
+            try:
+                out = zlib.decompressobj(wbits).decompress(raw[at:], 1 << 20)
+            except zlib.error:
+                continue
+            if out:
+                yield out
+
+
+def test_a_bundle_encrypted_to_a_key_the_node_never_held_is_refused(fed, tmp_path):
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    add_events(county, 4)
+    good = tmp_path / "good.tbb"
+    export(county, good)
+    other = _sealed(fed, contents(good, region).SerializeToString(), to=COUNTY)
+    _refused(region, tmp_path / "other.tbb", other,
+             "is encrypted to a certificate of 540000 this node never held")
 
 
 def test_bundle_for_someone_else_is_refused(fed, tmp_path):
@@ -198,3 +311,29 @@ def test_bundle_then_network_sync_resends_nothing(fed, tmp_path):
     again = tmp_path / "again.tbb"
     assert "0 records in 0 batches" in export(county, again).stdout
     assert len(records(county, COUNTY)) == size(region, COUNTY)
+
+
+def test_a_parent_that_rotated_its_key_opens_old_bundles_and_gets_new_ones(fed, tmp_path):
+    """The county, offline, encrypts to the region's old certificate; the region, rotated,
+    opens it with the old key it keeps; the reply teaches the county the new certificate,
+    and its next bundle is encrypted to that."""
+    county, region = fed.nodes[COUNTY].home, fed.nodes[REGION].home
+    old = Home(region).cert_chain().cert
+    tongban("pki", "rotate", home=region)
+    issued = tmp_path / "rotated.pem"
+    tongban("pki", "issue", str(region / "node.csr"), "--out", str(issued),
+            home=fed.nodes["000000"].home)
+    tongban("pki", "import", str(issued), home=region)
+    new = Home(region).cert_chain().cert
+    add_events(county, 20)
+    up, down, again = tmp_path / "up.tbb", tmp_path / "down.tbb", tmp_path / "again.tbb"
+    export(county, up)
+    assert bundles.read(up.read_bytes(), "b").recipient_fp == envelope.fingerprint(old)
+    out = tongban("bundle", "import", str(up), "--reply", str(down), home=region).stdout
+    assert f"from {COUNTY}: {size(county, COUNTY)} new records" in out
+    assert bundles.read(down.read_bytes(), "b").chain_der[0] == new.public_bytes(
+        serialization.Encoding.DER)
+    tongban("bundle", "import", str(down), home=county)
+    export(county, again)
+    assert bundles.read(again.read_bytes(), "b").recipient_fp == envelope.fingerprint(new)
+    tongban("bundle", "import", str(again), home=region)

@@ -1,6 +1,8 @@
 """Seeded mutation fuzzing of everything tongban reads from outside (issue 12).
 
-Bundles (imported into a real replica and audited from a file), certificates,
+Bundles (imported into a real replica and audited from a file with the
+recipient's key; their decrypted contents mutated and sealed again with the
+sender's own key, so the decoder behind the signature is fuzzed too), certificates,
 checkpoints, receipts, case proofs and the three Federation requests (sent as
 bytes to a real servicer over mTLS) are mutated from known-good inputs
 (tests/fuzzing.py). For every mutant the only outcomes allowed are a
@@ -13,9 +15,9 @@ runs FUZZ_FAST inputs per target; ``make test-slow`` runs FUZZ_SLOW (over
 
 from __future__ import annotations
 
-import gzip
 import json
 import sqlite3
+import zlib
 from datetime import UTC, datetime
 
 import grpc
@@ -28,9 +30,11 @@ from node.home import Home
 from node.store import NodeStore
 from node.wiring import build
 from ops.fedcheck import COUNTY, REGION, add_events, records
+from pki import envelope
 from pki.certs import certs_pem, division_of
 from pki.checkpoint import parse_note, receipts_in, verify_checkpoint, verify_receipt
 from pki.errors import Error
+from pki.suite import P256
 from pki.verify import verify_chain
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync import bundle as bundles
@@ -64,7 +68,8 @@ def inputs(fed_copy, tmp_path):
     home = Home(county)
     yield {"bundle": up.read_bytes(), "replica": replica, "root": home.root_cert(),
            "chain": home.cert_chain(), "note": note, "proof": proof.read_bytes(),
-           "region": Home(region), "dir": tmp_path}
+           "region": Home(region), "dir": tmp_path, "county": home,
+           "keyring": audits.keyring(Home(region))}
     store.close()
 
 
@@ -72,35 +77,62 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _contents(inputs, blob: bytes) -> bytes:
+    """The decrypted Bundle bytes of a bundle file, with the region's key."""
+    sealed = bundles.read(blob, "bundle")
+    key = inputs["keyring"].key_for(sealed, "bundle")
+    return envelope.open_content(sealed, key, "bundle")
+
+
+def _seal_as_county(inputs, content: bytes) -> bytes:
+    """``content`` sealed to the region and signed by the county, as its export would."""
+    chain, sealed = inputs["chain"], bundles.read(inputs["bundle"], "bundle")
+    return envelope.seal(content, sender=COUNTY, recipient=REGION,
+                         recipient_cert=inputs["region"].cert_chain().cert,
+                         chain=[chain.cert, *chain.intermediates],
+                         signing_key=inputs["county"].signing_key(),
+                         created_ms=sealed.created_ms)
+
+
 def _fuzz_bundle_import(inputs, count):
-    original = bundles.inflate(inputs["bundle"], "bundle")
-    accepted = 0
-    for i, blob in mutants(12, inputs["bundle"], count // 2):
-        try:
+    """Mutated files: every one refused (the signature covers every byte before it, and a
+    mutated signature does not verify). Mutated files signed again by the county itself,
+    so the header, key wrap, segments and inflating behind the signature are reached:
+    every one refused too (the header is bound into the key wrap, the segments into
+    AES-GCM). Mutated contents sealed and signed by the county: refused, or accepted
+    without storing a record the county did not write."""
+    third = count // 3
+    for i, blob in mutants(12, inputs["bundle"], third):
+        with pytest.raises(Error):
             bundles.import_bundle(inputs["replica"], blob, f"mutant {i}")
+    signed_end = bundles.read(inputs["bundle"], "bundle").signed_end
+    key = inputs["county"].signing_key()
+    for i, signed in mutants(18, inputs["bundle"][:signed_end], third):
+        signature = P256.sign(key, signed)
+        blob = signed + len(signature).to_bytes(2, "big") + signature
+        with pytest.raises(Error):
+            bundles.import_bundle(inputs["replica"], blob, f"re-signed mutant {i}")
+    genuine = records(inputs["county"].path, COUNTY)
+    for i, payload in mutants(13, _contents(inputs, inputs["bundle"]), count - 2 * third):
+        try:
+            bundles.import_bundle(inputs["replica"], _seal_as_county(inputs, payload),
+                                  f"inner mutant {i}")
         except Error:
             continue
-        assert bundles.inflate(blob, "bundle") == original, f"mutant {i} accepted"
-        accepted += 1
-    inner = gzip.decompress(inputs["bundle"])
-    for i, payload in mutants(13, inner, count - count // 2):
-        blob = gzip.compress(payload, mtime=0)
-        with pytest.raises(Error):
-            bundles.import_bundle(inputs["replica"], blob, f"inner mutant {i}")
-    return accepted
+    stored = records(inputs["region"].path, COUNTY)
+    assert stored == genuine[:len(stored)], "a mutated record was stored"
 
 
 def _fuzz_bundle_audit(inputs, count):
+    """Audited with the recipient's key: no mutant is reported as fine."""
     path = inputs["dir"] / "mutant.tbb"
-    original = bundles.inflate(inputs["bundle"], "bundle")
     for i, blob in mutants(14, inputs["bundle"], count):
         path.write_bytes(blob)
         try:
-            report = audit_path(path, inputs["root"], _now())
+            report = audit_path(path, inputs["root"], _now(), keyring=inputs["keyring"])
         except Error:
             continue
-        if report.ok:
-            assert bundles.inflate(blob, "bundle") == original, f"mutant {i} audited as fine"
+        assert not report.ok, f"mutant {i} audited as fine"
 
 
 def _fuzz_certificates(inputs, count):
@@ -171,13 +203,25 @@ def test_fuzz_slow(inputs, target):
     TARGETS[target](inputs, FUZZ_SLOW)
 
 
-def test_a_gzip_bomb_is_refused_before_it_is_inflated(inputs):
-    bomb = gzip.compress(b"\0" * (bundles.MAX_BUNDLE_BYTES + 1), compresslevel=9)
+def _bomb(inputs, zeros: int, declared: int) -> bytes:
+    deflater = zlib.compressobj(9, zlib.DEFLATED, -15)
+    packed = deflater.compress(b"\0" * zeros) + deflater.flush()
+    chain, sealed = inputs["chain"], bundles.read(inputs["bundle"], "bundle")
+    return envelope.seal_deflated(packed, declared, sender=COUNTY, recipient=REGION,
+                                  recipient_cert=inputs["region"].cert_chain().cert,
+                                  chain=[chain.cert, *chain.intermediates],
+                                  signing_key=inputs["county"].signing_key(),
+                                  created_ms=sealed.created_ms)
+
+
+def test_a_deflate_bomb_signed_by_the_sender_is_refused_before_it_is_inflated(inputs):
+    too_big = bundles.MAX_BUNDLE_BYTES + 1
     with pytest.raises(Error, match="declares 67,108,865 bytes unpacked"):
-        bundles.import_bundle(inputs["replica"], bomb, "bomb")
-    lying = bomb[:-4] + (1000).to_bytes(4, "little")  # claims a thousand bytes
+        bundles.import_bundle(inputs["replica"], _bomb(inputs, too_big, too_big), "bomb")
     with pytest.raises(Error, match="inflates past the 1,000 bytes it declares"):
-        bundles.import_bundle(inputs["replica"], lying, "bomb")
+        bundles.import_bundle(inputs["replica"], _bomb(inputs, 8 << 20, 1000), "bomb")
+    with pytest.raises(Error, match="inflates to 1,000 bytes, not the 2,000 it declares"):
+        bundles.import_bundle(inputs["replica"], _bomb(inputs, 1000, 2000), "bomb")
 
 
 def _good_requests(county) -> dict[str, bytes]:

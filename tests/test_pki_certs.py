@@ -100,6 +100,7 @@ def test_profile_of_root_region_county_township_village():
         assert bc.critical and bc.value.ca is is_ca and bc.value.path_length == path_length
         ku = cert.extensions.get_extension_for_class(x509.KeyUsage).value
         assert ku.digital_signature and ku.key_cert_sign is is_ca and ku.crl_sign is is_ca
+        assert ku.key_agreement  # bundles are encrypted to node keys (pki.envelope)
         eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
         assert set(eku) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
         san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value

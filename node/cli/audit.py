@@ -22,6 +22,7 @@ from node.cli.common import (
     resolve_home,
     table,
 )
+from node.home import Home
 from pki.certs import division_of, serial_hex
 from pki.errors import VerificationError
 
@@ -42,18 +43,25 @@ def audit_group() -> None:
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--root", "root_file", type=click.Path(dir_okay=False, path_type=Path),
               help="The national root certificate (PEM). Default: the home's root.crt.")
+@click.option("--home", "home_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=None, help="For a bundle: the node home whose key decrypts it (the "
+              "bundle's recipient). Without it only the sender is checked.")
 @json_option
-def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
+def verify(path: Path, root_file: Path | None, home_dir: Path | None, as_json: bool) -> None:
     """Verify every record, checkpoint, receipt and certificate in PATH.
 
-    PATH is a node database, a node home folder, or a bundle file. Exit 0 when
-    everything verified, 1 when problems were found (each is listed), 2 when
-    the audit could not run.
+    PATH is a node database, a node home folder, or a bundle file. A bundle is
+    encrypted to its recipient: with --home of that node it is decrypted and
+    audited whole; otherwise the sender's signature and certificate chain are
+    checked and one line says the contents cannot be read (exit 0 when they
+    verify). Exit 0 when everything verified, 1 when problems were found (each
+    is listed), 2 when the audit could not run.
 
     \b
     Example:
       tongban audit verify /mnt/usb/node.db --root root.pem
       tongban audit verify /var/lib/tongban --json
+      tongban audit verify /mnt/usb/540102-up.tbb --home /var/lib/tongban
     """
     with ExitStack() as stack:
         bars: list = []
@@ -66,7 +74,8 @@ def verify(path: Path, root_file: Path | None, as_json: bool) -> None:
                     length=total, label="auditing records", file=sys.stderr)))
             bars[0].update(done - bars[0].pos)
 
-        audited = audits.audit(path, root_file, progress)
+        audited = audits.audit(path, root_file, progress,
+                               Home(home_dir.absolute()) if home_dir else None)
     report = audited.report
     if as_json:
         emit_json(report.to_json())

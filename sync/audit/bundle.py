@@ -1,9 +1,12 @@
-"""Read a bundle file (gzip of a SignedBundle) for the audit.
+"""Read a bundle file (format 2: encrypted to its recipient, signed by its sender) for the audit.
 
-A bundle is checked as what a link would carry: the sender's signature over
-the exact Bundle bytes, then every batch on its own against its checkpoint,
-using the batch's prefix frontier to stand in for records the bundle does not
-carry. Nothing in the file is trusted for being in the file.
+Anyone holding the root can check the outside: the header's sender chain and
+the sender's signature over the stored header and ciphertext. Only the
+recipient's key opens the inside; with it, the bundle is checked as what a link
+would carry: every batch on its own against its checkpoint, using the batch's
+prefix frontier to stand in for records the bundle does not carry. Without it
+the report says, in one line, that the contents could not be read. Nothing in
+the file is trusted for being in the file.
 """
 
 from __future__ import annotations
@@ -13,56 +16,42 @@ from pathlib import Path
 
 from cryptography import x509
 
-from pki.certs import division_of
+from pki.envelope import Envelope, verify_sender
 from pki.errors import Error, MalformedError
 from pki.files import read_file
-from pki.suite import suite_for
 from protos.tongban.v1 import federation_pb2
 from sync.audit.report import Report
-from sync.bundle import MAX_BUNDLE_FILE_BYTES, unpack
+from sync.bundle import MAX_BUNDLE_FILE_BYTES, Keyring, open_contents, read, sender_pool
 from sync.certstore import parse_der
 from sync.trust import Verifier
 
 
-def read(path: Path) -> tuple[federation_pb2.SignedBundle, federation_pb2.Bundle]:
-    """The bundle file's envelope and bundle, decoded as an import decodes it."""
-    return unpack(read_file(path, "bundle", limit=MAX_BUNDLE_FILE_BYTES), f"bundle {path}")
+def read_file_envelope(path: Path) -> Envelope:
+    """The bundle file's header and layout, parsed as an import parses them."""
+    return read(read_file(path, "bundle", limit=MAX_BUNDLE_FILE_BYTES), f"bundle {path}")
 
 
-def certificates(report: Report, bundle: federation_pb2.Bundle) -> list[x509.Certificate]:
+def certificates(report: Report, sealed: Envelope, bundle: federation_pb2.Bundle | None
+                 ) -> list[x509.Certificate]:
     found: list[x509.Certificate] = []
-    sources = [("sender chain", list(bundle.sender_chain_der))]
-    sources += [(f"batch {b.origin}@{b.first_seq}", list(b.certificates)) for b in bundle.batches]
+    sources = [("sender chain", list(sealed.chain_der))]
+    if bundle is not None:
+        sources += [(f"batch {b.origin}@{b.first_seq}", list(b.certificates))
+                    for b in bundle.batches]
     for what, blobs in sources:
         try:
             found.extend(parse_der(blobs, what))
         except MalformedError as exc:
-            report.problem(bundle.sender or "-", None, "certificate", str(exc))
+            report.problem(sealed.sender, None, "certificate", str(exc))
     return found
 
 
-def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.SignedBundle,
-                 bundle: federation_pb2.Bundle, now: datetime) -> None:
-    """The sender's signature over the Bundle bytes, and the sender's chain at now."""
-    sender = bundle.sender or "-"
+def check_sender(report: Report, verifier: Verifier, sealed: Envelope, now: datetime) -> None:
+    """The sender's signature over the stored header and ciphertext, and its chain at now."""
+    sender = sealed.sender
     try:
-        chain = parse_der(list(bundle.sender_chain_der), "bundle sender chain")
-    except MalformedError as exc:
-        report.problem(sender, None, "bundle-signature", str(exc))
-        return
-    if not chain:
-        report.problem(sender, None, "bundle-signature", "the bundle carries no sender "
-                       "certificate, so its signature cannot be checked")
-        return
-    cert = chain[0]
-    try:
-        if division_of(cert) != bundle.sender:
-            report.problem(sender, None, "bundle-signature",
-                           f"bundle names sender {bundle.sender!r}, but its certificate is "
-                           f"for {division_of(cert)}")
-            return
-        public = cert.public_key()
-        suite_for(public).verify(public, signed.bundle, signed.signature)
+        cert = sender_pool(sealed, "bundle")[0]
+        verify_sender(sealed, cert, "bundle")
     except Error as exc:
         report.problem(sender, None, "bundle-signature",
                        f"the sender's signature over the bundle does not verify: {exc}")
@@ -71,6 +60,26 @@ def check_sender(report: Report, verifier: Verifier, signed: federation_pb2.Sign
         verifier.chain(cert, now)
     except Error as exc:
         report.problem(sender, None, "bundle-sender", f"sender certificate: {exc}")
+
+
+def contents(report: Report, sealed: Envelope, keyring: Keyring | None, what: str
+             ) -> federation_pb2.Bundle | None:
+    """The decrypted Bundle, or None with the reason in ``report.unreadable`` (no key for
+    it here) or as a problem (the key opens it, but the contents are damaged)."""
+    where = f"to {sealed.recipient} (certificate sha256 {sealed.recipient_fp.hex()[:16]}…)"
+    if keyring is None:
+        report.unreadable = f"encrypted {where}; no --home with that node's key was given"
+        return None
+    try:
+        key = keyring.key_for(sealed, what)
+    except Error as exc:
+        report.unreadable = f"encrypted {where}: {exc}"
+        return None
+    try:
+        return open_contents(sealed, key, what)
+    except Error as exc:
+        report.problem(sealed.sender, None, "bundle-contents", str(exc))
+        return None
 
 
 def batches(bundle: federation_pb2.Bundle) -> dict[str, list[federation_pb2.LogBatch]]:

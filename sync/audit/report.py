@@ -56,6 +56,9 @@ class Report:
     forks: list[ForkEvidence] = field(default_factory=list)
     origins: dict[str, OriginSummary] = field(default_factory=dict)
     counts: Counter = field(default_factory=Counter)
+    #: a bundle whose contents this audit could not decrypt, and why (not a problem:
+    #: the sender's signature and chain were still checked)
+    unreadable: str | None = None
 
     def problem(self, origin: str, seq: int | None, check: str, reason: str) -> None:
         self.counts[(origin, check)] += 1
@@ -91,6 +94,7 @@ class Report:
             "problem_count": self.problem_count(),
             "problems": [asdict(f) for f in self.sorted_problems()],
             "forks": [asdict(f) for f in self.forks],
+            "contents_unreadable": self.unreadable,
         }
 
     def text(self) -> str:
@@ -110,7 +114,12 @@ class Report:
             lines.extend("  " + f.line() for f in self.sorted_problems())
             for (origin, check), more in sorted(self.unlisted().items()):
                 lines.append(f"  {origin:<8} ({more} more {check} problems not listed)")
+        if self.unreadable is not None:
+            lines.append(f"cannot read the contents: {self.unreadable}; checked the sender's "
+                         "signature and certificate chain only")
         verdict = "verified" if self.ok else "NOT verified"
+        if self.unreadable is not None:
+            verdict += " (the sender only)"
         lines.append(f"{verdict}: {len(self.origins)} origins, {self.records()} records, "
                      f"{self.problem_count()} problems, {len(self.forks)} forks")
         return "\n".join(lines)
