@@ -543,6 +543,15 @@ class Projector:
         )
 
     def _base_item(self, record: record_pb2.Record, body: record_pb2.BaseItem) -> None:
+        """A base item is checked like a base catalogue file before it counts, whoever wrote
+        it: a bad one is a projection error (listed in problems), never a base to compare."""
+        # catalogue_file reaches the projection through licence_types and the store: imported
+        # here, where it is needed, not at the top, which would make the import a cycle
+        from node.catalogue_file import recheck_base
+        if body.version < 1:
+            raise InputError(f"base item {body.base_code or '(no code)'} has version "
+                             f"{body.version}; versions start at 1")
+        recheck_base(body)
         self.db.execute("INSERT OR REPLACE INTO base_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (record.origin, body.base_code, body.version, record.seq, body.name,
                          body.type, body.legal_basis, json.dumps(list(body.levels),
