@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bench.common import load_now, write_results
 from bench.workload import WORKLOAD, Workload
-from node.catalogue_file import load_file, sample_catalogue_path
+from node.catalogue_file import sample_catalogue
 from node.db import connect
 from node.home import Config, Home
 from node.matters import current_matter, list_matters, publish
@@ -48,7 +48,7 @@ def _national(root: Path) -> tuple[Home, list[record_pb2.Matter]]:
     db.close()
     home.save_config(Config(division="000000", name="国家节点"))
     store = NodeStore.open(home)
-    publish(store, load_file(sample_catalogue_path()))
+    publish(store, sample_catalogue("000000"))  # the national node's own namespace
     matters = [current_matter(store.db, item["code"]) for item in list_matters(store.db)]
     store.close()
     return home, matters
