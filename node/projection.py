@@ -27,7 +27,7 @@ from google.protobuf.json_format import MessageToDict
 from node import base_check, licence_projection, workflow
 from node.authority import ROLES, AuthorityViolation, Staff, authorise, case_owner, crossing
 from node.workdays import Calendar, date_of_ms
-from pki.division import NATIONAL, ancestors, subtree_prefix
+from pki.division import NATIONAL, ancestors, in_subtree, is_ancestor, subtree_prefix
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 from sync.records import hlc_ms
@@ -402,9 +402,11 @@ class Projector:
     as projected so far.
     """
 
-    def __init__(self, db: sqlite3.Connection, *, strict: bool = True,
+    def __init__(self, db: sqlite3.Connection, division: str, *, strict: bool = True,
                  from_empty: bool = False) -> None:
         self.db = db
+        #: the node's own division: which logs it holds by design (``_log_replicated``)
+        self.division = division
         self.strict = strict
         #: rebuild starts from empty tables, so while the case cache has never been
         #: trimmed, a case missing from it does not exist and needs no lookup
@@ -481,15 +483,18 @@ class Projector:
             if row is not None:
                 self._staff[key] = Staff(staff_id, row[0], frozenset(json.loads(row[1])),
                                          bool(row[2]))
-            elif self._log_held(origin):
+            elif self._log_replicated(origin):
                 self._staff[key] = None
             else:  # a handler's answer delivered here: its register is judged where it is held
                 self._staff[key] = Staff(staff_id, staff_id, frozenset(ROLES), True)
         return self._staff[key]
 
-    def _log_held(self, origin: str) -> bool:
-        return self.db.execute("SELECT 1 FROM records WHERE origin = ? LIMIT 1",
-                               (origin,)).fetchone() is not None
+    def _log_replicated(self, origin: str) -> bool:
+        """Whether ``origin``'s whole log is (or will be) held here: this node's own, its
+        subtree's and its ancestors'. Decided by the divisions, not by looking for the log's
+        rows: a batch is projected before it is appended, so the first batch of a log
+        would otherwise find none and let anyone act as its staff."""
+        return in_subtree(self.division, origin) or is_ancestor(origin, self.division)
 
     def reviewer_of(self, case_no: str) -> str | None:
         case = self._case_now(case_no)
@@ -538,6 +543,15 @@ class Projector:
         )
 
     def _base_item(self, record: record_pb2.Record, body: record_pb2.BaseItem) -> None:
+        """A base item is checked like a base catalogue file before it counts, whoever wrote
+        it: a bad one is a projection error (listed in problems), never a base to compare."""
+        # catalogue_file reaches the projection through licence_types and the store: imported
+        # here, where it is needed, not at the top, which would make the import a cycle
+        from node.catalogue_file import recheck_base
+        if body.version < 1:
+            raise InputError(f"base item {body.base_code or '(no code)'} has version "
+                             f"{body.version}; versions start at 1")
+        recheck_base(body)
         self.db.execute("INSERT OR REPLACE INTO base_items VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
                         (record.origin, body.base_code, body.version, record.seq, body.name,
                          body.type, body.legal_basis, json.dumps(list(body.levels),

@@ -85,7 +85,7 @@ def build(store: NodeStore, today: date, *, subtree: bool = False, start: str | 
         f"<p class=meta>{'本级及下辖节点' if subtree else '本级'} · 申请日期 "
         f"{_e(start or '开始')} 至 {_e(end or today.isoformat())} · 生成于 "
         f"{_e(_time(now))} · 工作日历: {_e(by_county.calendar)}</p>",
-        _cards(total, by_county.catalogue, red, yellow, loops),
+        _cards(total, by_county.catalogue, red, yellow, loops, by_county.cross_region),
         "<h2>节点与链路</h2>", _nodes_table(store, node_status, items, now),
         "<h2>电子监察</h2>", _supervision_table(items),
         "<h2>月度办件量</h2>", _chart(_monthly_chart(by_month.groups)),
@@ -116,7 +116,7 @@ def _pct(value: float | None) -> str:
 
 
 def _cards(total: dict, catalogue: dict, red: int, yellow: int,
-           loops: list[evaluation.Loop]) -> str:
+           loops: list[evaluation.Loop], cross: dict) -> str:
     open_poor = sum(not loop.closed for loop in loops)
     cards = [("申请", total["applications"]), ("办结", total["concluded"]),
              ("按时办结率", _pct(total["on_time_rate"])),
@@ -125,7 +125,8 @@ def _cards(total: dict, catalogue: dict, red: int, yellow: int,
              ("一次办结率", _pct(total["one_visit_share"])),
              ("不见面办理", _pct(total["no_visit_share"])),
              ("好评率", _pct(total["good_rate"])), ("红灯", red), ("黄灯", yellow),
-             ("差评待整改", open_poor), ("网上可办率", _pct(catalogue["online_rate"]))]
+             ("差评待整改", open_poor), ("网上可办率", _pct(catalogue["online_rate"])),
+             ("异地代收", cross.get("received", 0)), ("异地承办", cross.get("handled", 0))]
     return "<div class=cards>" + "".join(
         f"<div class=card>{_e(label)}<b>{_e(value)}</b></div>" for label, value in cards
     ) + "</div>"

@@ -260,7 +260,7 @@ class NodeStore:
             origin = self.division
             log_guard.check_writable(self.home, self.db, origin)
             first_seq = self.log.size(origin)
-            projector = projection.Projector(self.db)
+            projector = projection.Projector(self.db, self.division)
             now_ms = clock.wall_ms() if wall_ms is None else wall_ms
             self._check_clock(origin, first_seq, now_ms)
             records = []
@@ -349,7 +349,7 @@ class NodeStore:
 
     def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
         """Store and project verified foreign records; the caller holds the transaction."""
-        projector = projection.Projector(self.db, strict=False)
+        projector = projection.Projector(self.db, self.division, strict=False)
         for data in records:
             record = parse_record(data)
             self._observe(record)
@@ -360,7 +360,7 @@ class NodeStore:
 
     def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
         """Project a verified delivered record (kept by sync.deliver); caller holds the txn."""
-        projector = projection.Projector(self.db, strict=False)
+        projector = projection.Projector(self.db, self.division, strict=False)
         record = parse_record(data)
         self._observe(record)
         projector.apply(record)
@@ -381,7 +381,7 @@ class NodeStore:
         with self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
-            projector = projection.Projector(self.db, strict=False, from_empty=True)
+            projector = projection.Projector(self.db, self.division, strict=False, from_empty=True)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
             arrived = self.db.execute("SELECT origin, seq FROM arrivals ORDER BY n")
             done = 0

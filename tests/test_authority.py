@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from audit_fixtures import COUNTIES, NOW, REGION, build, pinned_clock, replicate
+from audit_fixtures import COUNTIES, NOW, REGION, START, build, make_home, pinned_clock, replicate
 from node_fixtures import dump_projections
+from pki_fixtures import enrol
 
 from node import cases, problems, staff
 from node.audits import audit
@@ -33,6 +34,7 @@ from sync.certstore import der
 from sync.records import build_record
 
 COUNTY, SIBLING = COUNTIES  # 540102, 540121
+NEWCOMER = "540122"  # a county of the region whose log the region has never held
 AT = NOW - timedelta(hours=2)
 K = record_pb2
 
@@ -309,6 +311,32 @@ def test_rebuild_keeps_violations_out(fed):
     finally:
         region.close()
     assert dump_projections(fed.db_path(REGION)) == before
+
+
+def test_a_log_arriving_for_the_first_time_is_judged_against_its_own_register(fed):
+    """A new county's first batch brings its register and a step by someone not on it.
+
+    The batch is projected before it is appended, so the region holds none of the log
+    yet; the stranger must still be kept as a violation (the permissive answer is for a
+    cross-region handler's delivered answer only, whose register is held elsewhere)."""
+    newcomer = enrol(NEWCOMER, fed.region, START, 365)
+    make_home(fed.base, newcomer, [fed.region.cert], fed.root)
+    with pinned_clock(AT):
+        store = _open(fed, NEWCOMER)
+        try:
+            staff.add(store, "窗口1", "测试", ["clerk"])
+        finally:
+            store.close()
+        seq = raw_write(fed, Forbidden(NEWCOMER, K.CASE_EVENT, _event(
+            f"{NEWCOMER}-2026-0000001", "withdraw", actor="无名", reason="x")))
+    replicate(fed, NEWCOMER, NOW - timedelta(minutes=30))
+    region = _open(fed, REGION)
+    try:
+        kept = region.db.execute("SELECT origin, seq, rule FROM authority_violations"
+                                 ).fetchall()
+    finally:
+        region.close()
+    assert kept == [(NEWCOMER, seq, "staff-active")]
 
 
 def test_record_over_the_receive_limit_is_refused_at_write(fed):

@@ -595,3 +595,34 @@ def test_a_local_item_may_not_take_a_base_code_of_the_base_catalogue(fed):
         region.close()
     assert [(d.publisher, d.impl_code, d.element) for d in found] == [
         (COUNTY, "540102-GG-001", "local")]
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"levels": []}, "levels"),
+    ({"base_code": ""}, "base_code"),
+    ({"version": 0}, "version 0"),
+])
+def test_a_received_bad_base_item_is_a_projection_error_not_a_base(fed, changes, words):
+    """Other software at the region writes a base item no base file could hold: the county
+    stores the record (custody) but never compares its items with it."""
+    good = base_catalogue.sample_base()[0]
+    body = record_pb2.BaseItem(base_code=good["base_code"], name="另一个名称", type=good["type"],
+                               legal_basis=good["legal_basis"], levels=["县级"], version=9)
+    for field, value in changes.items():
+        if isinstance(value, list):
+            del getattr(body, field)[:]
+        else:
+            setattr(body, field, value)
+    seq = raw_write(fed, Forbidden(REGION, record_pb2.BASE_ITEM_PUBLISHED,
+                                   body.SerializeToString()))
+    pull(fed, COUNTY)
+    county = _open(fed, COUNTY)
+    try:
+        assert county.log.size(REGION) == seq + 1
+        assert county.db.execute("SELECT count(*) FROM base_items WHERE origin = ? AND "
+                                 "version = ?", (REGION, body.version)).fetchone() == (0,)
+        (reason,) = county.db.execute("SELECT error FROM projection_errors WHERE origin = ? "
+                                      "AND seq = ?", (REGION, seq)).fetchone()
+    finally:
+        county.close()
+    assert words in reason

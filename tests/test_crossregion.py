@@ -9,6 +9,7 @@ authority at write and at receipt; privacy; the hand-over clock and the counts.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -132,6 +133,10 @@ def test_daishou_daiban_there_and_back_over_the_network(cross_fed):
     assert cross_counts(fed, "650102") == {"received": 0, "handled": 1, "handled_concluded": 1}
     assert cross_counts(fed, "000000", "--subtree") == {"received": 1, "handled": 1,
                                                        "handled_concluded": 1}
+    page = fed.root / "national-report.html"
+    cli(fed, "000000", "report", "--out", str(page), "--subtree")
+    assert re.findall(r"<div class=card>(异地代收|异地承办)<b>(\d+)</b>",
+                      page.read_text(encoding="utf-8")) == [("异地代收", "1"), ("异地承办", "1")]
     assert [(e["origin"], e["action"]) for e in here["history"]] == [
         ("540102", "apply"), ("650102", "request-supplement"), ("540102", "supply"),
         ("650102", "accept"), ("650102", "review"), ("650102", "decide"),

@@ -158,7 +158,7 @@ def test_case_apply_quiet_prints_only_the_number_and_writes_report_json(home):
     assert applied.exit_code == 0, applied.output
     number = applied.output.strip()
     assert re.fullmatch(r"540102-\d{4}-\d{7}", number), applied.output
-    asked = runner.invoke(cli, ["case", "request-supplement", number, "--material", "户口簿",
+    asked = runner.invoke(cli, ["case", "request-supplement", number, "--material", "居民户口簿",
                                 "--json", *at])
     assert json.loads(asked.output) == {"case_no": number, "state": "supplement",
                                         "warnings": []}
