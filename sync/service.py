@@ -29,13 +29,14 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, MalformedError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync.arrival import ArrivalOrder
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.deliver import make_deliveries
 from sync.packing import pack, unpack
 from sync.receive import PeerNotAllowed, Received
 from sync.replica import Replica
-from sync.requests import check_chain, check_sizes
+from sync.requests import check_batch, check_chain, check_sizes
 from sync.tls import peer_certificate
 
 _STATUS = {
@@ -58,6 +59,18 @@ ContactHook = Callable[[str, dict[str, int]], None]
 ReceiptHook = Callable[[Received], None]
 
 _Rpc = TypeVar("_Rpc", bound=Callable[..., Any])
+
+
+#: the longest a push waits for a pipelined predecessor when its call has no deadline
+MAX_ORDER_WAIT_SECONDS = 30.0
+
+
+def _waiting_budget(context: grpc.ServicerContext) -> float:
+    """How long a push may wait for its predecessor: half of what its deadline leaves
+    (the other half is for storing it), at most MAX_ORDER_WAIT_SECONDS."""
+    remaining = context.time_remaining()
+    return MAX_ORDER_WAIT_SECONDS if remaining is None else min(remaining / 2,
+                                                                MAX_ORDER_WAIT_SECONDS)
 
 
 def _who(context: grpc.ServicerContext) -> str:
@@ -134,6 +147,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         self.replica = replica
         self.on_contact = on_contact
         self.on_received = on_received
+        self._arrivals = ArrivalOrder()
 
     def _admit(self, peer: x509.Certificate, presented: Sequence[x509.Certificate] = (),
                view: Replica | None = None) -> list[x509.Certificate]:
@@ -208,25 +222,39 @@ class FederationService(federation_pb2_grpc.FederationServicer):
 
     @_boundary
     def PushLogs(self, request, context):
-        r = self.replica
+        batch = request.batch
         try:
-            unpack(request.batch)  # outside the lock: bzip2 lets go of the GIL
-            with r.lock:
-                r.flush_pending()
-                peer = self._child(context)
-                received = r.receiver.receive(request.batch, peer,
-                                              lambda origin: in_subtree(peer, origin))
-                acked = self._ack(received)
-                if self.on_received and received.new_records:
-                    self.on_received(received)
-            log.info("child %s: accepted %d records of %s, holding %d", peer,
-                     received.new_records, received.origin, received.stored_size)
-            return acked
+            with self._arrivals.handling(batch.origin, batch.first_seq):
+                unpack(batch)  # outside the lock: bzip2 lets go of the GIL
+                check_batch(batch)  # a position SQLite cannot hold waits for nothing
+                # a pipelined predecessor may still be inflating: let it go first
+                self._arrivals.wait_for_predecessors(
+                    batch.origin, batch.first_seq, lambda: self._held(batch.origin),
+                    _waiting_budget(context))
+                return self._store_push(request, context)
         except Error as exc:
             log.warning("child %s: refused batch of %s from %d: %s", _who(context),
-                        _one_line(request.batch.origin[:20]), request.batch.first_seq,
+                        _one_line(batch.origin[:20]), batch.first_seq,
                         _one_line(exc.diagnostics()))
             raise
+
+    def _held(self, origin: str) -> int:
+        with self.replica.snapshot() as view:
+            return view.log.size(origin)
+
+    def _store_push(self, request, context) -> federation_pb2.PushResponse:
+        r = self.replica
+        with r.lock:
+            r.flush_pending()
+            peer = self._child(context)
+            received = r.receiver.receive(request.batch, peer,
+                                          lambda origin: in_subtree(peer, origin))
+            acked = self._ack(received)
+            if self.on_received and received.new_records:
+                self.on_received(received)
+        log.info("child %s: accepted %d records of %s, holding %d", peer,
+                 received.new_records, received.origin, received.stored_size)
+        return acked
 
     def _ack(self, received: Received) -> federation_pb2.PushResponse:
         r = self.replica
