@@ -466,8 +466,8 @@ def _supply(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
     if stray:
         raise WorkflowError(f"{where}: {', '.join(stray)} is not owed; owed (容缺): "
                             f"{', '.join(case.owed)}")
-    for name in supplied:
-        del case.owed[name]
+    for name in supplied:   # a material named twice settles once
+        case.owed.pop(name, None)
     case.materials = _merge(case.materials, supplied)
 
 

@@ -525,3 +525,13 @@ def test_random_sequences_raise_only_input_errors_and_stay_consistent(data, limi
         assert new.limit_days == limit and new.updated_ms == when
         state = new
         note_event(f"reached {state.state}")
+
+
+def test_a_material_owed_and_supplied_twice_in_one_event_settles_once():
+    """Found by the random sequences: 补齐 naming one owed material twice must not crash."""
+    accepted = step(applied(), "accept", at(11, 3),
+                    owed=[record_pb2.OwedMaterial(name="营业执照", due_days=5),
+                          record_pb2.OwedMaterial(name="场所证明", due_days=5)])
+    supplied = step(accepted, "supply", at(11, 4), materials=["营业执照", "营业执照"])
+    assert list(supplied.owed) == ["场所证明"]
+    assert supplied.materials.count("营业执照") == 1
