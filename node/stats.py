@@ -205,12 +205,17 @@ def compute(store: NodeStore, *, subtree: bool = False, by: str | None = None,
     indexes: dict[int, WorkdayIndex] = {}  # one per distinct calendar (owners share them)
     used: dict[int, Calendar] = {id(calendars(me)): calendars(me)}
 
+    by_owner: dict[str, WorkdayIndex] = {}  # the per-case look-up: one dict probe
+
     def index_for(owner: str) -> WorkdayIndex:
-        calendar = calendars(owner)
-        if id(calendar) not in indexes:
-            indexes[id(calendar)] = WorkdayIndex(calendar, *span_days)
-            used[id(calendar)] = calendar
-        return indexes[id(calendar)]
+        found = by_owner.get(owner)
+        if found is None:
+            calendar = calendars(owner)
+            if id(calendar) not in indexes:
+                indexes[id(calendar)] = WorkdayIndex(calendar, *span_days)
+                used[id(calendar)] = calendar
+            found = by_owner[owner] = indexes[id(calendar)]
+        return found
 
     scope: dict[str, bool] = {}
 
