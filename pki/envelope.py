@@ -6,7 +6,7 @@ root can still check who sent the file: the sender's ECDSA signature covers the
 header and the ciphertext, exactly as stored. Layout (integers big-endian)::
 
     magic          8   b"TBBUNDLE"
-    version        1   2 (version 1 was gzip(SignedBundle), never with this magic)
+    version        1   2 (version 1 was a gzipped, signed Bundle, never with this magic)
     suite          1   1 = HPKE DHKEM(P-256, HKDF-SHA256) / HKDF-SHA256 / AES-256-GCM,
                        64 KiB AES-256-GCM segments, ECDSA P-256 SHA-256 signature
     sender         6   division code (ASCII digits)

@@ -38,7 +38,7 @@ from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import merkle
 from sync.batches import make_batch
 from sync.bundle import Keyring
-from sync.certstore import CertStore, der
+from sync.certstore import CertStore
 from sync.log import LogStore
 from sync.receive import Receiver
 
@@ -252,7 +252,7 @@ def write_bundle(fed: Fed, path: Path, starts: dict[str, int] | None = None) -> 
             for origin in region.log.sizes() for r in region.log.receipts(origin)]
         bundle = federation_pb2.Bundle(
             sender=REGION, recipient="000000", created_ms=int(NOW.timestamp() * 1000),
-            sender_chain_der=[der(fed.region.cert)], batches=batches, receipts=receipts)
+            batches=batches, receipts=receipts)
     finally:
         region.close()
     return seal_bundle(fed, bundle, path)

@@ -163,7 +163,7 @@ class ReceiptEntry(_message.Message):
     def __init__(self, origin: _Optional[str] = ..., size: _Optional[int] = ..., checkpoint: _Optional[bytes] = ..., receipt: _Optional[bytes] = ...) -> None: ...
 
 class Bundle(_message.Message):
-    __slots__ = ("sender", "recipient", "created_ms", "sender_chain_der", "batches", "receipts", "csrs", "issued_certs", "deliveries", "delivered", "held")
+    __slots__ = ("sender", "recipient", "created_ms", "batches", "receipts", "csrs", "issued_certs", "deliveries", "delivered", "held")
     class DeliveredEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -181,7 +181,6 @@ class Bundle(_message.Message):
     SENDER_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_FIELD_NUMBER: _ClassVar[int]
     CREATED_MS_FIELD_NUMBER: _ClassVar[int]
-    SENDER_CHAIN_DER_FIELD_NUMBER: _ClassVar[int]
     BATCHES_FIELD_NUMBER: _ClassVar[int]
     RECEIPTS_FIELD_NUMBER: _ClassVar[int]
     CSRS_FIELD_NUMBER: _ClassVar[int]
@@ -192,7 +191,6 @@ class Bundle(_message.Message):
     sender: str
     recipient: str
     created_ms: int
-    sender_chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     batches: _containers.RepeatedCompositeFieldContainer[LogBatch]
     receipts: _containers.RepeatedCompositeFieldContainer[ReceiptEntry]
     csrs: _containers.RepeatedScalarFieldContainer[bytes]
@@ -200,12 +198,4 @@ class Bundle(_message.Message):
     deliveries: _containers.RepeatedCompositeFieldContainer[Delivery]
     delivered: _containers.ScalarMap[str, int]
     held: _containers.ScalarMap[str, int]
-    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., sender_chain_der: _Optional[_Iterable[bytes]] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., delivered: _Optional[_Mapping[str, int]] = ..., held: _Optional[_Mapping[str, int]] = ...) -> None: ...
-
-class SignedBundle(_message.Message):
-    __slots__ = ("bundle", "signature")
-    BUNDLE_FIELD_NUMBER: _ClassVar[int]
-    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
-    bundle: bytes
-    signature: bytes
-    def __init__(self, bundle: _Optional[bytes] = ..., signature: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, sender: _Optional[str] = ..., recipient: _Optional[str] = ..., created_ms: _Optional[int] = ..., batches: _Optional[_Iterable[_Union[LogBatch, _Mapping]]] = ..., receipts: _Optional[_Iterable[_Union[ReceiptEntry, _Mapping]]] = ..., csrs: _Optional[_Iterable[bytes]] = ..., issued_certs: _Optional[_Iterable[bytes]] = ..., deliveries: _Optional[_Iterable[_Union[Delivery, _Mapping]]] = ..., delivered: _Optional[_Mapping[str, int]] = ..., held: _Optional[_Mapping[str, int]] = ...) -> None: ...
