@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from audit_fixtures import COUNTIES, NOW, REGION, START, build, make_home, pinned_clock, replicate
-from node_fixtures import dump_projections
+from node_fixtures import append_signed, dump_projections
 from pki_fixtures import enrol
 
 from node import cases, problems, staff
@@ -31,7 +31,6 @@ from pki import keys
 from pki.seal_certs import issue_seal
 from protos.tongban.v1 import record_pb2
 from sync.certstore import der
-from sync.records import build_record
 
 COUNTY, SIBLING = COUNTIES  # 540102, 540121
 NEWCOMER = "540122"  # a county of the region whose log the region has never held
@@ -186,21 +185,9 @@ def raw_write(fed, forbidden: Forbidden) -> int:
     """Append a record to its origin's log and sign it with the origin's key, skipping every
     check (what a node running other software could do); returns its seq."""
     store = _open(fed, forbidden.origin)
-    origin = forbidden.origin
     try:
-        with store.transaction():
-            seq = store.log.size(origin)
-            data = build_record(origin, seq, store.clock.tick(int(AT.timestamp() * 1000)),
-                                forbidden.kind, forbidden.body, forbidden.recipient)
-            store.log.append(origin, seq, [data])
-            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, ?)", (origin, seq))
-            previous = store.log.latest_checkpoint(origin)
-            size = seq + 1
-            note = store.signer().sign(size, store.log.root(origin, size),
-                                       (previous.size, previous.root),
-                                       store.log.root(origin, previous.size))
-            store.log.add_checkpoint(origin, size, store.log.root(origin, size), note)
-        return seq
+        return append_signed(store, forbidden.origin, forbidden.kind, forbidden.body,
+                             forbidden.recipient, int(AT.timestamp() * 1000))
     finally:
         store.close()
 

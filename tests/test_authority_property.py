@@ -23,6 +23,7 @@ import pytest
 from audit_fixtures import NOW, START, make_home, pinned_clock, receiver_for
 from hypothesis import HealthCheck, event, given, settings, target
 from hypothesis import strategies as st
+from node_fixtures import append_signed
 from pki_fixtures import enrol, make_root
 from test_authority import Forbidden
 
@@ -37,7 +38,6 @@ from pki.errors import InputError
 from protos.tongban.v1 import record_pb2 as K
 from sync.batches import make_batch
 from sync.certstore import CertStore
-from sync.records import build_record
 
 REGION, PREFECTURE = "540000", "540100"
 COUNTIES = ("540102", "540121")
@@ -112,17 +112,8 @@ def raw(world: World, forbidden: Forbidden, rule: str) -> None:
     store = world.open(forbidden.origin)
     origin = forbidden.origin
     try:
-        with store.transaction():
-            seq = store.log.size(origin)
-            data = build_record(origin, seq, store.clock.tick(int(NOW.timestamp() * 1000)),
-                                forbidden.kind, forbidden.body, forbidden.recipient)
-            store.log.append(origin, seq, [data])
-            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, ?)", (origin, seq))
-            previous = store.log.latest_checkpoint(origin)
-            root = store.log.root(origin, seq + 1)
-            note = store.signer().sign(seq + 1, root, (previous.size, previous.root),
-                                       store.log.root(origin, previous.size))
-            store.log.add_checkpoint(origin, seq + 1, root, note)
+        seq = append_signed(store, origin, forbidden.kind, forbidden.body, forbidden.recipient,
+                            int(NOW.timestamp() * 1000))
     finally:
         store.close()
     world.injected.add((origin, seq, rule))

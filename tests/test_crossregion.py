@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from crossregion_fixtures import LIST_FILE, carry
-from node_fixtures import ID_OK, dump_projections, tongban
+from node_fixtures import ID_OK, append_signed, dump_projections, tongban
 
 from node.audits import audit
 from node.authority import AuthorityViolation, case_number
@@ -24,7 +24,6 @@ from node.home import Home
 from node.store import Draft, NodeStore
 from node.workdays import CHINA_TZ as CHINA
 from protos.tongban.v1 import record_pb2
-from sync.records import build_record
 
 K = record_pb2
 LIST_MATERIALS = ["--material", "居民身份证", "--material", "近期免冠照片", "--material",
@@ -334,19 +333,7 @@ def raw_write(fed, origin: str, kind: int, body: bytes, recipient: str) -> int:
     (what a node running other software could do); returns its seq."""
     store = _own(fed, origin)
     try:
-        with store.transaction():
-            seq = store.log.size(origin)
-            data = build_record(origin, seq, store.clock.tick(wall_ms()), kind, body,
-                                recipient)
-            store.log.append(origin, seq, [data])
-            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, ?)", (origin, seq))
-            size = seq + 1
-            previous = store.log.latest_checkpoint(origin)
-            note = store.signer().sign(size, store.log.root(origin, size),
-                                       (previous.size, previous.root),
-                                       store.log.root(origin, previous.size))
-            store.log.add_checkpoint(origin, size, store.log.root(origin, size), note)
-        return seq
+        return append_signed(store, origin, kind, body, recipient, wall_ms())
     finally:
         store.close()
 
