@@ -222,10 +222,16 @@ def _hand_over(record: record_pb2.Record, body: record_pb2.CaseEvent) -> None:
 
 def _receiver_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
                     facts: Facts) -> None:
-    """The receiving node's events on a case it handed over: not the handler's decisions,
-    and addressed to the handler, so both ends hold the whole conversation."""
+    """The receiving node's events on a case that crosses nodes: addressed to the other
+    node, so both ends hold the whole conversation; on a hand-over, not the handler's
+    decisions."""
     cross = facts.cross_region_of(body.case_no)
-    if not cross or cross[0] != "handler":
+    if not cross or cross[0] not in ("handler", "partner"):
+        return
+    if cross[0] == "partner":
+        if record.recipient != cross[1]:
+            _deny("handover-recipient", f"{body.action} of 联办 case {body.case_no} must be "
+                  f"addressed to its partner {cross[1]}, not to {record.recipient or 'nobody'}")
         return
     handler = cross[1]
     if body.action in HANDLER_ACTIONS - {"deliver"}:

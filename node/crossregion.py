@@ -24,8 +24,9 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from node import arrivals, workflow
+from node import arrivals, crossregion_list, workflow
 from node.authority import STEP_SIDES
+from node.crossregion_list import Listed
 from node.projection import calendar_for, load_case
 from node.store import Draft, NodeStore
 from node.workdays import Calendar, date_of_ms
@@ -38,7 +39,7 @@ MAX_ITEMS = 5000
 
 
 class CrossRegionError(InputError):
-    pass
+    """A cross-region request this node refuses (the list's own verdicts are ListError)."""
 
 
 # --- the 跨省通办 list ---------------------------------------------------------------------
@@ -128,35 +129,15 @@ def current_list(db: sqlite3.Connection) -> record_pb2.CrossRegionList | None:
     return None if row is None else record_pb2.CrossRegionList.FromString(row[0])
 
 
-@dataclass(frozen=True)
-class Listed:
-    """One list entry as a case is opened with it: the item and the handler's part."""
-
-    version: int
-    item: record_pb2.CrossRegionItem
-    implementer: record_pb2.CrossRegionImplementer
-
-
 def listed(db: sqlite3.Connection, code: str, handled_by: str) -> Listed:
-    """The list entry for matter ``code`` (base or implementation code) at ``handled_by``."""
+    """The newest list's entry for matter ``code`` (base or implementation code) at
+    ``handled_by``."""
     require_known(handled_by, "handling node")
     listing = current_list(db)
     if listing is None:
         raise CrossRegionError("this node holds no 跨省通办 list yet (it comes down from "
                                f"{NATIONAL} with the next sync)")
-    for item in listing.items:
-        codes = {item.base_code, *(i.impl_code for i in item.implementers)}
-        if code not in codes:
-            continue
-        for implementer in item.implementers:
-            if implementer.division == handled_by:
-                return Listed(listing.version, item, implementer)
-        names = ", ".join(i.division for i in item.implementers)
-        raise CrossRegionError(f"{handled_by} does not implement matter {code} "
-                               f"({item.name}); on the 跨省通办 list it is implemented by "
-                               f"{names}")
-    raise CrossRegionError(f"matter {code} is not on the 跨省通办 list (version "
-                           f"{listing.version}); see 'tongban crossregion list'")
+    return crossregion_list.find(listing, code, handled_by)
 
 
 def list_rows(db: sqlite3.Connection) -> list[dict]:
@@ -234,15 +215,19 @@ def check_handler(store: NodeStore, handled_by: str) -> None:
 def addressing(store: NodeStore, case_no: str, action: str) -> tuple[str, dict]:
     """The recipient of an event on a cross-region case, and fields the event carries.
 
-    At the handler the first answer carries when the hand-over arrived here.
-    Empty recipient for a case that crosses nothing.
+    The receiving node addresses its events to the other node, the handler (代收代办)
+    or the 联办 partner, so both ends hold the whole conversation; at the handler the
+    first answer carries when the hand-over arrived here. Empty recipient for a case
+    that crosses nothing (and for the partner, whose part is its steps).
     """
     found = crossing(store.db, case_no)
-    if found is None or found.role != "handler":
+    if found is None:
         return "", {}
     me = store.division
     if me == found.receiver:
         return found.other, {}
+    if found.role != "handler":
+        return "", {}
     if me != found.other:
         raise CrossRegionError(f"case {case_no} is between {found.receiver} and {found.other}; "
                                f"{me} may not act on it")

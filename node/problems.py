@@ -1,10 +1,12 @@
 """The operator's one inbox: everything this node refused or could not apply.
 
-Six sources, each kept where the code that refused it writes it: records
+Seven sources, each kept where the code that refused it writes it: records
 whose author may not write them (authority_violations, node.authority),
 records of kinds this version does not know (there too, rule unknown-kind),
 records the domain rules refused (projection_errors), batches refused by the
-receiver (quarantine, sync.receive) and conflicting checkpoints (forks);
+receiver (quarantine, sync.receive), conflicting checkpoints (forks) and
+hand-overs not yet judged against the 跨省通办 list version they cite
+(crossregion_unjudged, node.projection);
 and, computed when asked, items held that differ from their base item
 (四级四同, node.base_check: received items are projected, then listed here).
 Every problem gets a stable id, its reason in words and what to do about it.
@@ -18,6 +20,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from node import base_check, clock_guard
+from pki.division import NATIONAL
 from pki.errors import InputError
 from protos.tongban.v1 import record_pb2
 
@@ -37,7 +40,8 @@ _QUARANTINE_ADVICE = {
 @dataclass(frozen=True)
 class Problem:
     id: str  # "<source>:<key>", what ``show`` takes
-    source: str  # authority, unknown-kind, projection, clock, catalogue, quarantine, fork
+    source: str  # authority, unknown-kind, projection, crossregion, clock, catalogue,
+    #              quarantine, fork
     origin: str
     seq: int | None
     rule: str
@@ -120,10 +124,26 @@ def _catalogue(db: sqlite3.Connection) -> list[Problem]:
             for d in base_check.check(db, None, subtree=True)]
 
 
+def _unjudged(db: sqlite3.Connection) -> list[Problem]:
+    rows = db.execute("SELECT u.case_no, u.list_version, h.receiver, h.other FROM"
+                      " crossregion_unjudged u JOIN handovers h USING (case_no)"
+                      " ORDER BY u.case_no").fetchall()
+    return [Problem(f"crossregion:{case_no}", "crossregion", receiver, None, "list-version",
+                    f"the hand-over of case {case_no} to {other} was taken from 跨省通办 list "
+                    f"version {version}, which this node does not hold yet, so whether the "
+                    "list allows it is not judged yet",
+                    f"usually nothing: the list comes down from {NATIONAL} with the next sync "
+                    f"and the case is judged then. If it stays after a sync, {receiver} cited a "
+                    "list version that was never published: ask its operator",
+                    {"list_version": version, "other": other})
+            for case_no, version, receiver, other in rows]
+
+
 def listed(db: sqlite3.Connection, *, include_resent: bool = False) -> list[Problem]:
-    """Every problem, records first (by origin and seq), then clock flags, catalogue
-    deviations, batches, forks."""
-    return _records(db) + _clock(db) + _catalogue(db) + _batches(db, include_resent)
+    """Every problem, records first (by origin and seq), then hand-overs waiting for their
+    list, clock flags, catalogue deviations, batches, forks."""
+    return (_records(db) + _unjudged(db) + _clock(db) + _catalogue(db)
+            + _batches(db, include_resent))
 
 
 def show(db: sqlite3.Connection, problem_id: str) -> Problem:

@@ -24,7 +24,7 @@ from typing import Any
 
 from google.protobuf.json_format import MessageToDict
 
-from node import base_check, licence_projection, workflow
+from node import base_check, crossregion_list, licence_projection, workflow
 from node.authority import ROLES, AuthorityViolation, Staff, authorise, case_owner, crossing
 from node.workdays import Calendar, date_of_ms
 from pki.division import NATIONAL, ancestors, in_subtree, is_ancestor, subtree_prefix
@@ -37,7 +37,7 @@ Kind = record_pb2.Kind
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
 #: 9: calendar_overrides per publisher (origin, day), calendars per case owner; 8 added
 #: the cross-region tables.
-SCHEMA = 9
+SCHEMA = 10
 
 PROJECTION_TABLES = (
     "matters",
@@ -59,6 +59,7 @@ PROJECTION_TABLES = (
     "handovers",
     "crossregion_events",
     "crossregion_lists",
+    "crossregion_unjudged",
     "joint_steps",
     "theme_members",
     "base_items",
@@ -153,6 +154,10 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS crossregion_lists (
             version INTEGER PRIMARY KEY, origin TEXT NOT NULL, seq INTEGER NOT NULL,
             at_ms INTEGER NOT NULL, data BLOB NOT NULL);
+        CREATE TABLE IF NOT EXISTS crossregion_unjudged (
+            case_no TEXT PRIMARY KEY, list_version INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS crossregion_unjudged_version
+            ON crossregion_unjudged(list_version);
         CREATE TABLE IF NOT EXISTS joint_steps (
             case_no TEXT NOT NULL, idx INTEGER NOT NULL, name TEXT NOT NULL, side TEXT NOT NULL,
             origin TEXT NOT NULL, seq INTEGER NOT NULL, at_ms INTEGER NOT NULL, actor TEXT,
@@ -630,6 +635,8 @@ class Projector:
 
     def _transition(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
         at_ms = hlc_ms(record.hlc)
+        if event.action == "apply" and (event.handled_by or event.joint_with):
+            self._judge_hand_over(record, event)
         cached = self._cases.get(event.case_no)
         before: workflow.CaseState | None
         if cached:
@@ -659,6 +666,20 @@ class Projector:
                              event.actor, str(after.state), min(record.hlc, _SQLITE_MAX_INT),
                              event.os_login or None))
 
+    def _judge_hand_over(self, record: record_pb2.Record, apply: record_pb2.CaseEvent) -> None:
+        """A hand-over counts only if the 跨省通办 list version it names allows it (ListError,
+        so a projection error, if not). Until that version is held here the hand-over is
+        projected and kept in ``crossregion_unjudged``; the version's arrival replays it."""
+        row = self.db.execute("SELECT data FROM crossregion_lists WHERE version = ?",
+                              (apply.list_version,)).fetchone()
+        if row is None:
+            self.db.execute("INSERT OR REPLACE INTO crossregion_unjudged VALUES (?, ?)",
+                            (apply.case_no, apply.list_version))
+            return
+        self.db.execute("DELETE FROM crossregion_unjudged WHERE case_no = ?", (apply.case_no,))
+        crossregion_list.judge_hand_over(record_pb2.CrossRegionList.FromString(row[0]), apply,
+                                         record.origin)
+
     def _handler_answered(self, event: record_pb2.CaseEvent, at_ms: int) -> None:
         """The hand-over's clock stops at the handler's first answer; 受理 is kept apart."""
         self.db.execute("UPDATE handovers SET answered_ms = ?, answer = ?, arrived_ms = ?"
@@ -678,6 +699,10 @@ class Projector:
         self.db.execute("INSERT INTO crossregion_lists VALUES (?,?,?,?,?)",
                         (body.version, record.origin, record.seq, hlc_ms(record.hlc),
                          record.body))
+        waiting = self.db.execute("SELECT case_no FROM crossregion_unjudged WHERE"
+                                  " list_version = ?", (body.version,)).fetchall()
+        for (case_no,) in waiting:
+            self._replay(case_no)
 
     def _cross_region_step(self, record: record_pb2.Record,
                            body: record_pb2.CrossRegionStep) -> None:

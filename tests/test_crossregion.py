@@ -23,6 +23,7 @@ from node.clock import wall_ms
 from node.home import Home
 from node.store import Draft, NodeStore
 from node.workdays import CHINA_TZ as CHINA
+from node.workdays import date_of_ms
 from protos.tongban.v1 import record_pb2
 
 K = record_pb2
@@ -223,6 +224,13 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
                "落户依据材料（劳动合同、录取通知书、不动产权证书或亲属关系证明）",
                "--actor", "窗口01", "--quiet").stdout.strip()
     cli(fed, "540121", "case", "accept", move, "--actor", "窗口01")
+    store = _own(fed, "540121")
+    try:   # the owner's events on a 联办 case go to the partner too
+        with pytest.raises(AuthorityViolation) as unaddressed:
+            store.write([Draft(K.CASE_EVENT, lambda _s, _h: _event(move, "review"), "")])
+    finally:
+        store.close()
+    assert unaddressed.value.rule == "handover-recipient"
     refused = cli(fed, "650102", "case", "step", move, check=False)
     assert refused.returncode == 1 and "not a 多地联办 case held here" in refused.stderr
     cli(fed, "540121", "case", "step", move, "--text", "准予迁入", "--actor", "窗口01")
@@ -242,7 +250,11 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
     assert here["cross_region"]["steps_done"] == there["cross_region"]["steps_done"]
     assert [(s["step"], s["by"]) for s in here["cross_region"]["steps_done"]] == [
         ("准迁", "540121"), ("迁出", "650102"), ("落户", "540121")]
-    assert here["state"] == "concluded"
+    assert here["state"] == there["state"] == "concluded"  # the owner's 受理…办结 went across
+    assert here["history"] == there["history"]
+    assert [(e["origin"], e["action"]) for e in there["history"]] == [
+        ("540121", "apply"), ("540121", "accept"), ("540121", "review"),
+        ("540121", "decide"), ("540121", "conclude")]
     assert not held_case(fed, "540102", move)  # the sibling county is not concerned
     for division in fed.nodes:
         assert clean_audit(fed, division) == [], division
@@ -369,3 +381,82 @@ def test_forbidden_answers_are_kept_not_projected_and_audited(cross_fed):
     # of the forged records only the ancestor's list comes down to the county, flagged too
     assert [(o, s, r) for o, s, _k, r, _ in projections(fed, "540102")["authority_violations"]
             if o != "540102"] == [e for e in expected if e[0] == "540000"]
+
+
+def forged_apply(fed, origin: str, recipient: str, **fields) -> tuple[str, int]:
+    """An apply signed by ``origin``'s real key that skipped the window's checks; returns
+    its case number and seq."""
+    store = _own(fed, origin)
+    try:
+        seq, at = store.log.size(origin), wall_ms()
+        case_no = f"{origin}-{date_of_ms(at).year}-{seq:07d}"
+        body = K.CaseEvent(case_no=case_no, action="apply", actor="窗口01",
+                           applicant_id=ID_OK, applicant_name="扎西", channel="window",
+                           matter_version=fields["list_version"], **fields).SerializeToString()
+        assert append_signed(store, origin, K.CASE_EVENT, body, recipient, at) == seq
+    finally:
+        store.close()
+    return case_no, seq
+
+
+def problem_ids(fed, division) -> list[str]:
+    listed = cli(fed, division, "problems", "list", "--json", check=False)
+    return [p["id"] for p in json.loads(listed.stdout)]
+
+
+@pytest.mark.parametrize(("fields", "message"), [
+    ({"matter_code": "540102-XK-001", "limit_days": 10},
+     "matter 540102-XK-001 is not on the 跨省通办 list (version 1)"),
+    ({"matter_code": "650102-GG-001", "limit_days": 99},
+     "promises 99 working days; the 跨省通办 list (version 1) says 10"),
+    ({"matter_code": "650102-GG-001", "limit_days": 10, "materials": ["户口簿"]},
+     "collected 户口簿, which the 跨省通办 list (version 1) does not name for 650102"),
+])
+def test_received_hand_over_the_list_does_not_allow_is_flagged_not_projected(
+        cross_fed, fields, message):
+    fed = cross_fed
+    case_no, seq = forged_apply(fed, "540102", "650102", handled_by="650102", list_version=1,
+                                **fields)
+    carry(fed, "540102", "650102")
+    for division in ("650102", "000000", "540100"):
+        errors = [(o, s) for o, s, error in projection_errors(fed, division) if message in error]
+        assert errors == [("540102", seq)], division
+        assert not held_case_row(fed, division, case_no), division
+        assert f"projection:540102#{seq}" in problem_ids(fed, division), division
+    assert json.loads(cli(fed, "650102", "case", "list", "--incoming", "--json").stdout) == []
+
+
+def test_hand_over_citing_a_list_not_yet_held_is_judged_when_it_arrives(cross_fed, tmp_path):
+    """The verdict is the one the cited list version gives, wherever and whenever that
+    version arrives: held provisionally (and listed in problems) until then."""
+    fed = cross_fed
+    case_no, seq = forged_apply(fed, "540102", "650102", handled_by="650102", list_version=2,
+                                matter_code="650102-GG-001", limit_days=10)
+    carry(fed, "540102", "650102")
+    assert held_case_row(fed, "650102", case_no)
+    assert f"crossregion:{case_no}" in problem_ids(fed, "650102")
+    version_2 = tmp_path / "list-v2.toml"  # 650102 no longer implements 居住证核发
+    version_2.write_text('version = 2\n[[items]]\nbase_code = "GG00101000"\nname = "居住证核发"\n'
+                         '[[items.implementers]]\ndivision = "540121"\n'
+                         'impl_code = "540121-GG-001"\npromised_limit_days = 10\n',
+                         encoding="utf-8")
+    cli(fed, "000000", "crossregion", "publish", str(version_2))
+    carry(fed, "000000", "650102")
+    for division in ("650102", "000000"):
+        assert [(o, s) for o, s, e in projection_errors(fed, division)
+                if "matter 650102-GG-001 is not on the 跨省通办 list (version 2)" in e] == [
+            ("540102", seq)], division
+        assert not held_case_row(fed, division, case_no), division
+        assert f"crossregion:{case_no}" not in problem_ids(fed, division), division
+        before = projections(fed, division)
+        cli(fed, division, "db", "rebuild")
+        assert projections(fed, division) == before, division
+
+
+def held_case_row(fed, division, case_no) -> bool:
+    return state_or_none(fed, division, case_no) is not None
+
+
+def state_or_none(fed, division, case_no) -> dict | None:
+    shown = cli(fed, division, "case", "show", case_no, "--json", check=False)
+    return json.loads(shown.stdout) if shown.returncode == 0 else None
