@@ -604,10 +604,10 @@ def authorise(record: record_pb2.Record, facts: Facts) -> Message:
 class _OriginFacts:
     """Facts learnt from one origin's log, read in sequence order (the audit's Facts)."""
 
+    #: what every apply read so far says of its case, in every log and delivery (shared)
+    crossings: dict[str, tuple[str, str]]
     staff: dict[str, Staff] = field(default_factory=dict)
     reviewers: dict[str, str] = field(default_factory=dict)
-    #: hand-overs seen in every log the audit has read so far (shared by all readers)
-    crossings: dict[str, tuple[str, str]] = field(default_factory=dict)
     answered: set[tuple[str, int]] = field(default_factory=set)
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
@@ -625,9 +625,7 @@ class _OriginFacts:
     def learn(self, record: record_pb2.Record, body: Message) -> None:
         if isinstance(body, record_pb2.CaseEvent):
             action = body.action
-            if action == "apply":
-                self.crossings[body.case_no] = crossing(body)
-            elif action == "review":
+            if action == "review":
                 self.reviewers[body.case_no] = body.actor
             elif action == "decide":
                 self.reviewers.pop(body.case_no, None)
@@ -641,9 +639,12 @@ class _OriginFacts:
             self.answered.add((body.request_origin, body.request_seq))
 
 
+@dataclass
 class _Unknown:
     """Facts for a log read from the middle (a bundle batch): the staff rules cannot be
     judged without the records before it, so they are not: every actor passes."""
+
+    crossings: dict[str, tuple[str, str]]
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         return Staff(staff_id, staff_id, frozenset(ROLES), True)
@@ -652,7 +653,7 @@ class _Unknown:
         return None
 
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
-        return UNSEEN
+        return self.crossings.get(case_no, UNSEEN)
 
     def has_answered(self, origin: str, request_origin: str, request_seq: int) -> bool:
         return False
@@ -668,29 +669,96 @@ def crossing(apply: record_pb2.CaseEvent) -> tuple[str, str]:
 
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
+_STEP = record_pb2.CROSS_REGION_STEP
+_NEEDS_APPLY = frozenset({_CASE_EVENT, _STEP})
+_STAFF_RULES = frozenset({"staff-active", "staff-role", "review-and-decide"})
 _STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED,
                        record_pb2.CHANGE_REQUEST_ANSWERED})
 
 
 class AuditPolicy:
-    """The authority table for ``tongban audit verify`` (sync.contract.RecordPolicy)."""
+    """The authority table for ``tongban audit verify`` (sync.contract.RecordPolicy).
+
+    A handler's event or a 联办 step needs the case's apply, which lies in another
+    log (or in a delivery) that the audit may read later. Such a record is judged
+    statelessly when read (its action, side and addressee) and kept; ``finish``
+    judges it again once every log and delivery is read, so the verdict does not
+    depend on the order the audit reads logs in. Only the records whose apply was
+    not read by then keep the stateless verdict.
+    """
 
     def __init__(self) -> None:
         self._crossings: dict[str, tuple[str, str]] = {}
+        #: handler events and steps read before their case's apply: the record, its parsed
+        #: body and the staff rule it broke when read (None if none)
+        self._deferred: list[tuple[record_pb2.Record, Any, tuple[str, str] | None]] = []
 
     def reader(self, origin: str, first_seq: int
                ) -> Callable[[record_pb2.Record], tuple[str, str] | None]:
-        facts: _OriginFacts | _Unknown = (_OriginFacts(crossings=self._crossings)
-                                          if first_seq == 0 else _Unknown())
+        crossings = self._crossings
+        facts: _OriginFacts | _Unknown = (_OriginFacts(crossings) if first_seq == 0
+                                          else _Unknown(crossings))
         learn = facts.learn if isinstance(facts, _OriginFacts) else None
+        deferred = self._deferred
 
         def check(record: record_pb2.Record) -> tuple[str, str] | None:
+            body: Any
             try:
                 body = authorise(record, facts)
             except AuthorityViolation as exc:
+                if exc.rule in _STAFF_RULES and record.kind == _CASE_EVENT:
+                    event = record_pb2.CaseEvent.FromString(record.body)  # parsed already once
+                    if _awaits_apply(record, event, crossings):
+                        # the case rules come first, as in the projection: the staff verdict
+                        # stands only if the apply, once read, shows no case rule broken
+                        deferred.append((record, event, (exc.rule, str(exc))))
+                        return None
                 return exc.rule, str(exc)
+            if record.kind == _CASE_EVENT and body.action == "apply":
+                crossings[body.case_no] = crossing(body)
+            elif record.kind in _NEEDS_APPLY and _awaits_apply(record, body, crossings):
+                deferred.append((record, body, None))
             if learn is not None and record.kind in _STATEFUL:
                 learn(record, body)
             return None
 
         return check
+
+    def learn(self, record: record_pb2.Record) -> None:
+        """A record read outside the logs judged (a verified delivery): its apply counts."""
+        if record.kind != _CASE_EVENT:
+            return
+        try:
+            body = record_pb2.CaseEvent.FromString(record.body)
+        except DecodeError:
+            return
+        if body.action == "apply" and body.case_no.startswith(record.origin + "-"):
+            self._crossings.setdefault(body.case_no, crossing(body))
+
+    def finish(self) -> list[tuple[str, int, str, str]]:
+        """(origin, seq, rule, message) for each kept record that its case's apply, read
+        after it, shows its origin could not write."""
+        facts = _Unknown(self._crossings)  # staff rules were judged when the record was read
+        found = []
+        for record, body, staff_verdict in self._deferred:
+            verdict = staff_verdict
+            if body.case_no in self._crossings:
+                try:
+                    if record.kind == _CASE_EVENT:
+                        _handler_event(record, body, facts)
+                    else:
+                        _cross_region_step(record, body, facts)
+                except AuthorityViolation as exc:
+                    verdict = (exc.rule, str(exc))
+            if verdict is not None:
+                found.append((record.origin, record.seq, *verdict))
+        self._deferred.clear()
+        return found
+
+
+def _awaits_apply(record: record_pb2.Record, body: Any, crossings: dict) -> bool:
+    """Whether judging ``record`` needs its case's apply, not read yet: an event on another
+    node's case (a handler's), or a 联办 step."""
+    if body.case_no in crossings:
+        return False
+    return record.kind == _STEP or not body.case_no.startswith(record.origin + "-")

@@ -120,3 +120,14 @@ class RecordPolicy(Protocol):
         is a violation (rule ``body-parse`` or ``unknown-kind``).
         """
         ...
+
+    def learn(self, record: record_pb2.Record) -> None:
+        """Take a verified record from outside the logs judged (a delivery) as a fact for
+        the rules (a case's apply), judging nothing. Must not raise."""
+        ...
+
+    def finish(self) -> list[tuple[str, int, str, str]]:
+        """Called once after every log and delivery was read: (origin, seq, rule, message)
+        of each record whose verdict needed a record read after it and is a violation.
+        Must not raise."""
+        ...

@@ -80,10 +80,11 @@ def held_case(fed, division, case_no) -> bool:
     db = sqlite3.connect(home(fed, division) / "node.db")
     try:
         found = db.execute("SELECT count(*) FROM cases WHERE case_no = ?", (case_no,)).fetchone()
-        events = db.execute("SELECT count(*) FROM records WHERE data LIKE ?",
-                            (f"%{case_no}%".encode(),)).fetchone()
-        delivered = db.execute("SELECT count(*) FROM deliveries WHERE record LIKE ?",
-                               (f"%{case_no}%".encode(),)).fetchone()
+        # instr, not LIKE: LIKE reads a blob as text only up to its first NUL byte
+        events = db.execute("SELECT count(*) FROM records WHERE instr(data, ?)",
+                            (case_no.encode(),)).fetchone()
+        delivered = db.execute("SELECT count(*) FROM deliveries WHERE instr(record, ?)",
+                               (case_no.encode(),)).fetchone()
     finally:
         db.close()
     return bool(found[0] or events[0] or delivered[0])
@@ -359,6 +360,8 @@ def test_forbidden_answers_are_kept_not_projected_and_audited(cross_fed):
     carry(fed, "540102", "650102")
     forged = [
         ("650100", K.CASE_EVENT, _event(case_no, "accept"), "540102", "case-owner"),
+        # read by the audit before 540102's apply: judged once the apply is read
+        ("540000", K.CASE_EVENT, _event(case_no, "accept"), "540102", "case-owner"),
         ("650102", K.CASE_EVENT, _event(case_no, "withdraw", reason="x"), "540102",
          "case-owner"),
         ("650102", K.CASE_EVENT, _event(case_no, "accept"), "", "handover-recipient"),
@@ -381,6 +384,10 @@ def test_forbidden_answers_are_kept_not_projected_and_audited(cross_fed):
     # of the forged records only the ancestor's list comes down to the county, flagged too
     assert [(o, s, r) for o, s, _k, r, _ in projections(fed, "540102")["authority_violations"]
             if o != "540102"] == [e for e in expected if e[0] == "540000"]
+    # at the handler the apply is a delivery, verified by the audit and read after the logs
+    carry(fed, "650100", "650102")
+    assert [(o, s, c.split(":")[1]) for o, s, c in sorted(clean_audit(fed, "650102"))] == \
+        [e for e in expected if e[0] in ("650100", "650102")]
 
 
 def forged_apply(fed, origin: str, recipient: str, **fields) -> tuple[str, int]:
@@ -460,3 +467,21 @@ def held_case_row(fed, division, case_no) -> bool:
 def state_or_none(fed, division, case_no) -> dict | None:
     shown = cli(fed, division, "case", "show", case_no, "--json", check=False)
     return json.loads(shown.stdout) if shown.returncode == 0 else None
+
+
+def test_audit_verifies_each_delivery_against_its_signed_checkpoint(cross_fed):
+    fed = cross_fed
+    case_no = hand_over(fed)
+    carry(fed, "540102", "650102")
+    assert clean_audit(fed, "650102") == []
+    db = sqlite3.connect(home(fed, "650102") / "node.db")
+    try:
+        with db:
+            origin, seq, data = db.execute("SELECT origin, seq, record FROM deliveries WHERE"
+                                           " instr(record, ?)", (case_no.encode(),)
+                                           ).fetchone()
+            db.execute("UPDATE deliveries SET record = ? WHERE origin = ? AND seq = ?",
+                       (data.replace("扎西".encode(), "李四".encode()), origin, seq))
+    finally:
+        db.close()
+    assert clean_audit(fed, "650102") == [("540102", seq, "delivery")]

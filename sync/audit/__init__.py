@@ -6,7 +6,10 @@ not its stored hashes, not its clock. Two passes: first every record of every
 origin is hashed and parsed (which also collects the revocations the logs
 carry), then each origin's checkpoints, receipts and certificates are judged
 with those revocations known. With a RecordPolicy (the node's authority
-table) the first pass also judges whether each record's origin may say it.
+table) the first pass also judges whether each record's origin may say it;
+records delivered here from logs not held are verified too and given to the
+policy as facts, and the verdicts that needed a record read later are given
+at the end of the first pass.
 
 Findings go into a Report instead of being raised, so one run lists every
 problem; only "could not run at all" (unreadable input) raises.
@@ -100,6 +103,10 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
             for revocation in result.revocations:
                 verifier.revocations.add(revocation)
             items.append(database.origin_input(db, report, origin, result))
+        for record in database.delivered(db, report, verifier, now):
+            if policy is not None:
+                policy.learn(record)
+        _finish(report, policy)
         for item in items:
             judge(report, verifier, item, now)
         database.fork_rows(db, report)
@@ -157,11 +164,20 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
         item = items.setdefault(entry.origin, OriginInput(entry.origin))
         item.claims.append(Claim(entry.size, None, entry.checkpoint))
         item.receipts.append(ReceiptRow(entry.size, entry.receipt))
+    _finish(report, policy)
     bundle_file.check_sender(report, verifier, sealed, now)
     for item in items.values():
         judge(report, verifier, item, now)
     _root_hint(report, root, pool)
     return report
+
+
+def _finish(report: Report, policy: RecordPolicy | None) -> None:
+    """The verdicts that waited for records read later (a handler's event before the apply)."""
+    if policy is None:
+        return
+    for origin, seq, rule, message in policy.finish():
+        report.problem(origin, seq, f"authority:{rule}", message)
 
 
 def _root_hint(report: Report, root: x509.Certificate, pool: list[x509.Certificate]) -> None:
