@@ -205,8 +205,8 @@ def projection_errors(fed, division) -> list:
 
 
 def test_within_a_prefecture_and_joint_household_move(cross_fed):
-    """代收代办 540102 → 540121 (common ancestor 540100), and 多地联办 户口迁移 applied at
-    540121 (迁入地: 准迁, 落户) with 650102 (迁出地: 迁出), each step by the node doing it."""
+    """代收代办 540102 → 540121 (common ancestor 540100), and 多地联办 户口迁移 between 540121
+    and 650102 over the network."""
     fed = cross_fed
     case_no = hand_over(fed, "540102", "540121")
     carry(fed, "540102", "540121")
@@ -219,6 +219,25 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
     assert state(fed, "540102", case_no) == state(fed, "540121", case_no)
     assert state(fed, "540100", case_no)["state"] == "delivered"
 
+    household_move(fed)
+
+
+def test_joint_household_move_by_bundle_with_links_down(cross_fed):
+    """The same 多地联办 with Xinjiang's two lower links down: every record of it crosses
+    650100 and 650102 on bundle files; both ends converge and rebuild to the same tables."""
+    fed, down = cross_fed, frozenset({"650102", "650100"})
+    move = household_move(fed, down)
+    for division in ("540121", "650102", "000000"):
+        assert projection_errors(fed, division) == [], division
+        before = projections(fed, division)
+        cli(fed, division, "db", "rebuild")
+        assert projections(fed, division) == before, division
+    assert state(fed, "540121", move) == state(fed, "650102", move)
+
+
+def household_move(fed, down: frozenset[str] = frozenset()) -> str:
+    """户口迁移 applied at 540121 (迁入地: 准迁, 落户) with 650102 (迁出地: 迁出), each step by
+    the node doing it, carried over the links ``down`` by bundle; returns the case number."""
     move = cli(fed, "540121", "case", "apply", "--matter", "QR00101000", "--joint-with",
                "650102", "--applicant", ID_OK, "--name", "阿依古丽", "--material", "居民户口簿",
                "--material", "居民身份证", "--material",
@@ -237,16 +256,16 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
     cli(fed, "540121", "case", "step", move, "--text", "准予迁入", "--actor", "窗口01")
     early = cli(fed, "540121", "case", "step", move, "--actor", "窗口01", check=False)
     assert early.returncode == 1 and "迁出, which is 650102's to do" in early.stderr
-    carry(fed, "540121", "650102")
+    carry(fed, "540121", "650102", down)
     cli(fed, "650102", "case", "step", move, "--text", "已迁出", "--actor", "窗口02")
-    carry(fed, "650102", "540121")
+    carry(fed, "650102", "540121", down)
     for action, extra in (("review", ()), ("decide", ("--approve",))):
         cli(fed, "540121", "case", action, move, *extra, "--actor", "窗口02")
     too_soon = cli(fed, "540121", "case", "conclude", move, "--actor", "窗口02", check=False)
     assert too_soon.returncode == 1 and "step 落户 (540121)" in too_soon.stderr
     cli(fed, "540121", "case", "step", move, "--text", "已落户", "--actor", "窗口01")
     cli(fed, "540121", "case", "conclude", move, "--actor", "窗口02")
-    carry(fed, "540121", "650102")
+    carry(fed, "540121", "650102", down)
     here, there = state(fed, "540121", move), state(fed, "650102", move)
     assert here["cross_region"]["steps_done"] == there["cross_region"]["steps_done"]
     assert [(s["step"], s["by"]) for s in here["cross_region"]["steps_done"]] == [
@@ -259,6 +278,7 @@ def test_within_a_prefecture_and_joint_household_move(cross_fed):
     assert not held_case(fed, "540102", move)  # the sibling county is not concerned
     for division in fed.nodes:
         assert clean_audit(fed, division) == [], division
+    return move
 
 
 def dump(fed, division) -> list[str]:
