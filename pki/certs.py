@@ -82,7 +82,7 @@ def division_of(cert: x509.Certificate) -> str:
     """The division a certificate names; CN and SAN URI must agree."""
     try:
         return _division_of(cert)
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedError("certificate", f"does not parse: {exc}") from exc
 
 
@@ -297,8 +297,13 @@ def csr_pem(csr: x509.CertificateSigningRequest) -> bytes:
     return csr.public_bytes(serialization.Encoding.PEM)
 
 
-#: What pyca raises when it finally parses a lazily read part of a certificate.
-_PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion)
+#: What pyca raises when it parses a certificate, or finally parses a lazily read part
+#: of one: besides ValueError, its own x509 exception classes, none a ValueError. Found
+#: by the fuzzer: a duplicated extension raises ``DuplicateExtension`` from
+#: ``cert.extensions``; a GeneralName of a type it does not model (x400Address,
+#: ediPartyName) raises ``UnsupportedGeneralNameType`` from the same read.
+PARSE_ERRORS = (ValueError, TypeError, UnsupportedAlgorithm, x509.InvalidVersion,
+                x509.DuplicateExtension, x509.UnsupportedGeneralNameType)
 
 
 def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificate:
@@ -318,7 +323,7 @@ def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificat
         cert.signature_hash_algorithm  # noqa: B018 - parsing is the point
         cert.not_valid_before_utc, cert.not_valid_after_utc  # noqa: B018
         cert.serial_number  # noqa: B018
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedError(what, f"certificate does not parse: {exc}") from exc
     if not _unsigned_parts_canonical(cert):
         raise MalformedError(what, "the parts outside the signature are not as RFC 5280 "
@@ -353,7 +358,7 @@ def load_certs(data: bytes, what: str = "certificate") -> list[x509.Certificate]
         raise MalformedError(what, "no PEM CERTIFICATE block found")
     try:
         found = x509.load_pem_x509_certificates(data)
-    except (ValueError, x509.InvalidVersion) as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedError(what, f"bad PEM certificate ({exc})") from exc
     return [parsed(cert, what) for cert in found]
 
@@ -371,7 +376,7 @@ def load_csr(data: bytes, what: str = "certificate request") -> x509.Certificate
         csr.subject.rfc4514_string()
         list(csr.extensions)
         csr.public_key()
-    except _PARSE_ERRORS as exc:
+    except PARSE_ERRORS as exc:
         raise MalformedError(what, f"bad PEM certificate request ({exc})") from exc
     return csr
 

@@ -203,15 +203,23 @@ def _verified(note: bytes, certificate: x509.Certificate) -> tuple[Checkpoint, N
             f"checkpoint for {checkpoint.origin} is not signed by this certificate's key: "
             f"got key ID {got}, want {key_id.hex()}"
         )
-    for sig in matching:
-        try:
-            suite.verify(public, checkpoint.body(), sig.signature)
-        except VerificationError:
-            continue
-        return checkpoint, sig
-    raise VerificationError(
-        f"checkpoint signature for {checkpoint.origin} (key ID {key_id.hex()}) does not verify"
-    )
+    # One line by this key, and it decides: a second line, or a bad one beside a good one,
+    # would be a different note accepted as the same (found by the fuzzer). Go's note.Open
+    # also lets the first such line decide; it skips later ones, we refuse them.
+    if len(matching) > 1:
+        raise VerificationError(
+            f"checkpoint for {checkpoint.origin} carries {len(matching)} signatures by key ID "
+            f"{key_id.hex()}, want one"
+        )
+    (sig,) = matching
+    try:
+        suite.verify(public, checkpoint.body(), sig.signature)
+    except VerificationError as exc:
+        raise VerificationError(
+            f"checkpoint signature for {checkpoint.origin} (key ID {key_id.hex()}) does not "
+            "verify"
+        ) from exc
+    return checkpoint, sig
 
 
 def _cosigned_message(body: bytes, time: int) -> bytes:

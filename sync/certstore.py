@@ -14,7 +14,7 @@ import sqlite3
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from pki.certs import division_of, is_self_signed, parsed
+from pki.certs import PARSE_ERRORS, division_of, is_self_signed, parsed
 from pki.errors import MalformedError
 
 
@@ -32,7 +32,7 @@ def parse_der(blobs: list[bytes], what: str) -> list[x509.Certificate]:
     for blob in blobs:
         try:
             cert = x509.load_der_x509_certificate(blob)
-        except (ValueError, x509.InvalidVersion) as exc:
+        except PARSE_ERRORS as exc:
             raise MalformedError(what, f"certificate does not parse: {exc}") from exc
         certs.append(parsed(cert, what))
     return certs

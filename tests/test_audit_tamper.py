@@ -38,7 +38,7 @@ from pki.checkpoint import (
     parse_note,
     sign_checkpoint,
 )
-from pki.errors import VerificationError
+from pki.errors import MalformedError, VerificationError
 from pki.suite import P256
 from protos.tongban.v1 import federation_pb2, record_pb2
 from sync import bundle as bundle_io
@@ -315,6 +315,36 @@ def test_case_proof_with_a_wrong_sibling_hash(fed, tmp_path):
     entry["proof"][0] = base64.b64encode(bytes(sibling)).decode()
     with pytest.raises(VerificationError, match=r"not in the signed log: inclusion proof"):
         caseproof.check(json.dumps(doc).encode(), fed.root.cert, datetime.now(UTC))
+
+
+def test_case_proof_base64_with_bits_past_the_last_byte_is_refused(fed, tmp_path):
+    """Found by the fuzzer: a sibling hash whose unused low bits were set decoded to the
+    same bytes and verified, a second file for one proof."""
+    doc = _proof(fed, tmp_path)
+    entry = doc["logs"][0]["records"][0]
+    hashed = entry["proof"][0]
+    assert hashed.endswith("=") and not hashed.endswith("==")
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+    entry["proof"][0] = hashed[:-2] + alphabet[alphabet.index(hashed[-2]) | 1] + "="
+    assert base64.b64decode(entry["proof"][0]) == base64.b64decode(hashed)
+    with pytest.raises(MalformedError) as err:
+        caseproof.check(json.dumps(doc).encode(), fed.root.cert, datetime.now(UTC))
+    seq = entry["seq"]
+    assert str(err.value) == (f"malformed case proof: log of {COUNTY} seq {seq} proof: "
+                              "not canonical base64")
+
+
+@pytest.mark.parametrize("field", ["label", "checkpoint"])
+def test_case_proof_with_half_a_surrogate_pair_is_malformed(fed, tmp_path, field):
+    """Found by the fuzzer: JSON's "\\udc00" is no text, and encoding the checkpoint to
+    verify it raised UnicodeEncodeError."""
+    doc = _proof(fed, tmp_path)
+    holder = doc if field == "label" else doc["logs"][0]
+    holder[field] = "\udc00" + holder[field]
+    with pytest.raises(MalformedError) as err:
+        caseproof.check(json.dumps(doc).encode(), fed.root.cert, datetime.now(UTC))
+    assert str(err.value) == ("malformed case proof: a string holds a lone UTF-16 surrogate "
+                              "('\\udc00')")
 
 
 # --- beyond the twenty ---------------------------------------------------------------------------

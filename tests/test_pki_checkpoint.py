@@ -271,3 +271,17 @@ def test_signer_refuses_bad_roots_and_keys(fed):
 def test_receipt_time_must_be_aware(fed, note):
     with pytest.raises(InputError, match="timezone-aware"):
         cp.make_receipt(note, fed.region.key, "540000", (NOW + timedelta(1)).replace(tzinfo=None))
+
+
+def test_one_signature_line_per_key_and_it_decides(fed, note):
+    """Found by the fuzzer: a good line beside a cut-short copy of it verified, so a
+    different note was accepted as the same one. Either order, and an exact copy, refused."""
+    body, line = note.split(b"\n\n")
+    name = "— tongban/540102 ".encode()
+    bogus = line[:len(name) + 12] + b"\n"  # the key ID and five bytes of the signature
+    for twice in (bogus + line, line + bogus, line + line):
+        with pytest.raises(VerificationError) as err:
+            cp.verify_checkpoint(body + b"\n\n" + twice, fed.county.cert)
+        assert str(err.value) == (
+            f"checkpoint for tongban/540102 carries 2 signatures by key ID "
+            f"{P256.key_id('tongban/540102', fed.county.key.public_key()).hex()}, want one")
