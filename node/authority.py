@@ -32,10 +32,11 @@ from google.protobuf.message import DecodeError, Message
 from node.licence_format import issuing_node, parse_sealed
 from node.workdays import date_of_ms
 from pki.division import NATIONAL, Level, is_ancestor, level, require_known, validate
-from pki.errors import Error, InputError
+from pki.errors import Error, InputError, MalformedError
 from pki.revocation import parse_revocation
 from pki.seal_certs import seal_identity
 from protos.tongban.v1 import record_pb2
+from sync.certstore import parse_der
 from sync.records import hlc_ms
 
 Kind = record_pb2.Kind
@@ -484,10 +485,11 @@ def _staff_disabled(record: record_pb2.Record, body: record_pb2.StaffDisabled,
 
 def _certificate(data: bytes, what: str) -> x509.Certificate:
     try:
-        return x509.load_der_x509_certificate(data)
-    except ValueError as exc:
+        (cert,) = parse_der([data], what)
+    except MalformedError as exc:
         raise AuthorityViolation("body-parse", f"{what} in the record does not parse "
                                  f"({exc})") from exc
+    return cert
 
 
 _OWN_LOG = "the origin itself, in its own log"

@@ -21,6 +21,7 @@ from pki.certs import serial_hex
 from pki.division import NATIONAL
 from pki.errors import MalformedError
 from protos.tongban.v1 import record_pb2
+from sync.certstore import parse_der
 
 TABLES = ("seals", "licences", "licence_revocations", "relayed_certs",
           "relayed_cert_revocations", "licence_types")
@@ -52,10 +53,8 @@ def create_tables(db: sqlite3.Connection) -> None:
 
 
 def _cert(der: bytes, what: str) -> x509.Certificate:
-    try:
-        return x509.load_der_x509_certificate(der)
-    except ValueError as exc:
-        raise MalformedError(what, f"certificate does not parse ({exc})") from exc
+    (cert,) = parse_der([der], what)  # every parse error of a hostile DER as MalformedError
+    return cert
 
 
 def seal_issued(db: sqlite3.Connection, record: record_pb2.Record,

@@ -50,7 +50,7 @@ from pki.suite import P256
 from pki.verify import Purpose, verify_chain
 from protos.tongban.v1 import record_pb2
 from sync.audit import caseproof
-from sync.certstore import CertStore, der
+from sync.certstore import CertStore, der, parse_der
 from sync.deliver import delivered_record
 from sync.records import hlc_ms, parse_body, parse_record, show_ms
 
@@ -242,10 +242,7 @@ def verify_file(data: bytes, root: x509.Certificate, now: datetime, today: date,
     chain_field = doc.get("seal_chain")
     if not isinstance(chain_field, list) or not chain_field:
         raise MalformedError("licence file", "seal_chain must list the seal certificate first")
-    try:
-        chain = [x509.load_der_x509_certificate(_b64(c, "seal_chain")) for c in chain_field]
-    except ValueError as exc:
-        raise MalformedError("licence file", f"seal_chain: {exc}") from exc
+    chain = parse_der([_b64(c, "seal_chain") for c in chain_field], "licence file seal_chain")
     proof = caseproof.check(json.dumps(doc.get("log_proof")).encode("utf-8"), root, now)
     (log,) = proof.logs
     (seq, record), = log.records

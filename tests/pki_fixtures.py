@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
@@ -118,3 +118,21 @@ def forge(
             x509.BasicConstraints(ca=ca, path_length=path_length if ca else None), critical=True
         )
     return Node(code, key, builder.sign(signer, hashes.SHA256()))
+
+
+#: an extension whose OID 2.5.29.99 (06 03 55 1D 63) is one byte from the SKI's 2.5.29.14
+STAND_IN = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.99"), b"\x04\x02ab")
+
+
+def rewritten_der(extra: x509.ExtensionType, old: bytes, new: bytes) -> bytes:
+    """A forged certificate's DER with ``old`` (found once) replaced by ``new`` of the same
+    length: what pyca's builder refuses to make, and the fuzzer made by mutation."""
+    cert = forge("540103", federation().region, extra=((extra, False),)).cert
+    data = cert.public_bytes(serialization.Encoding.DER)
+    assert data.count(old) == 1 and len(old) == len(new)
+    return data.replace(old, new)
+
+
+def duplicate_extension_der() -> bytes:
+    """A certificate with two subject key identifiers, which pyca refuses to model."""
+    return rewritten_der(STAND_IN, b"\x06\x03\x55\x1d\x63", b"\x06\x03\x55\x1d\x0e")

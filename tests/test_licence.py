@@ -20,6 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.x509.oid import NameOID
 from node_fixtures import dump_projections, register_staff, tongban
+from pki_fixtures import duplicate_extension_der
 
 from node.authority import AuthorityViolation
 from node.clock import wall_ms
@@ -130,6 +131,13 @@ def test_file_verifies_on_a_machine_with_only_the_root(fed, tmp_path, monkeypatc
     assert bad.stderr.strip().startswith("error: the licence in the file is not the one in "
                                          "540102's log record")
     assert "tampered field" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    doc = json.loads((fresh / "licence.json").read_text())
+    doc["seal_chain"][0] = __import__("base64").b64encode(duplicate_extension_der()).decode()
+    (fresh / "odd-seal.json").write_text(json.dumps(doc))
+    odd = cli("licence", "verify", "odd-seal.json", "--root", "root.pem")
+    assert odd.returncode == 1 and odd.stderr.startswith(
+        "error: malformed licence file seal_chain: certificate does not parse: Duplicate")
+    assert len(odd.stderr.strip().splitlines()) == 1
     missing = cli("licence", "verify", "licence.json", "--root", "nothing.pem")
     assert missing.returncode == 2
 

@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
-from pki_fixtures import NOW, enrol, federation, forge, make_root
+from pki_fixtures import NOW, STAND_IN, enrol, federation, make_root, rewritten_der
 
 from pki import certs, keys
 from pki.errors import EnvironmentProblem, InputError, MalformedError, VerificationError
@@ -225,18 +225,6 @@ def test_division_of_insists_cn_and_uri_agree():
     )
 
 
-def _rewritten(extra: x509.ExtensionType, old: bytes, new: bytes) -> bytes:
-    """A forged certificate's DER with ``old`` (found once) replaced by ``new`` of the same
-    length: what pyca's builder refuses to make, and the fuzzer made by mutation."""
-    cert = forge("540103", federation().region, extra=((extra, False),)).cert
-    data = cert.public_bytes(serialization.Encoding.DER)
-    assert data.count(old) == 1 and len(old) == len(new)
-    return data.replace(old, new)
-
-
-_SKI = ExtensionOID.SUBJECT_KEY_IDENTIFIER
-#: an extension whose OID 2.5.29.99 (06 03 55 1D 63) is one byte from the SKI's 2.5.29.14
-_STAND_IN = x509.UnrecognizedExtension(x509.ObjectIdentifier("2.5.29.99"), b"\x04\x02ab")
 #: issuerAltName otherName [0] {1.2.3.4, [0] UTF8String "x"}: retagged [3], an x400Address
 _OTHER_NAME = x509.IssuerAlternativeName(
     [x509.OtherName(x509.ObjectIdentifier("1.2.3.4"), b"\x0c\x01x")])
@@ -245,8 +233,8 @@ _OTHER_NAME = x509.IssuerAlternativeName(
 @pytest.mark.parametrize(
     ("extra", "old", "new", "why"),
     [
-        (_STAND_IN, b"\x06\x03\x55\x1d\x63", b"\x06\x03\x55\x1d\x0e",
-         f"Duplicate {_SKI.dotted_string} extension found"),
+        (STAND_IN, b"\x06\x03\x55\x1d\x63", b"\x06\x03\x55\x1d\x0e",
+         f"Duplicate {ExtensionOID.SUBJECT_KEY_IDENTIFIER.dotted_string} extension found"),
         (_OTHER_NAME, b"\xa0\x0a\x06\x03\x2a\x03\x04", b"\xa3\x0a\x06\x03\x2a\x03\x04",
          "x400Address"),
     ],
@@ -255,7 +243,7 @@ _OTHER_NAME = x509.IssuerAlternativeName(
 def test_certificate_pyca_refuses_to_model_is_malformed(extra, old, new, why):
     """Found by the fuzzer: pyca raises its own exception classes, not ValueError, when it
     reads such extensions; hostile bytes must give our one-line refusal instead."""
-    data = _rewritten(extra, old, new)
+    data = rewritten_der(extra, old, new)
     with pytest.raises(MalformedError) as err:
         parse_der([data], "certificate of 540103")
     assert str(err.value).startswith("malformed certificate of 540103: certificate does not "
