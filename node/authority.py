@@ -193,6 +193,9 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
             _deny("case-number", f"an application at {origin}#{record.seq} must be "
                   f"numbered {want}, not {case_no}")
         if body.handled_by or body.joint_with:
+            if theme:
+                _deny("theme-owner", f"case {case_no} is a member of theme case {theme}; a "
+                      "一件事 member is handled by the theme's owner, never handed over")
             _hand_over(record, body)
     else:
         _receiver_event(record, body, facts)

@@ -186,18 +186,22 @@ def crossings(db: sqlite3.Connection) -> list[Crossing]:
         f"SELECT {_COLUMNS} FROM handovers ORDER BY case_no")]
 
 
+def cited_list(db: sqlite3.Connection, case_no: str) -> record_pb2.CrossRegionList | None:
+    """The 跨省通办 list version a cross-region case was opened with (its apply's
+    ``list_version``, kept as the case's matter version), or None if not held."""
+    row = db.execute("SELECT matter_version FROM cases WHERE case_no = ?", (case_no,)).fetchone()
+    data = db.execute("SELECT data FROM crossregion_lists WHERE version = ?",
+                      (row[0] if row else 0,)).fetchone()
+    return None if data is None else record_pb2.CrossRegionList.FromString(data[0])
+
+
 def handed_over_materials(db: sqlite3.Connection, case_no: str) -> list[str] | None:
     """The materials the list requires of a case handed over, or None for any other case."""
     found = crossing(db, case_no)
     if found is None or found.role != "handler":
         return None
-    row = db.execute("SELECT matter_version FROM cases WHERE case_no = ?", (case_no,)).fetchone()
-    version = row[0] if row else 0
-    data = db.execute("SELECT data FROM crossregion_lists WHERE version = ?",
-                      (version,)).fetchone()
-    if data is None:
-        return []
-    for item in record_pb2.CrossRegionList.FromString(data[0]).items:
+    listing = cited_list(db, case_no)
+    for item in listing.items if listing else ():
         for implementer in item.implementers:
             if implementer.impl_code == found.matter_code:
                 return list(implementer.materials)
@@ -301,7 +305,9 @@ def check_steps_done(db: sqlite3.Connection, case_no: str) -> None:
 
 def joint_steps_spec(db: sqlite3.Connection, found: Crossing
                      ) -> list[record_pb2.CrossRegionStepSpec]:
-    listing = current_list(db)
+    """The steps of a 联办 case as the list version it was opened with names them: a later
+    version that drops or changes the item does not change a case already under way."""
+    listing = cited_list(db, found.case_no)
     if listing is not None:
         for item in listing.items:
             if found.matter_code in {i.impl_code for i in item.implementers}:

@@ -57,6 +57,7 @@ PROJECTION_TABLES = (
     "evaluations",
     "evaluation_follow_ups",
     "handovers",
+    "crossing_parties",
     "crossregion_events",
     "crossregion_lists",
     "crossregion_unjudged",
@@ -147,6 +148,8 @@ def create_tables(db: sqlite3.Connection) -> None:
             case_no TEXT PRIMARY KEY, receiver TEXT NOT NULL, role TEXT NOT NULL,
             other TEXT NOT NULL, matter_code TEXT NOT NULL, submitted_ms INTEGER NOT NULL,
             arrived_ms INTEGER, answered_ms INTEGER, answer TEXT, accepted_ms INTEGER);
+        CREATE TABLE IF NOT EXISTS crossing_parties (
+            case_no TEXT PRIMARY KEY, role TEXT NOT NULL, other TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS crossregion_events (
             case_no TEXT NOT NULL, origin TEXT NOT NULL, seq INTEGER NOT NULL,
             hlc INTEGER NOT NULL, PRIMARY KEY (origin, seq));
@@ -507,12 +510,17 @@ class Projector:
 
     def cross_region_of(self, case_no: str) -> tuple[str, str] | None:
         """("", "") for a case that crosses nothing or is not held (the rules treat both
-        alike); one lookup only on a node that holds cross-region cases at all."""
+        alike); one lookup only on a node that holds cross-region cases at all.
+
+        Read from ``crossing_parties``, which every apply naming another node writes
+        whether or not the 跨省通办 list lets the case stand: who the handler is does
+        not depend on the list, so an answer gets the same verdict whether the list
+        arrived before or after it."""
         if self._any_crossings is None:
-            self._any_crossings = self.db.execute("SELECT 1 FROM handovers LIMIT 1"
+            self._any_crossings = self.db.execute("SELECT 1 FROM crossing_parties LIMIT 1"
                                                   ).fetchone() is not None
         if self._any_crossings:
-            row = self.db.execute("SELECT role, other FROM handovers WHERE case_no = ?",
+            row = self.db.execute("SELECT role, other FROM crossing_parties WHERE case_no = ?",
                                   (case_no,)).fetchone()
             if row is not None:
                 return row[0], row[1]
@@ -589,17 +597,23 @@ class Projector:
         two logs, so one that arrives behind a later event of the other node replays the
         case in (hlc, origin, seq) order: every node reaches the same state whatever
         order the two logs' records reached it in."""
-        if self._crosses(record, event):
-            hlc = min(record.hlc, _SQLITE_MAX_INT)
-            newest = self.db.execute("SELECT max(hlc) FROM crossregion_events WHERE"
-                                     " case_no = ?", (event.case_no,)).fetchone()[0]
-            self.db.execute("INSERT OR IGNORE INTO crossregion_events VALUES (?,?,?,?)",
-                            (event.case_no, record.origin, record.seq, hlc))
-            self._crossing_records[(record.origin, record.seq)] = record
-            if newest is not None and hlc < newest:
-                self._replay(event.case_no)
-                return
+        if self._crosses(record, event) and self._keep_crossing(record, event.case_no):
+            return
         self._transition(record, event)
+
+    def _keep_crossing(self, record: record_pb2.Record, case_no: str) -> bool:
+        """Keep a record of a cross-region case (an event or a 联办 step) for replays; True
+        when it arrived behind a later one, so the case was replayed with it."""
+        hlc = min(record.hlc, _SQLITE_MAX_INT)
+        newest = self.db.execute("SELECT max(hlc) FROM crossregion_events WHERE"
+                                 " case_no = ?", (case_no,)).fetchone()[0]
+        self.db.execute("INSERT OR IGNORE INTO crossregion_events VALUES (?,?,?,?)",
+                        (case_no, record.origin, record.seq, hlc))
+        self._crossing_records[(record.origin, record.seq)] = record
+        if newest is not None and hlc < newest:
+            self._replay(case_no)
+            return True
+        return False
 
     def _crosses(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> bool:
         if event.action == "apply":
@@ -609,19 +623,22 @@ class Projector:
         return self.cross_region_of(event.case_no) != ("", "")
 
     def _replay(self, case_no: str) -> None:
-        """Project the case again from its events in (hlc, origin, seq) order."""
+        """Project the case again from its events and steps in (hlc, origin, seq) order."""
         self.flush()
         keys = self.db.execute("SELECT origin, seq FROM crossregion_events WHERE case_no = ?"
                                " ORDER BY hlc, origin, seq", (case_no,)).fetchall()
-        for table in ("case_events", "handovers", "cases"):
+        for table in ("case_events", "handovers", "cases", "joint_steps"):
             self.db.execute(f"DELETE FROM {table} WHERE case_no = ?", (case_no,))
         self.db.executemany("DELETE FROM projection_errors WHERE origin = ? AND seq = ?", keys)
+        self.db.executemany("DELETE FROM evaluations WHERE origin = ? AND seq = ?", keys)
         self._cases.pop(case_no, None)
         for origin, seq in keys:
             held = self._crossing_records.get((origin, seq)) or self._held(origin, seq)
-            event = record_pb2.CaseEvent.FromString(held.body)
             try:
-                self._transition(held, event)
+                if held.kind == Kind.CROSS_REGION_STEP:
+                    self._project_step(held, record_pb2.CrossRegionStep.FromString(held.body))
+                else:
+                    self._transition(held, record_pb2.CaseEvent.FromString(held.body))
             except InputError as exc:
                 self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
                                 (origin, seq, exc.diagnostics()))
@@ -636,6 +653,9 @@ class Projector:
     def _transition(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
         at_ms = hlc_ms(record.hlc)
         if event.action == "apply" and (event.handled_by or event.joint_with):
+            self.db.execute("INSERT OR REPLACE INTO crossing_parties VALUES (?, ?, ?)",
+                            (event.case_no, *crossing(event)))
+            self._any_crossings = True
             self._judge_hand_over(record, event)
         cached = self._cases.get(event.case_no)
         before: workflow.CaseState | None
@@ -657,7 +677,6 @@ class Projector:
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
                             "NULL,NULL)", (event.case_no, record.origin, role, other,
                                            event.matter_code, at_ms))
-            self._any_crossings = True
         elif record.origin != after.case_no.split("-", 1)[0]:
             self._handler_answered(event, at_ms)
         if event.action == "evaluate":
@@ -669,14 +688,21 @@ class Projector:
     def _judge_hand_over(self, record: record_pb2.Record, apply: record_pb2.CaseEvent) -> None:
         """A hand-over counts only if the 跨省通办 list version it names allows it (ListError,
         so a projection error, if not). Until that version is held here the hand-over is
-        projected and kept in ``crossregion_unjudged``; the version's arrival replays it."""
+        projected and kept in ``crossregion_unjudged``; the arrival of that version or a
+        later one (which shows it was never published) replays it."""
+        self.db.execute("DELETE FROM crossregion_unjudged WHERE case_no = ?", (apply.case_no,))
         row = self.db.execute("SELECT data FROM crossregion_lists WHERE version = ?",
                               (apply.list_version,)).fetchone()
         if row is None:
-            self.db.execute("INSERT OR REPLACE INTO crossregion_unjudged VALUES (?, ?)",
+            newest = self.db.execute("SELECT max(version) FROM crossregion_lists").fetchone()[0]
+            if apply.list_version == 0 or apply.list_version <= (newest or 0):
+                # the national log arrives in order: a version below one held never existed
+                raise crossregion_list.ListError(
+                    f"case {apply.case_no} cites 跨省通办 list version {apply.list_version}, "
+                    f"which was never published (the newest is {newest or 'none yet'})")
+            self.db.execute("INSERT INTO crossregion_unjudged VALUES (?, ?)",
                             (apply.case_no, apply.list_version))
             return
-        self.db.execute("DELETE FROM crossregion_unjudged WHERE case_no = ?", (apply.case_no,))
         crossregion_list.judge_hand_over(record_pb2.CrossRegionList.FromString(row[0]), apply,
                                          record.origin)
 
@@ -700,12 +726,20 @@ class Projector:
                         (body.version, record.origin, record.seq, hlc_ms(record.hlc),
                          record.body))
         waiting = self.db.execute("SELECT case_no FROM crossregion_unjudged WHERE"
-                                  " list_version = ?", (body.version,)).fetchall()
+                                  " list_version <= ?", (body.version,)).fetchall()
         for (case_no,) in waiting:
             self._replay(case_no)
 
     def _cross_region_step(self, record: record_pb2.Record,
                            body: record_pb2.CrossRegionStep) -> None:
+        if self._keep_crossing(record, body.case_no):
+            return
+        self._project_step(record, body)
+
+    def _project_step(self, record: record_pb2.Record, body: record_pb2.CrossRegionStep) -> None:
+        if self._case_now(body.case_no) is None:
+            raise InputError(f"step {body.index} ({body.name}) of case {body.case_no}: no such "
+                             "case is held here")
         done = self.db.execute("SELECT count(*) FROM joint_steps WHERE case_no = ?",
                                (body.case_no,)).fetchone()[0]
         if body.index != done:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
@@ -23,7 +23,7 @@ from sync.audit.judge import Claim, OriginInput, ReceiptRow
 from sync.audit.report import ForkEvidence, Report
 from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
-from sync.records import hlc_ms, parse_record
+from sync.records import parse_record
 from sync.trust import Verifier
 
 CHUNK = 8192
@@ -192,11 +192,13 @@ def fork_rows(db: sqlite3.Connection, report: Report) -> None:
 def delivered(db: sqlite3.Connection, report: Report, verifier: Verifier, now: datetime
               ) -> Iterator[record_pb2.Record]:
     """The records delivered here from logs this node does not hold, each checked as the
-    receiver checked it on arrival: the origin's signature on the checkpoint and the
-    record's inclusion in it. Yields those that verify; reports the others.
+    receiver checked it: the origin's signature on the checkpoint that came with it
+    and the record's inclusion in that checkpoint. Yields those that verify; reports
+    the others.
 
-    No receipt dates a delivery, so the signer's chain is judged at the time the
-    record states (never later than ``now``).
+    No receipt dates a delivery's checkpoint, so its signer's chain is judged at
+    ``now``, as the audit judges a checkpoint no ancestor cosigned (never at the time
+    the record states, which its signer chose).
     """
     if not _has(db, "deliveries"):
         return
@@ -223,6 +225,5 @@ def _proven(verifier: Verifier, origin: str, seq: int, data: bytes, note: bytes,
     merkle.verify_inclusion(seq, checkpoint.size, merkle.leaf_hash(data),
                             [proof[i:i + merkle.HASH_SIZE]
                              for i in range(0, len(proof), merkle.HASH_SIZE)], checkpoint.root)
-    stated = datetime.fromtimestamp(min(hlc_ms(record.hlc) / 1000, now.timestamp()), UTC)
-    verifier.chain(signed.signer, stated)
+    verifier.chain(signed.signer, now)
     return record
