@@ -24,7 +24,9 @@ from node.home import Home
 from node.store import Draft, NodeStore
 from node.workdays import CHINA_TZ as CHINA
 from node.workdays import date_of_ms
+from pki import envelope
 from protos.tongban.v1 import record_pb2
+from sync import bundle as bundles
 
 K = record_pb2
 LIST_MATERIALS = ["--material", "居民身份证", "--material", "近期免冠照片", "--material",
@@ -169,6 +171,13 @@ def test_by_bundle_with_links_down_and_answers_crossing_in_transit(cross_fed):
     fed, down = cross_fed, frozenset({"650102", "650100"})
     case_no = hand_over(fed)
     carry(fed, "540102", "650102", down)
+    # the reply bundle 650100 made for 650102 carries the hand-over as a delivery
+    stick = audit(fed.root / "650102-down.tbb", None, reader=Home(home(fed, "650102"))).report
+    assert [(p.origin, p.check) for p in stick.problems] == []
+    tampered = fed.root / "tampered-down.tbb"
+    tampered.write_bytes(tamper_delivery(fed, "650100", "650102", case_no))
+    stick = audit(tampered, None, reader=Home(home(fed, "650102"))).report
+    assert [(p.origin, p.check) for p in stick.problems] == [("650100", "delivery")]
     cli(fed, "650102", "case", "request-supplement", case_no, "--material", "就业或就读证明",
         "--actor", "窗口01")
     carry(fed, "650102", "540102", down)
@@ -505,3 +514,16 @@ def test_audit_verifies_each_delivery_against_its_signed_checkpoint(cross_fed):
     finally:
         db.close()
     assert clean_audit(fed, "650102") == [("540102", seq, "delivery")]
+
+
+def tamper_delivery(fed, sender: str, recipient: str, case_no: str) -> bytes:
+    """The reply bundle ``sender`` made for ``recipient`` with the hand-over's bytes changed,
+    sealed again with the sender's real key: only the inclusion proof can tell."""
+    to, by = Home(home(fed, recipient)), Home(home(fed, sender))
+    sealed = bundles.read((fed.root / f"{recipient}-down.tbb").read_bytes(), "bundle")
+    contents = bundles.open_contents(sealed, to.signing_key(), "bundle")
+    (carried,) = [d for d in contents.deliveries if case_no.encode() in d.record]
+    carried.record = carried.record.replace("扎西".encode(), "李四".encode())
+    return envelope.seal(contents.SerializeToString(), sender=sender, recipient=recipient,
+                         recipient_cert=to.cert_chain().cert, chain=by.cert_chain().all()[:-1],
+                         signing_key=by.signing_key(), created_ms=contents.created_ms)

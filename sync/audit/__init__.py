@@ -164,6 +164,9 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
         item = items.setdefault(entry.origin, OriginInput(entry.origin))
         item.claims.append(Claim(entry.size, None, entry.checkpoint))
         item.receipts.append(ReceiptRow(entry.size, entry.receipt))
+    for record in bundle_file.delivered(report, verifier, bundle, now):
+        if policy is not None:
+            policy.learn(record)
     _finish(report, policy)
     bundle_file.check_sender(report, verifier, sealed, now)
     for item in items.values():

@@ -11,6 +11,7 @@ the file is trusted for being in the file.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -19,7 +20,8 @@ from cryptography import x509
 from pki.envelope import Envelope, verify_sender
 from pki.errors import Error, MalformedError
 from pki.files import read_file
-from protos.tongban.v1 import federation_pb2
+from protos.tongban.v1 import federation_pb2, record_pb2
+from sync.audit import delivery
 from sync.audit.report import Report
 from sync.bundle import MAX_BUNDLE_FILE_BYTES, Keyring, open_contents, read, sender_pool
 from sync.certstore import parse_der
@@ -38,6 +40,8 @@ def certificates(report: Report, sealed: Envelope, bundle: federation_pb2.Bundle
     if bundle is not None:
         sources += [(f"batch {b.origin}@{b.first_seq}", list(b.certificates))
                     for b in bundle.batches]
+        sources += [(f"delivery {i}", list(d.certificates))
+                    for i, d in enumerate(bundle.deliveries)]
     for what, blobs in sources:
         try:
             found.extend(parse_der(blobs, what))
@@ -89,3 +93,14 @@ def batches(bundle: federation_pb2.Bundle) -> dict[str, list[federation_pb2.LogB
     for group in by_origin.values():
         group.sort(key=lambda b: b.first_seq)
     return by_origin
+
+
+def delivered(report: Report, verifier: Verifier, bundle: federation_pb2.Bundle,
+              now: datetime) -> Iterator[record_pb2.Record]:
+    """The bundle's deliveries that verify (sync.audit.delivery); each other is reported."""
+    for i, carried in enumerate(bundle.deliveries):
+        try:
+            yield delivery.proven(verifier, carried.record, carried.checkpoint,
+                                  carried.inclusion_proof, now)
+        except Error as exc:
+            report.problem(bundle.sender, None, "delivery", f"delivery {i} of the bundle: {exc}")

@@ -18,12 +18,11 @@ from cryptography import x509
 from pki.checkpoint import parse_note
 from pki.errors import EnvironmentProblem, Error, MalformedError, VerificationError
 from protos.tongban.v1 import record_pb2
-from sync import merkle
+from sync.audit import delivery
 from sync.audit.judge import Claim, OriginInput, ReceiptRow
 from sync.audit.report import ForkEvidence, Report
 from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
-from sync.records import parse_record
 from sync.trust import Verifier
 
 CHUNK = 8192
@@ -191,39 +190,18 @@ def fork_rows(db: sqlite3.Connection, report: Report) -> None:
 
 def delivered(db: sqlite3.Connection, report: Report, verifier: Verifier, now: datetime
               ) -> Iterator[record_pb2.Record]:
-    """The records delivered here from logs this node does not hold, each checked as the
-    receiver checked it: the origin's signature on the checkpoint that came with it
-    and the record's inclusion in that checkpoint. Yields those that verify; reports
-    the others.
-
-    No receipt dates a delivery's checkpoint, so its signer's chain is judged at
-    ``now``, as the audit judges a checkpoint no ancestor cosigned (never at the time
-    the record states, which its signer chose).
-    """
+    """The records delivered here from logs this node does not hold that verify
+    (sync.audit.delivery); each that does not is reported."""
     if not _has(db, "deliveries"):
         return
     for origin, seq, data, note, proof in db.execute(
             "SELECT origin, seq, CAST(record AS BLOB), CAST(checkpoint AS BLOB),"
             " CAST(proof AS BLOB) FROM deliveries ORDER BY origin, seq"):
         try:
-            record = _proven(verifier, origin, seq, data, note, proof, now)
+            record = delivery.proven(verifier, data, note, delivery.split_proof(proof), now)
+            if (record.origin, record.seq) != (origin, seq):
+                raise VerificationError(f"the record claims {record.origin}#{record.seq}")
         except Error as exc:
             report.problem(origin, seq, "delivery", f"delivered record {origin}#{seq}: {exc}")
             continue
         yield record
-
-
-def _proven(verifier: Verifier, origin: str, seq: int, data: bytes, note: bytes,
-            proof: bytes, now: datetime) -> record_pb2.Record:
-    record = parse_record(data)
-    if (record.origin, record.seq) != (origin, seq):
-        raise VerificationError(f"the record claims {record.origin}#{record.seq}")
-    signed = verifier.signer(note)
-    checkpoint = signed.checkpoint
-    if checkpoint.division != origin or seq >= checkpoint.size:
-        raise VerificationError(f"its checkpoint is {checkpoint.origin} size {checkpoint.size}")
-    merkle.verify_inclusion(seq, checkpoint.size, merkle.leaf_hash(data),
-                            [proof[i:i + merkle.HASH_SIZE]
-                             for i in range(0, len(proof), merkle.HASH_SIZE)], checkpoint.root)
-    verifier.chain(signed.signer, now)
-    return record
