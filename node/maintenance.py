@@ -68,15 +68,19 @@ def backup(home: Home, target: Path) -> tuple[str, int]:
     try:
         check_integrity(store.db, home.db_path)
         snapshot(store.db, target, BACKUP_MODE)
-        # After the copy: the backup's own table does not claim itself; doctor and the
-        # metrics read the age of the newest backup from here.
-        with store.transaction():
-            migrate_backups(store.db)
-            store.db.execute("INSERT INTO backups VALUES (?, ?, ?)",
-                             (wall_ms(), str(target), target.stat().st_size))
+        _record_backup(store, target)
     finally:
         store.close()
     return store.division, home.db_path.stat().st_size
+
+
+def _record_backup(store: NodeStore, target: Path) -> None:
+    """Note a finished backup. After the copy, so a backup's own table does not claim
+    itself; doctor and the metrics read the age of the newest backup from here."""
+    with store.transaction():
+        migrate_backups(store.db)
+        store.db.execute("INSERT INTO backups VALUES (?, ?, ?)",
+                         (wall_ms(), str(target), target.stat().st_size))
 
 
 def migrate_backups(db: sqlite3.Connection) -> None:
@@ -97,6 +101,7 @@ def backup_home(home: Home, target: Path, passphrase: bytes | None = None) -> tu
     staged = target.with_name(f".{target.name}.{os.getpid()}.db")
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
+        check_integrity(store.db, home.db_path)
         snapshot(store.db, staged, BACKUP_MODE)
         os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, BACKUP_MODE))
         with tarfile.open(tmp, "w:gz") as archive:
@@ -108,6 +113,7 @@ def backup_home(home: Home, target: Path, passphrase: bytes | None = None) -> tu
         _fsync(tmp)
         os.replace(tmp, target)
         _fsync(target.parent)
+        _record_backup(store, target)
     except OSError as exc:
         raise EnvironmentProblem(f"cannot write home backup {target}: {exc.strerror or exc}"
                                  ) from exc

@@ -282,6 +282,12 @@ def test_full_home_backup_restores_a_lost_home_with_the_encrypted_key(synced, tm
     with tarfile.open(keyed) as archive:
         key = archive.extractfile("node.key.enc").read()
     assert b"ENCRYPTED" in key
+    db = sqlite3.connect(county / "node.db")   # doctor and the metrics see both backups
+    try:
+        assert [path for (path,) in db.execute("SELECT path FROM backups ORDER BY at_ms")
+                ][-2:] == [str(plain), str(keyed)]
+    finally:
+        db.close()
     issued = _written_numbers(county, 2)
     tongban("sync", "--once", home=county)
 
