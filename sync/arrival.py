@@ -9,18 +9,24 @@ waits, before it takes the lock, for the records before it: as long as its
 deadline allows while an earlier push of the origin is being handled here,
 else for a short grace (its predecessor's call may not have begun yet). A batch
 that really skips records (a parent restored from a backup) is then refused as
-before, that much later.
+before, that much later. A waiting push holds a server thread, so at most
+``MAX_WAITING`` pushes of one origin wait at once (an honest child pipelines
+two); any further one is judged at once, and refused OUT_OF_RANGE if early,
+which its sender answers by resending.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 #: how long a push past what is held waits when no earlier push of its origin is in hand
 GRACE_SECONDS = 2.0
+#: pushes of one origin that may wait for their predecessors at the same time
+MAX_WAITING = 2
 
 
 class ArrivalOrder:
@@ -28,6 +34,8 @@ class ArrivalOrder:
         self._changed = threading.Condition()
         #: (origin, first_seq) of every push being handled, one entry per call
         self._handling: list[tuple[str, int]] = []
+        #: pushes waiting for their predecessors, per origin
+        self._waiting: Counter[str] = Counter()
 
     @contextmanager
     def handling(self, origin: str, first_seq: int) -> Iterator[None]:
@@ -48,10 +56,16 @@ class ArrivalOrder:
         waiting longer is pointless (see the module doc); the receiver then judges."""
         started = time.monotonic()
         with self._changed:
-            while held() < first_seq:
-                earlier = any(o == origin and s < first_seq for o, s in self._handling)
-                left = (timeout if earlier else min(timeout, GRACE_SECONDS)) - (
-                    time.monotonic() - started)
-                if left <= 0:
-                    return
-                self._changed.wait(left)
+            if held() >= first_seq or self._waiting[origin] >= MAX_WAITING:
+                return
+            self._waiting[origin] += 1
+            try:
+                while held() < first_seq:
+                    earlier = any(o == origin and s < first_seq for o, s in self._handling)
+                    left = (timeout if earlier else min(timeout, GRACE_SECONDS)) - (
+                        time.monotonic() - started)
+                    if left <= 0:
+                        return
+                    self._changed.wait(left)
+            finally:
+                self._waiting[origin] -= 1
