@@ -8,7 +8,8 @@ Timed: from `case apply --handled-by 650102` at 540102 until 540102 shows the
 handler's 受理, each hop one exchange in path order (540102, 540000, 650000, 650102;
 accept at 650102; 650102, 650000, 540000, 540102): first as one real `tongban sync
 --once` process per hop (what an operator's cron does), then as the uplink's exchange
-in this process (what `tongban serve`'s running uplink does: no interpreter start).
+in this process (no interpreter start, but a new channel each time), then with one
+uplink per node kept open from exchange to exchange, as `tongban serve` runs it.
 
 The physical minimum is what the two satellite links cannot avoid: four one-way
 trips (hand-over up from 540102, down to 650102; answer up from 650102, down to
@@ -42,7 +43,7 @@ from ops.fedcheck import set_parent_address
 from ops.linkemu import LinkEmulator, profile_by_name
 from ops.localfed import Federation
 from sync import deliver
-from sync.uplink import LinkDown
+from sync.uplink import LinkDown, Uplink
 
 LIST_FILE = Path(__file__).resolve().parents[1] / "ops" / "data" / "crossregion_list.toml"
 TREE = (("000000", None), ("540000", "000000"), ("540102", "540000"),
@@ -99,6 +100,40 @@ def exchange(fed: Federation, division: str) -> float:
         raise RuntimeError(f"{division}: {ATTEMPTS} attempts failed")
     finally:
         store.close()
+
+
+class KeptOpen:
+    """One uplink per node, kept from exchange to exchange as `tongban serve` keeps its
+    uplink: the channel stays open (no TLS handshake after the first), and a push goes out
+    from the parent's sizes of the last exchange while Hello crosses."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, tuple[NodeStore, Uplink]] = {}
+
+    def __call__(self, fed: Federation, division: str) -> float:
+        if division not in self._open:
+            store = NodeStore.open(Home(fed.nodes[division].home))
+            self._open[division] = (store, make_uplink(store, build_replica(store)))
+        uplink = self._open[division][1]
+        began = time.perf_counter()
+        for _ in range(ATTEMPTS):
+            try:
+                uplink.exchange()
+                return time.perf_counter() - began
+            except LinkDown as exc:   # the channel closed itself: the next try reconnects
+                RETRIES.append(f"kept-open exchange {division}: {str(exc)[:120]}")
+        raise RuntimeError(f"{division}: {ATTEMPTS} attempts failed")
+
+    def warm(self, fed: Federation) -> None:
+        """Open every channel before timing, as a running serve has it open already."""
+        for division in (*THERE, *BACK):
+            self(fed, division)
+
+    def close(self) -> None:
+        for store, uplink in self._open.values():
+            uplink.close()
+            store.close()
+        self._open.clear()
 
 
 def applicant(county: str, rng: random.Random) -> tuple[str, str]:
@@ -177,6 +212,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         fed = build(Path(tmp) / "fed")
         links: dict[str, LinkEmulator] = {}
+        kept = KeptOpen()
         try:
             for division in ("000000", "540000", "650000"):
                 fed.start(division)
@@ -191,7 +227,11 @@ def main() -> None:
             measured = {how: [one_round(fed, links, rng, hop) for _ in range(args.rounds)]
                         for how, hop in (("sync --once processes", sync),
                                          ("uplink exchanges in one process", exchange))}
+            kept.warm(fed)
+            measured["uplinks kept open, as tongban serve runs them"] = [
+                one_round(fed, links, rng, kept) for _ in range(args.rounds)]
         finally:
+            kept.close()
             for link in links.values():
                 link.stop()
             fed.stop_all()
@@ -211,7 +251,9 @@ def main() -> None:
         "",
         "Above the minimum: each exchange opens a channel (TLS handshake: 2 round trips",
         "on the satellite link), then Hello, push and pull (a round trip each); a",
-        "`sync --once` process adds its interpreter start.",
+        "`sync --once` process adds its interpreter start. A kept-open uplink has no",
+        "handshake and pushes while Hello crosses, so its exchange is Hello (with the",
+        "push beside it) and pull: two round trips.",
     ]
     write_results("crossregion", "python -m bench.bench_crossregion", lines,
                   workload=f"{WORKLOAD} (applicants' IDs and names); one hand-over per round",
