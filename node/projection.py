@@ -401,6 +401,11 @@ def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None
     return row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
 
 
+def _unasked(answerer: str, proposer: str, seq: int, asked: str) -> str:
+    return (f"{answerer} answered change request {proposer}#{seq}, which asked {asked}: "
+            "only the node asked answers it")
+
+
 class Projector:
     """Applies records to the projection tables; one instance per transaction batch.
 
@@ -573,13 +578,30 @@ class Projector:
                          hlc_ms(record.hlc)))
 
     def _change_request(self, record: record_pb2.Record, body: record_pb2.ChangeRequest) -> None:
+        """A request, and the refusal of any answer already projected from an ancestor it
+        did not ask (the answer can arrive first: its log may be pushed up before the
+        proposer's in one exchange), so the verdict does not depend on the order."""
         self.db.execute("INSERT OR IGNORE INTO change_requests VALUES (?,?,?,?,?,?,?,?)",
                         (record.origin, record.seq, record.recipient, hlc_ms(record.hlc),
                          body.proposed.base_code, int(body.retire), body.impl_code or None,
                          body.reason or None))
+        unasked = self.db.execute("SELECT origin, seq FROM change_answers WHERE request_origin"
+                                  " = ? AND request_seq = ? AND origin != ?",
+                                  (record.origin, record.seq, record.recipient)).fetchall()
+        for origin, seq in unasked:
+            self.db.execute("DELETE FROM change_answers WHERE origin = ? AND seq = ?",
+                            (origin, seq))
+            self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
+                            (origin, seq, _unasked(origin, record.origin, record.seq,
+                                                   record.recipient)))
 
     def _change_answer(self, record: record_pb2.Record,
                        body: record_pb2.ChangeRequestAnswer) -> None:
+        asked = self.db.execute("SELECT recipient FROM change_requests WHERE origin = ? AND"
+                                " seq = ?", (body.request_origin, body.request_seq)).fetchone()
+        if asked is not None and asked[0] != record.origin:
+            raise InputError(_unasked(record.origin, body.request_origin, body.request_seq,
+                                      asked[0]))
         self.db.execute("INSERT OR IGNORE INTO change_answers VALUES (?,?,?,?,?,?,?,?,?)",
                         (record.origin, record.seq, body.request_origin, body.request_seq,
                          int(body.approve), body.reason or None, body.base_code or None,

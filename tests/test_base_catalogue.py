@@ -626,3 +626,4 @@ def test_a_received_bad_base_item_is_a_projection_error_not_a_base(fed, changes,
     finally:
         county.close()
     assert words in reason
+

@@ -1,10 +1,12 @@
-"""Cross-region records in every arrival order give one projection (issue 14).
+"""Records whose verdict involves another log give one projection in every arrival order.
 
 A hand-over comes up from the receiver and across, the handler's answers come back,
-the 跨省通办 list comes down from 000000: a node may get them in any order that keeps
-each log's own order. Fed to a real Projector on a real SQLite file in every such
-order, every projection table must come out the same, including a hand-over the list
-does not allow, a 联办 step, and a list version that was never published.
+the 跨省通办 list comes down from 000000 (issue 14); a change request goes up while an
+ancestor's answer comes down. A node may get them in any order that keeps each log's
+own order. Fed to a real Projector on a real SQLite file in every such order, every
+projection table must come out the same, including a hand-over the list does not
+allow, a 联办 step, a list version that was never published, and an answer from an
+ancestor the request did not ask.
 """
 
 from __future__ import annotations
@@ -153,3 +155,21 @@ def test_a_theme_member_is_never_handed_over(tmp_path):
     assert [(o, s, rule) for o, s, _kind, rule, _ in tables["authority_violations"]] == [
         ("540102", APPLY_SEQ, "theme-owner")]
     assert tables["cases"] == [] and tables["theme_members"] == []
+
+
+def test_an_answer_from_an_ancestor_not_asked_is_refused_in_either_order(tmp_path):
+    """A change request asks the region; the national node's answer is a projection error
+    (not silently ignored), whether it arrives before the request or after it."""
+    request = K.Record(origin="540102", seq=7, hlc=NOW_MS << 16, kind=K.MATTER_CHANGE_REQUEST,
+                       recipient="540000", body=K.ChangeRequest(
+                           proposed=K.BaseItem(base_code="GG00101000")).SerializeToString())
+    answer = K.Record(origin="000000", seq=9, hlc=(NOW_MS + 1000) << 16,
+                      kind=K.CHANGE_REQUEST_ANSWERED, recipient="540102",
+                      body=K.ChangeRequestAnswer(request_origin="540102", request_seq=7,
+                                                 approve=True).SerializeToString())
+    first = _project(tmp_path / "request-first.db", [request, answer])
+    assert _project(tmp_path / "answer-first.db", [answer, request]) == first
+    assert first["change_answers"] == []
+    assert first["projection_errors"] == [("000000", 9, "000000 answered change request "
+                                           "540102#7, which asked 540000: only the node asked "
+                                           "answers it")]
