@@ -36,7 +36,7 @@ from node.store import NodeStore
 from node.wiring import build
 from pki import certs, keys
 from pki.checkpoint import CheckpointSigner
-from pki.division import in_subtree
+from pki.division import in_subtree, listed
 from sync import certstore
 from sync.batches import MAX_BATCH_BYTES, make_batch
 from sync.certstore import CertStore
@@ -51,14 +51,27 @@ CLOCK: dict[str, str] = {}  # the real clock; the workload ends on 2026-11-30
 ROW_KEY = '"case_no"'
 
 
+def _spread(codes: list[str], count: int) -> list[str]:
+    """``count`` of ``codes`` taken evenly along the list (all of them if fewer)."""
+    if len(codes) <= count:
+        return codes
+    return [codes[i * len(codes) // count] for i in range(count)]
+
+
 def divisions() -> dict[str, list[str]]:
-    """1 + 31 + 333 + 2,843 codes, prefectures and counties spread evenly over the levels."""
-    provinces = [f"{p}0000" for p in PROVINCES]
-    prefectures = [f"{PROVINCES[i % 31]}{1 + i // 31:02d}00" for i in range(PREFECTURES)]
-    counties = [f"{prefectures[i % PREFECTURES][:4]}{1 + i // PREFECTURES:02d}"
-                for i in range(COUNTIES)]
-    return {"national": ["000000"], "province": provinces, "prefecture": prefectures,
-            "county": counties}
+    """1 + 31 + 333 + 2,843 current GB/T 2260 codes (the certificates enrol only current
+    ones), prefectures and counties spread evenly over the shipped list."""
+    current: dict[str, list[str]] = {"prefecture": [], "county": []}
+    for province in PROVINCES:
+        for code in (f"{province}{p:02d}{c:02d}" for p in range(1, 100) for c in range(100)):
+            entry = listed(code)
+            if entry is not None and entry[1] is None:
+                current["prefecture" if code.endswith("00") else "county"].append(code)
+    prefectures = _spread(current["prefecture"], PREFECTURES)
+    chosen = set(prefectures)
+    counties = _spread([c for c in current["county"] if c[:4] + "00" in chosen], COUNTIES)
+    return {"national": ["000000"], "province": [f"{p}0000" for p in PROVINCES],
+            "prefecture": prefectures, "county": counties}
 
 
 def _parent(code: str) -> str:
