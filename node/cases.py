@@ -24,11 +24,9 @@ from node.matters import MatterError, current_matter
 from node.projection import (
     Calendars,
     calendar_for,
-    cases_due_before,
+    deadline_candidates,
     iter_cases,
     load_case,
-    owed_due_before,
-    paused_cases,
     theme_members,
 )
 from node.store import Draft, NodeStore
@@ -458,8 +456,9 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
     Deadline filters read only candidate rows: the due_day index bounds them
     (overdue: due before today; due soon: before the day the DUE_SOON_DAYS+1-th
     working day ends), paused cases come from their own index, and the exact
-    predicates of CaseView decide. So the cost follows the result, not the
-    history: a national node's 10^6 closed cases are never read.
+    predicates of CaseView decide, row by row in case-number order until the page
+    is full. So the cost follows the page, not the history: a national node's 10^6
+    closed cases are never read, nor its open ones past the page.
     """
     calendars = Calendars(store.db)
     if not (due_soon or overdue):
@@ -471,18 +470,19 @@ def listing(store: NodeStore, today: date, *, state: str | None = None,
         before = (max(c.add_workdays(today, workflow.DUE_SOON_DAYS + 1)
                       for c in calendars.distinct()) if due_soon else today)
         since = today if due_soon and not overdue else None
-        candidates = {c.case_no: c for c in cases_due_before(store.db, before, since)}
-        candidates.update((c.case_no, c) for c in paused_cases(store.db))
-        if overdue:
-            candidates.update((c.case_no, c) for c in owed_due_before(store.db, today))
         found = []
-        for case_no in sorted(candidates):
-            case = candidates[case_no]
-            if (after is not None and case_no <= after) or (state and case.state != state):
+        for case_no in deadline_candidates(store.db, before, since,
+                                           today if overdue else None):
+            if after is not None and case_no <= after:
+                continue
+            case = load_case(store.db, case_no)
+            if case is None or (state and case.state != state):
                 continue
             view = _view(case, today, calendars)
             if (not due_soon or view.due_soon) and (not overdue or view.overdue):
                 found.append(view)
+                if limit is not None and len(found) > limit:
+                    break
     if limit is not None and len(found) > limit:
         return Page(found[:limit], True)
     return Page(found, False)

@@ -316,7 +316,8 @@ def indexed_due_day(state: workflow.CaseState, calendar: Calendar) -> str | None
     """The ``cases.due_day`` column: the due date while the clock runs unpaused, else None.
 
     A paused case's date moves with every paused working day, so it is not
-    indexed (``paused_cases`` finds those); a closed case has no clock.
+    indexed (``deadline_candidates`` finds those by ``paused_since_ms``); a closed
+    case has no clock.
     """
     if state.paused_since_ms is not None or not workflow.clock_runs(state):
         return None
@@ -331,13 +332,6 @@ def owed_due_day(state: workflow.CaseState) -> str | None:
     if state.check_due_ms is not None and state.check_result is None:
         dues.append(state.check_due_ms)
     return date_of_ms(min(dues)).isoformat() if dues else None
-
-
-def owed_due_before(db: sqlite3.Connection, before: date) -> Iterator[workflow.CaseState]:
-    """Cases owing a 容缺 material or a 核查 due before ``before``, by their index."""
-    for row in db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases"
-                          " WHERE owed_due_day < ?", (before.isoformat(),)):
-        yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
 
 
 def theme_members(db: sqlite3.Connection, theme_case: str) -> list[workflow.CaseState]:
@@ -373,23 +367,25 @@ def iter_cases(db: sqlite3.Connection, state: str | None = None, *, after: str |
         yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
 
 
-def cases_due_before(db: sqlite3.Connection, before: date, since: date | None = None
-                     ) -> Iterator[workflow.CaseState]:
-    """Unpaused cases with a running clock due in [since, before), by the due_day index."""
-    query = f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE due_day < ?"
+def deadline_candidates(db: sqlite3.Connection, before: date, since: date | None = None,
+                        owed_before: date | None = None) -> list[str]:
+    """Case numbers, in order, of the cases a deadline filter must look at: unpaused cases
+    due in [since, before), cases whose clock is paused (特别程序, 补正 after acceptance)
+    and, with ``owed_before``, cases owing a 容缺 material or a 核查 due before it. Each
+    comes from its own index and only the numbers are read, so a caller that stops at a
+    page reads the rows of that page alone."""
+    query = "SELECT case_no FROM cases WHERE due_day < ?"
     params = [before.isoformat()]
     if since is not None:
         query += " AND due_day >= ?"
         params.append(since.isoformat())
-    for row in db.execute(query, params):
-        yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
-
-
-def paused_cases(db: sqlite3.Connection) -> Iterator[workflow.CaseState]:
-    """Cases whose clock is paused (特别程序, 补正 after acceptance), by the partial index."""
-    for row in db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases"
-                          " WHERE paused_since_ms IS NOT NULL"):
-        yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
+    found = {case_no for (case_no,) in db.execute(query, params)}
+    found.update(case_no for (case_no,) in db.execute(
+        "SELECT case_no FROM cases WHERE paused_since_ms IS NOT NULL"))
+    if owed_before is not None:
+        found.update(case_no for (case_no,) in db.execute(
+            "SELECT case_no FROM cases WHERE owed_due_day < ?", (owed_before.isoformat(),)))
+    return sorted(found)
 
 
 def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import getpass
 
 import click
@@ -196,7 +195,9 @@ def _member(case: workflow.CaseState) -> dict:
 
 
 def _case_dict(view: cases.CaseView) -> dict:
-    data = dataclasses.asdict(view.case)
+    # a shallow copy: the case's lists and dicts are only read, for JSON, and
+    # dataclasses.asdict's deep copy was a quarter of a 500-row listing
+    data = dict(vars(view.case))
     data["state_label"] = workflow.LABELS[view.case.state]
     data["due"] = view.due.isoformat() if view.due else None
     data["remaining_workdays"] = view.remaining
