@@ -412,7 +412,8 @@ def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None
 
 
 class Projector:
-    """Applies records to the projection tables; one instance per transaction batch.
+    """Applies records to the projection tables; one instance per transaction batch, or
+    for the own writes of a store while nothing else changes the database (``next_batch``).
 
     Calendars are built once per owner (``Calendars``): calendar notices are rare
     and take effect for transitions projected after them. The projector is also the authority
@@ -492,6 +493,12 @@ class Projector:
         except InputError as exc:
             self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
                             (record.origin, record.seq, exc.diagnostics()))
+
+    def next_batch(self) -> None:
+        """Project another batch on what this one learnt (NodeStore._own_projector: the
+        caller vouches that nothing else changed the tables since the last flush was
+        committed); the records of crossing cases kept for a replay are in the log now."""
+        self._crossing_records.clear()
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         key = (origin, staff_id)
