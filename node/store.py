@@ -18,6 +18,7 @@ proof is made. Foreign records (replicated from other nodes) enter through
 from __future__ import annotations
 
 import contextlib
+import gc
 import sqlite3
 import sys
 import time
@@ -42,6 +43,9 @@ from sync.records import LOGICAL_BITS, HybridClock, hlc_ms, parse_record, record
 SCHEMA_VERSION = 2
 #: Records projected between flushes (and progress calls) in a rebuild.
 _REBUILD_FLUSH = 5000
+#: Allocations between the cyclic collector's youngest passes during a rebuild (Python's
+#: default is 700; see ``_fewer_collections``).
+_REBUILD_GC_THRESHOLD = 100_000
 
 #: A write signs a new checkpoint when the newest one is this old (by the HLC of the last
 #: record it covers) or leaves this many records unsigned: at most one per minute of
@@ -135,6 +139,21 @@ def _backup_before_migration(home: Home, db: sqlite3.Connection,
              f"backing up to {target} first")
     snapshot(db, target)
     progress(f"backup written; migrating to version {SCHEMA_VERSION}")
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often for a while: a rebuild keeps its cases
+    in memory and allocates a few objects a record, none of them in a cycle, so at the
+    default threshold the collector keeps walking the case cache for nothing (4 µs a
+    record, an eighth of a rebuild). Reference counting frees as always, and cycles made
+    meanwhile wait for at most ``_REBUILD_GC_THRESHOLD`` allocations."""
+    saved = gc.get_threshold()
+    gc.set_threshold(_REBUILD_GC_THRESHOLD, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
 
 
 def _stderr(line: str) -> None:
@@ -404,7 +423,7 @@ class NodeStore:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop and recreate every projection from the log in arrival order."""
-        with self.transaction():
+        with _fewer_collections(), self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
             projector = projection.Projector(self.db, self.division, strict=False, from_empty=True)
