@@ -402,10 +402,12 @@ def paused_cases(db: sqlite3.Connection) -> Iterator[workflow.CaseState]:
         yield row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
 
 
+_LOAD_CASE = f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?"
+_CASE_HELD = "SELECT 1 FROM cases WHERE case_no = ?"
+
+
 def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None:
-    cursor = db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?",
-                        (case_no,))
-    row = cursor.fetchone()
+    row = db.execute(_LOAD_CASE, (case_no,)).fetchone()
     if row is None:
         return None
     return row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
@@ -661,8 +663,11 @@ class Projector:
         before: workflow.CaseState | None
         if cached:
             before = cached[0]
-        else:
-            before = None if self._cache_complete else load_case(self.db, event.case_no)
+        elif self._cache_complete or (event.action == "apply" and self.db.execute(
+                _CASE_HELD, (event.case_no,)).fetchone() is None):
+            before = None  # an apply opens a case not held yet: a row of thirty columns
+        else:              # costs more to ask for, even when there is none
+            before = load_case(self.db, event.case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days,
             calendar=self.calendars(record.origin))  # the owner: authorise checked the number
