@@ -36,13 +36,21 @@ from pki.checkpoint import CheckpointSigner
 from pki.errors import EnvironmentProblem, InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
-from sync.log import LogStore
+from sync.log import LogError, LogStore
 from sync.records import LOGICAL_BITS, HybridClock, hlc_ms, parse_record, record_message
 
 #: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard, clock_flags
 SCHEMA_VERSION = 2
 #: Records projected between flushes (and progress calls) in a rebuild.
 _REBUILD_FLUSH = 5000
+#: The bytes of every record in arrival order, from the log or else from deliveries (as
+#: deliver.held_records finds them), in one streamed statement: a rebuild reads them all,
+#: and a query per chunk of keys cost it 0.6 µs a record more.
+_ARRIVED_RECORDS = (
+    "SELECT a.origin, a.seq, coalesce("
+    "(SELECT data FROM records r WHERE r.origin = a.origin AND r.seq = a.seq),"
+    " (SELECT record FROM deliveries d WHERE d.origin = a.origin AND d.seq = a.seq))"
+    " FROM arrivals a ORDER BY a.n")
 #: Allocations between the cyclic collector's youngest passes during a rebuild (Python's
 #: default is 700; see ``_fewer_collections``).
 _REBUILD_GC_THRESHOLD = 100_000
@@ -428,9 +436,10 @@ class NodeStore:
             projection.create_tables(self.db)
             projector = projection.Projector(self.db, self.division, strict=False, from_empty=True)
             total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
-            arrived = self.db.execute("SELECT origin, seq FROM arrivals ORDER BY n")
             done = 0
-            for data in deliver.held_records(self.log, self.db, arrived):
+            for origin, seq, data in self.db.execute(_ARRIVED_RECORDS):
+                if data is None:
+                    raise LogError(f"record {origin}#{seq} is neither in the log nor delivered")
                 projector.apply(parse_record(data))
                 done += 1
                 if done % _REBUILD_FLUSH == 0 or done == total:

@@ -8,6 +8,7 @@ import shutil
 import pytest
 from node_fixtures import ID_OK, make_node
 
+from node import clock
 from node.authority import case_number
 from node.home import Home
 from node.matters import current_matter, list_matters
@@ -15,8 +16,11 @@ from node.projection import load_case
 from node.store import Draft, NodeStore
 from node.workflow import IllegalTransition
 from protos.tongban.v1 import record_pb2
+from sync.log import LogError
+from sync.records import build_record
 
 ACTOR = "窗口1"
+OTHER = "650102"  # a county whose log this one does not hold
 
 
 @pytest.fixture(scope="module")
@@ -79,5 +83,34 @@ def test_a_refused_batch_leaves_nothing_behind(home):
         assert numbers == refused
         store.write([_event(numbers[0], "accept")])
         assert load_case(store.db, numbers[0]).state == "accepted"
+    finally:
+        store.close()
+
+
+def test_rebuild_reads_delivered_records_and_refuses_a_gap(home):
+    """An arrival held only in deliveries is projected from there (here: judged and kept
+    as a violation); one held nowhere stops the rebuild with nothing changed."""
+    store = NodeStore.open(home)
+    try:
+        numbers: list[str] = []
+        store.write([_apply(store, numbers)])
+        foreign = build_record(OTHER, 3, store.clock.tick(clock.wall_ms()), record_pb2.CASE_EVENT,
+                               record_pb2.CaseEvent(case_no=numbers[0], action="accept",
+                                                    actor=ACTOR).SerializeToString(),
+                               store.division)
+        with store.transaction():
+            store.db.execute("INSERT INTO deliveries VALUES (?, 3, ?, x'', x'')",
+                             (OTHER, foreign))
+            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, 3)", (OTHER,))
+        store.rebuild()
+        assert store.db.execute("SELECT origin, seq, rule FROM authority_violations"
+                                ).fetchall() == [(OTHER, 3, "case-owner")]
+        assert load_case(store.db, numbers[0]).state == "applied"
+        with store.transaction():
+            store.db.execute("INSERT INTO arrivals (origin, seq) VALUES (?, 4)", (OTHER,))
+        with pytest.raises(LogError, match=rf"record {OTHER}#4 is neither in the log nor "
+                                           "delivered"):
+            store.rebuild()
+        assert store.db.execute("SELECT count(*) FROM authority_violations").fetchone() == (1,)
     finally:
         store.close()
