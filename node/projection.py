@@ -656,39 +656,43 @@ class Projector:
         return record_pb2.Record.FromString(row[0])
 
     def _transition(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
-        at_ms = hlc_ms(record.hlc)
-        if event.action == "apply" and (event.handled_by or event.joint_with):
+        # every case event of a rebuild passes here: each field is read from the message once
+        origin, hlc, case_no, action = record.origin, record.hlc, event.case_no, event.action
+        at_ms = hlc_ms(hlc)
+        hands_over = action == "apply" and bool(event.handled_by or event.joint_with)
+        if hands_over:
             self._judge_hand_over(record, event)
-        cached = self._cases.get(event.case_no)
+        cached = self._cases.get(case_no)
         before: workflow.CaseState | None
         if cached:
             before = cached[0]
-        elif self._cache_complete or (event.action == "apply" and self.db.execute(
-                _CASE_HELD, (event.case_no,)).fetchone() is None):
+        elif self._cache_complete or (action == "apply" and self.db.execute(
+                _CASE_HELD, (case_no,)).fetchone() is None):
             before = None  # an apply opens a case not held yet: a row of thirty columns
         else:              # costs more to ask for, even when there is none
-            before = load_case(self.db, event.case_no)
+            before = load_case(self.db, case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days,
-            calendar=self.calendars(record.origin))  # the owner: authorise checked the number
-        if after.theme_case is not None:
+            calendar=self.calendars(origin))  # the owner: authorise checked the number
+        theme_case = after.theme_case
+        if theme_case is not None:
             self._theme_member(record, after, before is None)
-        self._cases[event.case_no] = (after, case_owner(event.case_no))
-        self._dirty.add(event.case_no)
-        if after.theme_case is not None:
-            self._refresh_theme(after.theme_case, after)
-        if event.action == "apply" and (event.handled_by or event.joint_with):
+        self._cases[case_no] = (after, case_owner(case_no))
+        self._dirty.add(case_no)
+        if theme_case is not None:
+            self._refresh_theme(theme_case, after)
+        if hands_over:
             role, other = crossing(event)
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
-                            "NULL,NULL)", (event.case_no, record.origin, role, other,
+                            "NULL,NULL)", (case_no, origin, role, other,
                                            event.matter_code, at_ms))
             self._any_crossings = True
-        elif record.origin != after.case_no.split("-", 1)[0]:
+        elif origin != after.case_no.split("-", 1)[0]:
             self._handler_answered(event, at_ms)
-        if event.action == "evaluate":
+        if action == "evaluate":
             self._legacy_evaluation(record, event, after)
-        self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
-                             event.actor, str(after.state), min(record.hlc, _SQLITE_MAX_INT),
+        self._events.append((origin, record.seq, case_no, at_ms, action, event.actor,
+                             str(after.state), min(hlc, _SQLITE_MAX_INT),
                              event.os_login or None))
 
     def _judge_hand_over(self, record: record_pb2.Record, apply: record_pb2.CaseEvent) -> None:
