@@ -745,13 +745,17 @@ class Projector:
                          record.seq, hlc_ms(record.hlc), body.actor or None,
                          body.text or None))
 
-    def flush(self) -> None:
+    def flush(self, *, keep_cases: bool = False) -> None:
         """Write buffered case rows; call before anything reads the tables.
 
         Case transitions are buffered so that a batch (or a rebuild) writes each
         case once, with executemany, instead of three statements per event.
+        ``keep_cases`` (a rebuild between its progress marks) writes the events and keeps
+        the case rows buffered while the cache holds them all, so a case whose events
+        span many marks is written once; whatever reads the cases table while projecting
+        (a replay, a calendar notice) flushes in full first.
         """
-        if self._dirty:
+        if self._dirty and not (keep_cases and len(self._cases) <= _CASE_CACHE_LIMIT):
             rows = []
             for case_no in self._dirty:
                 state, origin = self._cases[case_no]

@@ -443,9 +443,10 @@ class NodeStore:
                 projector.apply(parse_record(data))
                 done += 1
                 if done % _REBUILD_FLUSH == 0 or done == total:
-                    projector.flush()
+                    projector.flush(keep_cases=done != total)
                     if progress:
                         progress(done, total)
+            projector.flush()
             projection.create_indexes(self.db)
             self.db.execute("UPDATE projection_schema SET version = ?", (projection.SCHEMA,))
             return done
