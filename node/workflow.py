@@ -259,7 +259,7 @@ def _copy(state: CaseState) -> CaseState:
     quarter of apply_event's time on a rebuild); dataclasses.replace re-runs __init__,
     slower still. The caller copies the containers it changes."""
     new = object.__new__(CaseState)
-    new.__dict__.update(state.__dict__)
+    new.__dict__ = state.__dict__.copy()  # half the time of update() into the new one's
     return new
 
 
