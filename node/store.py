@@ -275,7 +275,7 @@ class NodeStore:
         committed: its cases, staff and calendars are then still what the tables hold, so
         a batch does not read back the cases the one before it wrote (a third of them in a
         county's steady writing). Anything else written, here or by another process,
-        starts a fresh one."""
+        starts a fresh one; the store's other projections (ingest, rebuild) drop it too."""
         if self._projector is None or self._changes() != self._projected_at:
             self._projector = projection.Projector(self.db, self.division)
         else:
@@ -402,6 +402,7 @@ class NodeStore:
 
     def ingest(self, origin: str, first_seq: int, records: Sequence[bytes]) -> None:
         """Store and project verified foreign records; the caller holds the transaction."""
+        self._projector = None  # what it remembers may change here (_own_projector)
         projector = projection.Projector(self.db, self.division, strict=False)
         for data in records:
             record = parse_record(data)
@@ -413,6 +414,7 @@ class NodeStore:
 
     def ingest_delivery(self, origin: str, seq: int, data: bytes) -> None:
         """Project a verified delivered record (kept by sync.deliver); caller holds the txn."""
+        self._projector = None
         projector = projection.Projector(self.db, self.division, strict=False)
         record = parse_record(data)
         self._observe(record)
@@ -431,6 +433,7 @@ class NodeStore:
 
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Drop and recreate every projection from the log in arrival order."""
+        self._projector = None
         with _fewer_collections(), self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
