@@ -202,7 +202,9 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
     role = ROLE_FOR_ACTION.get(action)
     if role is None:
         return  # an unknown action is the workflow's to refuse, with its list of actions
-    _require_staff(facts, origin, actor, role, f"{action} of case {case_no}")
+    staff = facts.staff_member(origin, actor)
+    if staff is None or not staff.active or role not in staff.roles:  # _require_staff says why
+        _require_staff(facts, origin, actor, role, f"{action} of case {case_no}")
     if action == "decide" and facts.reviewer_of(case_no) == actor \
             and not body.one_person_office:
         _deny("review-and-decide", f"{body.actor} reviewed case {body.case_no} and may not "

@@ -286,26 +286,39 @@ class Calendars:
         return [self(code) for code in dict.fromkeys([NATIONAL, *publishers])]
 
 
-def case_to_row(state: workflow.CaseState) -> dict:
-    """Column values; StrEnum states become plain str so SQLite stores text."""
-    row = dict(vars(state))
-    for name in _CASE_JSON_FIELDS:
-        row[name] = json.dumps(row[name], ensure_ascii=False)
-    row["state"] = str(row["state"])
-    if row["previous_state"] is not None:
-        row["previous_state"] = str(row["previous_state"])
-    return {name: row[name] for name in _CASE_FIELDS}
+#: json.dumps(..., ensure_ascii=False) builds this encoder anew on every call; a flush
+#: encodes four containers per case, so it is built once (same output).
+_ENCODE = json.JSONEncoder(ensure_ascii=False).encode
+_JSON_AT = tuple(i for i, name in enumerate(_CASE_FIELDS) if name in _CASE_JSON_FIELDS)
+_STATE_AT = _CASE_FIELDS.index("state")
+_PREVIOUS_AT = _CASE_FIELDS.index("previous_state")
+
+
+def case_to_row(state: workflow.CaseState) -> list:
+    """Column values in ``_CASE_FIELDS`` order; containers as JSON (most are empty, and
+    written without calling the encoder), StrEnum states as plain str so SQLite stores
+    text."""
+    fields = vars(state)
+    row = [fields[name] for name in _CASE_FIELDS]
+    for i in _JSON_AT:
+        value = row[i]
+        row[i] = _ENCODE(value) if value else "{}" if isinstance(value, dict) else "[]"
+    row[_STATE_AT] = str(row[_STATE_AT])
+    if row[_PREVIOUS_AT] is not None:
+        row[_PREVIOUS_AT] = str(row[_PREVIOUS_AT])
+    return row
+
+
+def _decode(text: str) -> Any:
+    return [] if text == "[]" else {} if text == "{}" else json.loads(text)
 
 
 def row_to_case(row: sqlite3.Row | dict) -> workflow.CaseState:
-    values = {}
-    for name in _CASE_FIELDS:
-        value = row[name]
-        if name in _CASE_JSON_FIELDS:
-            value = json.loads(value)
-        elif name in _CASE_BOOL_FIELDS:
-            value = bool(value)
-        values[name] = value
+    values = {name: row[name] for name in _CASE_FIELDS}
+    for name in _CASE_JSON_FIELDS:
+        values[name] = _decode(values[name])
+    for name in _CASE_BOOL_FIELDS:
+        values[name] = bool(values[name])
     values["state"] = workflow.State(values["state"])
     if values["previous_state"] is not None:
         values["previous_state"] = workflow.State(values["previous_state"])
@@ -388,10 +401,12 @@ def deadline_candidates(db: sqlite3.Connection, before: date, since: date | None
     return sorted(found)
 
 
+_LOAD_CASE = f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?"
+_CASE_HELD = "SELECT 1 FROM cases WHERE case_no = ?"
+
+
 def load_case(db: sqlite3.Connection, case_no: str) -> workflow.CaseState | None:
-    cursor = db.execute(f"SELECT {', '.join(_CASE_FIELDS)} FROM cases WHERE case_no = ?",
-                        (case_no,))
-    row = cursor.fetchone()
+    row = db.execute(_LOAD_CASE, (case_no,)).fetchone()
     if row is None:
         return None
     return row_to_case(dict(zip(_CASE_FIELDS, row, strict=True)))
@@ -403,7 +418,8 @@ def _unasked(answerer: str, proposer: str, seq: int, asked: str) -> str:
 
 
 class Projector:
-    """Applies records to the projection tables; one instance per transaction batch.
+    """Applies records to the projection tables; one instance per transaction batch, or
+    for the own writes of a store while nothing else changes the database (``next_batch``).
 
     Calendars are built once per owner (``Calendars``): calendar notices are rare
     and take effect for transitions projected after them. The projector is also the authority
@@ -483,6 +499,12 @@ class Projector:
         except InputError as exc:
             self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
                             (record.origin, record.seq, exc.diagnostics()))
+
+    def next_batch(self) -> None:
+        """Project another batch on what this one learnt (NodeStore._own_projector: the
+        caller vouches that nothing else changed the tables since the last flush was
+        committed); the records of crossing cases kept for a replay are in the log now."""
+        self._crossing_records.clear()
 
     def staff_member(self, origin: str, staff_id: str) -> Staff | None:
         key = (origin, staff_id)
@@ -669,38 +691,45 @@ class Projector:
         return record_pb2.Record.FromString(row[0])
 
     def _transition(self, record: record_pb2.Record, event: record_pb2.CaseEvent) -> None:
-        at_ms = hlc_ms(record.hlc)
-        if event.action == "apply" and (event.handled_by or event.joint_with):
+        # every case event of a rebuild passes here: each field is read from the message once
+        origin, hlc, case_no, action = record.origin, record.hlc, event.case_no, event.action
+        at_ms = hlc_ms(hlc)
+        hands_over = action == "apply" and bool(event.handled_by or event.joint_with)
+        if hands_over:
             self.db.execute("INSERT OR REPLACE INTO crossing_parties VALUES (?, ?, ?)",
-                            (event.case_no, *crossing(event)))
+                            (case_no, *crossing(event)))
             self._any_crossings = True
             self._judge_hand_over(record, event)
-        cached = self._cases.get(event.case_no)
+        cached = self._cases.get(case_no)
         before: workflow.CaseState | None
         if cached:
             before = cached[0]
-        else:
-            before = None if self._cache_complete else load_case(self.db, event.case_no)
+        elif self._cache_complete or (action == "apply" and self.db.execute(
+                _CASE_HELD, (case_no,)).fetchone() is None):
+            before = None  # an apply opens a case not held yet: a row of thirty columns
+        else:              # costs more to ask for, even when there is none
+            before = load_case(self.db, case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days,
-            calendar=self.calendars(record.origin))  # the owner: authorise checked the number
-        if after.theme_case is not None:
+            calendar=self.calendars(origin))  # the owner: authorise checked the number
+        theme_case = after.theme_case
+        if theme_case is not None:
             self._theme_member(record, after, before is None)
-        self._cases[event.case_no] = (after, case_owner(event.case_no))
-        self._dirty.add(event.case_no)
-        if after.theme_case is not None:
-            self._refresh_theme(after.theme_case, after)
-        if event.action == "apply" and (event.handled_by or event.joint_with):
+        self._cases[case_no] = (after, case_owner(case_no))
+        self._dirty.add(case_no)
+        if theme_case is not None:
+            self._refresh_theme(theme_case, after)
+        if hands_over:
             role, other = crossing(event)
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
-                            "NULL,NULL)", (event.case_no, record.origin, role, other,
+                            "NULL,NULL)", (case_no, origin, role, other,
                                            event.matter_code, at_ms))
-        elif record.origin != after.case_no.split("-", 1)[0]:
+        elif origin != after.case_no.split("-", 1)[0]:
             self._handler_answered(event, at_ms)
-        if event.action == "evaluate":
+        if action == "evaluate":
             self._legacy_evaluation(record, event, after)
-        self._events.append((record.origin, record.seq, event.case_no, at_ms, event.action,
-                             event.actor, str(after.state), min(record.hlc, _SQLITE_MAX_INT),
+        self._events.append((origin, record.seq, case_no, at_ms, action, event.actor,
+                             str(after.state), min(hlc, _SQLITE_MAX_INT),
                              event.os_login or None))
 
     def _judge_hand_over(self, record: record_pb2.Record, apply: record_pb2.CaseEvent) -> None:
@@ -768,21 +797,24 @@ class Projector:
                          record.seq, hlc_ms(record.hlc), body.actor or None,
                          body.text or None))
 
-    def flush(self) -> None:
+    def flush(self, *, keep_cases: bool = False) -> None:
         """Write buffered case rows; call before anything reads the tables.
 
         Case transitions are buffered so that a batch (or a rebuild) writes each
         case once, with executemany, instead of three statements per event.
+        ``keep_cases`` (a rebuild between its progress marks) writes the events and keeps
+        the case rows buffered while the cache holds them all, so a case whose events
+        span many marks is written once; whatever reads the cases table while projecting
+        (a replay, a calendar notice) flushes in full first.
         """
-        if self._dirty:
+        if self._dirty and not (keep_cases and len(self._cases) <= _CASE_CACHE_LIMIT):
             rows = []
             for case_no in self._dirty:
                 state, origin = self._cases[case_no]
                 row = case_to_row(state)
-                row["origin"] = origin
-                row["due_day"] = indexed_due_day(state, self.calendars(origin))
-                row["owed_due_day"] = owed_due_day(state)
-                rows.append(tuple(row.values()))
+                row += (origin, indexed_due_day(state, self.calendars(origin)),
+                        owed_due_day(state))
+                rows.append(row)
             marks = ", ".join("?" for _ in rows[0])
             self.db.executemany(
                 f"INSERT OR REPLACE INTO cases ({', '.join(_CASE_FIELDS)}, origin, due_day,"

@@ -44,7 +44,30 @@ def check_text(value: str, what: str) -> str:
 
 
 def check_message_text(message: Message, what: str) -> None:
-    """Every string field of ``message``, nested messages and repeated fields included."""
+    """Every string field of ``message``, nested messages and repeated fields included.
+
+    Every record this node writes passes here: its strings are searched as one text
+    (joined by a newline, which they may hold anyway), and only a message holding an
+    unsafe character is walked field by field to name the first one.
+    """
+    if _UNSAFE.search("\n".join(_strings(message, []))):
+        _check_fields(message, what)
+
+
+def _strings(message: Message, out: list[str]) -> list[str]:
+    for field, value in message.ListFields():
+        if field.type == FieldDescriptor.TYPE_STRING:
+            if field.is_repeated:
+                out.extend(value)
+            else:
+                out.append(value)
+        elif field.type == FieldDescriptor.TYPE_MESSAGE:
+            for item in value if field.is_repeated else [value]:
+                _strings(item, out)
+    return out
+
+
+def _check_fields(message: Message, what: str) -> None:
     for field, value in message.ListFields():
         name = f"{what}.{field.name}"
         values = value if field.is_repeated else [value]
@@ -52,7 +75,7 @@ def check_message_text(message: Message, what: str) -> None:
             if field.type == FieldDescriptor.TYPE_STRING:
                 check_text(item, name)
             elif field.type == FieldDescriptor.TYPE_MESSAGE:
-                check_message_text(item, name)
+                _check_fields(item, name)
 
 
 def check_record_text(kind: int, body: bytes) -> None:

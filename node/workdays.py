@@ -38,6 +38,8 @@ from pki.errors import InputError
 CHINA_TZ = timezone(timedelta(hours=8), "UTC+08:00")
 
 _ONE_DAY = timedelta(days=1)
+#: Answers of add_workdays a calendar keeps (a few per day of the year and time limit).
+_ADDED_KEPT = 100_000
 
 
 def date_of_ms(ms: int) -> date:
@@ -70,6 +72,9 @@ class Calendar:
         self._override_years = frozenset(d.year for d in self._overrides)
         self._package_years: dict[int, bool] = {}
         self._package_days: dict[date, bool] = {}
+        #: add_workdays answers: every flush of a case with a running clock asks for its due
+        #: day, a walk of one is_workday per day of its limit
+        self._added: dict[tuple[date, int], date] = {}
 
     @property
     def has_overrides(self) -> bool:
@@ -115,6 +120,15 @@ class Calendar:
         """The day on which the n-th working day after ``start`` ends (``start`` not counted)."""
         if not isinstance(n, int) or n < 0:
             raise InputError(f"bad number of working days: got {n!r}, want an integer >= 0")
+        key = (start, n)
+        found = self._added.get(key)
+        if found is None:
+            if len(self._added) >= _ADDED_KEPT:
+                self._added.clear()
+            found = self._added[key] = self._walk(start, n)
+        return found
+
+    def _walk(self, start: date, n: int) -> date:
         day = start
         while n and day < date.max:  # a broken clock's far-future start stops at the end
             day += _ONE_DAY

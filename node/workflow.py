@@ -34,7 +34,6 @@ stops for good at 办结 (the limit is a 办结时限), at 不予受理 and at �
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -104,6 +103,8 @@ ACTIONS = (
     "evaluate",
     "check",
 )
+
+_KNOWN = frozenset(ACTIONS)
 
 _FROM: dict[str, frozenset[State]] = {
     "accept": frozenset({State.APPLIED, State.SUPPLEMENT}),
@@ -220,7 +221,7 @@ def apply_event(
     """
     action = event.action
     case_no = event.case_no
-    if action not in ACTIONS:
+    if action not in _KNOWN:
         raise WorkflowError(
             f"unknown action {action!r} for case {case_no or '(no number)'}; "
             f"known: {', '.join(ACTIONS)}"
@@ -240,7 +241,7 @@ def apply_event(
             f"{state.updated_ms}"
         )
     require_allowed(state, action)
-    new = copy.copy(state)  # dataclasses.replace re-runs __init__: 4x slower on rebuild
+    new = _copy(state)
     new.materials = list(state.materials)
     new.owed, new.requested = dict(state.owed), list(state.requested)
     new.updated_ms = at_ms
@@ -250,6 +251,15 @@ def apply_event(
     _HANDLERS[action](new, event, at_ms, calendar)
     if new.state is not State.SUPPLEMENT:  # accepted, refused or withdrawn out of 补正
         new.requested, new.requested_ms = [], None
+    return new
+
+
+def _copy(state: CaseState) -> CaseState:
+    """A shallow copy, as copy.copy makes it but without its reduce protocol (over a
+    quarter of apply_event's time on a rebuild); dataclasses.replace re-runs __init__,
+    slower still. The caller copies the containers it changes."""
+    new = object.__new__(CaseState)
+    new.__dict__ = state.__dict__.copy()  # half the time of update() into the new one's
     return new
 
 
@@ -581,12 +591,13 @@ def _optional_text(value: str) -> str | None:
 
 
 def _names(event: record_pb2.CaseEvent, where: str) -> list[str]:
-    return _names_of(list(event.materials), where)
+    # most events name no material, and copying an empty repeated field costs 0.4 µs
+    return _names_of(list(event.materials), where) if event.materials else []
 
 
 def _names_of(values: list[str], where: str) -> list[str]:
     names = [name.strip() for name in values]
-    if any(not name for name in names):
+    if "" in names:
         raise WorkflowError(f"{where}: a material name is empty")
     return names
 
@@ -595,7 +606,7 @@ def theme_progress(theme: CaseState, members: list[CaseState]) -> CaseState:
     """A theme case (一件事) as its members make it: 申请 until one is accepted, 受理 from
     the first acceptance (the theme's limit counts from there), 办结 once every member
     has its outcome (办结, 送达, 不予受理, 撤回 or 撤销)."""
-    new = copy.copy(theme)
+    new = _copy(theme)
     accepted = [m.accepted_ms for m in members if m.accepted_ms is not None]
     new.accepted_ms = min(accepted) if accepted else None
     new.updated_ms = max([theme.updated_ms, *(m.updated_ms for m in members)])
