@@ -123,7 +123,12 @@ def test_a_read_only_home_is_refused_in_one_line_and_audited_immutable(fed_copy,
     assert _apply(home).returncode == 0
     store = NodeStore.open(Home(home))  # sign the cadence's tail, as an exchange would
     store.ensure_checkpoint()
+    # a second connection stays open, as a running serve's would: closing the store is then
+    # not the last close, which would checkpoint the WAL into node.db (when it fits)
+    keeper = sqlite3.connect(home / "node.db")
+    keeper.execute("SELECT count(*) FROM records").fetchone()
     store.close()
+    assert (home / "node.db-wal").stat().st_size > 0
     before, held = dump_projections(home / "node.db"), records(home, COUNTY)
     seen = tiny_fs.parent / "read-only"  # the same files through a read-only bind mount
     seen.mkdir()
@@ -136,6 +141,7 @@ def test_a_read_only_home_is_refused_in_one_line_and_audited_immutable(fed_copy,
         audit = [sys.executable, "-m", "node.cli", "audit", "verify", str(copy), "--json"]
         refused = subprocess.run(audit, capture_output=True, text=True)
         assert refused.returncode == 2 and "holds writes not yet in node.db" in refused.stderr
+        keeper.close()
         subprocess.run(["mount", "-o", "remount,rw,bind", str(seen)], check=True)
         db = sqlite3.connect(copy / "node.db")  # what stopping tongban does to the WAL
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -146,4 +152,5 @@ def test_a_read_only_home_is_refused_in_one_line_and_audited_immutable(fed_copy,
         report = json.loads(audited.stdout)
         assert report["ok"] and report["origins"][COUNTY]["records"] == len(held) > 0
     finally:
+        keeper.close()
         subprocess.run(["umount", "-l", str(seen)], check=True)
