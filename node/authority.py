@@ -140,6 +140,15 @@ def case_number(division: str, seq: int, hlc: int) -> str:
     return f"{division}-{date_of_ms(hlc_ms(hlc)).year}-{seq:07d}"
 
 
+def apply_position(case_no: str) -> tuple[str, int] | None:
+    """(origin, seq) of the apply a well-formed case number names (``case_number``)."""
+    owner, _, rest = case_no.partition("-")
+    seq = rest.rpartition("-")[2]
+    if owner and seq.isascii() and seq.isdigit() and len(seq) <= 18:
+        return owner, int(seq)
+    return None
+
+
 def code_namespace(impl_code: str) -> str:
     """The division an implementation code belongs to: the part before the first hyphen,
     or, for a national-platform code without hyphens, the credit code's division (3–8)."""
@@ -690,8 +699,12 @@ class AuditPolicy:
     log (or in a delivery) that the audit may read later. Such a record is judged
     statelessly when read (its action, side and addressee) and kept; ``finish``
     judges it again once every log and delivery is read, so the verdict does not
-    depend on the order the audit reads logs in. Only the records whose apply was
-    not read by then keep the stateless verdict.
+    depend on the order the audit reads logs in. Only the records whose apply is
+    not held keep the stateless verdict.
+
+    Only applies that name another node are remembered (a national audit reads
+    millions of ordinary ones); a kept record about an ordinary case finds its apply
+    at the position its case number names (``case_number``), through ``held``.
     """
 
     def __init__(self) -> None:
@@ -722,7 +735,8 @@ class AuditPolicy:
                         return None
                 return exc.rule, str(exc)
             if record.kind == _CASE_EVENT and body.action == "apply":
-                crossings[body.case_no] = crossing(body)
+                if body.handled_by or body.joint_with:
+                    crossings[body.case_no] = crossing(body)
             elif record.kind in _NEEDS_APPLY and _awaits_apply(record, body, crossings):
                 deferred.append((record, body, None))
             if learn is not None and record.kind in _STATEFUL:
@@ -739,16 +753,21 @@ class AuditPolicy:
             body = record_pb2.CaseEvent.FromString(record.body)
         except DecodeError:
             return
-        if body.action == "apply" and body.case_no.startswith(record.origin + "-"):
+        if body.action == "apply" and body.case_no.startswith(record.origin + "-") \
+                and (body.handled_by or body.joint_with):
             self._crossings.setdefault(body.case_no, crossing(body))
 
-    def finish(self) -> list[tuple[str, int, str, str]]:
+    def finish(self, held: Callable[[str, int], bytes | None]
+               ) -> list[tuple[str, int, str, str]]:
         """(origin, seq, rule, message) for each kept record that its case's apply, read
-        after it, shows its origin could not write."""
+        after it or found through ``held`` (the record bytes at an origin and seq, or
+        None), shows its origin could not write."""
         facts = _Unknown(self._crossings)  # staff rules were judged when the record was read
         found = []
         for record, body, staff_verdict in self._deferred:
             verdict = staff_verdict
+            if body.case_no not in self._crossings:
+                self._ordinary_apply(body.case_no, held)
             if body.case_no in self._crossings:
                 try:
                     if record.kind == _CASE_EVENT:
@@ -761,6 +780,22 @@ class AuditPolicy:
                 found.append((record.origin, record.seq, *verdict))
         self._deferred.clear()
         return found
+
+
+    def _ordinary_apply(self, case_no: str, held: Callable[[str, int], bytes | None]) -> None:
+        """Note the case's apply if it is held where its number says and names no other node
+        (a crossing apply was noted when it was read)."""
+        position = apply_position(case_no)
+        data = held(*position) if position else None
+        if data is None:
+            return
+        try:
+            record = record_pb2.Record.FromString(data)
+            body = record_pb2.CaseEvent.FromString(record.body)
+        except DecodeError:
+            return
+        if record.kind == _CASE_EVENT and body.action == "apply" and body.case_no == case_no:
+            self._crossings[case_no] = crossing(body)
 
 
 def _awaits_apply(record: record_pb2.Record, body: Any, crossings: dict) -> bool:

@@ -126,8 +126,10 @@ class RecordPolicy(Protocol):
         the rules (a case's apply), judging nothing. Must not raise."""
         ...
 
-    def finish(self) -> list[tuple[str, int, str, str]]:
+    def finish(self, held: Callable[[str, int], bytes | None]
+               ) -> list[tuple[str, int, str, str]]:
         """Called once after every log and delivery was read: (origin, seq, rule, message)
-        of each record whose verdict needed a record read after it and is a violation.
-        Must not raise."""
+        of each record whose verdict needed another record and is a violation. ``held``
+        gives the bytes of a record of the input by origin and seq (None if not held), so
+        the policy need not remember every record it may need. Must not raise."""
         ...

@@ -106,7 +106,7 @@ def audit_database(path: Path, root: x509.Certificate, now: datetime,
         for record in database.delivered(db, report, verifier, now):
             if policy is not None:
                 policy.learn(record)
-        _finish(report, policy)
+        _finish(report, policy, lambda origin, seq: database.held_record(db, origin, seq))
         for item in items:
             judge(report, verifier, item, now)
         database.fork_rows(db, report)
@@ -167,7 +167,7 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
     for record in bundle_file.delivered(report, verifier, bundle, now):
         if policy is not None:
             policy.learn(record)
-    _finish(report, policy)
+    _finish(report, policy, bundle_file.held_records(bundle))
     bundle_file.check_sender(report, verifier, sealed, now)
     for item in items.values():
         judge(report, verifier, item, now)
@@ -175,11 +175,12 @@ def audit_bundle_file(path: Path, root: x509.Certificate, now: datetime,
     return report
 
 
-def _finish(report: Report, policy: RecordPolicy | None) -> None:
+def _finish(report: Report, policy: RecordPolicy | None,
+            held: Callable[[str, int], bytes | None]) -> None:
     """The verdicts that waited for records read later (a handler's event before the apply)."""
     if policy is None:
         return
-    for origin, seq, rule, message in policy.finish():
+    for origin, seq, rule, message in policy.finish(held):
         report.problem(origin, seq, f"authority:{rule}", message)
 
 

@@ -11,11 +11,12 @@ the file is trusted for being in the file.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
 from cryptography import x509
+from google.protobuf.message import DecodeError
 
 from pki.envelope import Envelope, verify_sender
 from pki.errors import Error, MalformedError
@@ -104,3 +105,18 @@ def delivered(report: Report, verifier: Verifier, bundle: federation_pb2.Bundle,
                                   carried.inclusion_proof, now)
         except Error as exc:
             report.problem(bundle.sender, None, "delivery", f"delivery {i} of the bundle: {exc}")
+
+
+def held_records(bundle: federation_pb2.Bundle) -> Callable[[str, int], bytes | None]:
+    """The bundle's record bytes by origin and seq (its batches and deliveries)."""
+    index: dict[tuple[str, int], bytes] = {}
+    for batch in bundle.batches:
+        for i, data in enumerate(batch.records):
+            index[(batch.origin, batch.first_seq + i)] = data
+    for carried in bundle.deliveries:
+        try:
+            record = record_pb2.Record.FromString(carried.record)
+        except DecodeError:
+            continue
+        index.setdefault((record.origin, record.seq), carried.record)
+    return lambda origin, seq: index.get((origin, seq))

@@ -77,6 +77,16 @@ def origins(db: sqlite3.Connection) -> list[str]:
     return sorted(found)
 
 
+def held_record(db: sqlite3.Connection, origin: str, seq: int) -> bytes | None:
+    """One record's bytes, from the log or else from the deliveries; None if neither."""
+    row = db.execute("SELECT CAST(data AS BLOB) FROM records WHERE origin = ? AND seq = ?",
+                     (origin, seq)).fetchone()
+    if row is None and _has(db, "deliveries"):
+        row = db.execute("SELECT CAST(record AS BLOB) FROM deliveries WHERE origin = ? AND"
+                         " seq = ?", (origin, seq)).fetchone()
+    return None if row is None else row[0]
+
+
 def total_records(db: sqlite3.Connection) -> int:
     return db.execute("SELECT count(*) FROM records").fetchone()[0]
 
