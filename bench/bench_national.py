@@ -195,10 +195,17 @@ def measure(tmp: Path, total: int) -> list[str]:
         rows.append(f"{label}: {took:.2f} s, peak {peak:.0f} MB{extra}")
     restored = tmp / "restored"   # the home on a new disk: everything but the database
     shutil.copytree(home, restored, ignore=shutil.ignore_patterns("node.db*"))
+    # Exit 1 by design: writes stay refused until a child is asked (recover --from-child),
+    # and this bench runs no child.
+    said: list[str] = []
     took, peak, _ = run_measured(["db", "restore", str(tmp / "backup.db"), "--home",
-                                  str(restored)], CLOCK)
+                                  str(restored)], CLOCK, ok=(1,), outcome=said)
+    if "recover --from-child" not in said[-1]:
+        raise RuntimeError(f"db restore did not name the next step: {said[-1]}")
     rows.append(f"db restore (integrity, log tables, version, key and certificate checked; "
-                f"a national node has no parent to ask): {took:.2f} s, peak {peak:.0f} MB")
+                f"a national node has no parent to ask, so writes stay refused until "
+                f"'tongban recover --from-child', not measured): {took:.2f} s, "
+                f"peak {peak:.0f} MB")
     return rows
 
 

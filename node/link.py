@@ -20,10 +20,11 @@ from cryptography.x509.oid import NameOID
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, wait_exponential_jitter
 
 from node import linkstate, log_guard
+from node.config_schema import parse_address
 from node.store import NodeStore
 from node.wiring import identity
-from pki.division import validate
-from pki.errors import EnvironmentProblem, Error
+from pki.division import is_ancestor, validate
+from pki.errors import EnvironmentProblem, Error, InputError
 from sync.pacer import Pacer
 from sync.replica import Replica
 from sync.uplink import ExchangeReport, LinkDown, LinkRefused, Uplink
@@ -58,6 +59,22 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
     return Uplink(replica, identity(store.home), config.parent_address,
                   server_division or parent_division(replica), pacer=pacer, progress=progress,
                   keepalive_ms=int(config.keepalive_seconds * 1000))
+
+
+def child_uplink(store: NodeStore, replica: Replica, child: str, address: str,
+                 progress: Callable[[str], None] | None = None) -> Uplink:
+    """An uplink to the child ``child`` serving at ``address``, for ``recover_only(
+    from_child=True)``: the national node has no parent to ask for its own log, and a
+    child holds it as an ancestor log. Its rate is not the parent link's: a cold pacer."""
+    validate(child)
+    parse_address(address, "--address")
+    if not is_ancestor(store.division, child):
+        raise InputError(f"{child} is not below {store.division}: only a child holds this "
+                         "node's log as an ancestor log")
+    config = store.config
+    pacer = Pacer(deadline_scale=config.deadline_scale, max_batch_bytes=config.max_batch_bytes)
+    return Uplink(replica, identity(store.home), address, child, pacer=pacer,
+                  progress=progress, keepalive_ms=int(config.keepalive_seconds * 1000))
 
 
 def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | None,

@@ -6,7 +6,8 @@ put back, a file shorter than what the parent holds), the next write would
 sign a second log that forks the first under the same identity, and reissue
 sequence numbers, so case numbers, already given to citizens. So writes are
 refused, with one line saying why and what to run, until ``tongban recover``
-(node.recovery) has fetched the log back; reads keep working.
+(node.recovery) has fetched the log back, from the parent or, for the national
+node, which has none, from a child (``recovery_hint``); reads keep working.
 
 Three things tell that the key has signed more than the file holds:
 - ``log-started``, a small file (0600) written beside node.db once the first
@@ -30,6 +31,7 @@ import sqlite3
 import time
 
 from node.home import Home
+from pki.division import NATIONAL
 from pki.errors import EnvironmentProblem, Error, InputError
 from pki.files import PRIVATE_MODE, write_atomic
 from sync.log import LogStore
@@ -130,13 +132,31 @@ def held(db: sqlite3.Connection, origin: str) -> bool:
         is not None
 
 
+#: the command that asks a child, as the hints spell it
+FROM_CHILD = "tongban recover --from-child DIVISION --address HOST:PORT"
+
+
+def recovery_hint(home: Home, division: str) -> str:
+    """The next step that works for this node: asking the parent, or a child when there is
+    no parent to ask (the national node; a node with no parent_address, whose parent's
+    reply bundle would also do)."""
+    if division == NATIONAL:
+        return (f"run '{FROM_CHILD}' to fetch it back from a child's 'tongban serve' "
+                "(every child holds the national log)")
+    if not home.load_config().parent_address:
+        return (f"run '{FROM_CHILD}' to fetch it back from a child's 'tongban serve', or set "
+                "parent_address and run 'tongban recover', or import the parent's reply "
+                "bundle")
+    return ("run 'tongban recover' to fetch the log back from the parent, or import the "
+            "parent's reply bundle")
+
+
 def check_writable(home: Home, db: sqlite3.Connection, division: str) -> None:
     """Raise LogBehind with the one line an operator needs, or return."""
     reason = why_refused(home, db, division)
     if reason is not None:
-        raise LogBehind(f"writes refused: {reason}; run 'tongban recover' to fetch the log "
-                        "back from the parent (or 'tongban db restore BACKUP'); reads keep "
-                        "working")
+        raise LogBehind(f"writes refused: {reason}; {recovery_hint(home, division)}; reads "
+                        "keep working")
 
 
 def confirm(db: sqlite3.Connection, division: str, parent_sizes: dict[str, int]) -> None:

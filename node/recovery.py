@@ -6,8 +6,12 @@ node pulls its own log and the subtree logs it held back from the parent
 the origin's signed checkpoint and the records still held), then resumes at
 the true size, so no sequence number and no case number is used twice. When
 the parent is gone too, point parent_address at the nearest ancestor that holds
-the log and name it with ``--ancestor``. By file, the parent's reply bundle
-carries the same batches (node.bundle_files).
+the log and name it with ``--ancestor``. A node with no parent to ask (the
+national node) fetches its own log back from a child instead (``--from-child
+540000 --address HOST:PORT``): every child holds its parent's log as an
+ancestor log, and the batches are checked the same way. By file, the parent's
+reply bundle carries the same batches (node.bundle_files); there is no bundle
+path from a child.
 """
 
 from __future__ import annotations
@@ -43,8 +47,9 @@ class Recovered:
 
 def recover(home: Home, ancestor: str | None = None,
             progress: Callable[[str], None] | None = None, *,
-            accept_loss: bool = False) -> Recovered:
-    """Recover over the network from parent_address (the parent, or ``ancestor``).
+            accept_loss: bool = False, from_child: tuple[str, str] | None = None) -> Recovered:
+    """Recover over the network from parent_address (the parent, or ``ancestor``), or
+    from ``from_child``, (division, address) of a child's ``tongban serve``.
 
     When the server held less of the own log than this key signed (records
     signed here and lost before any exchange), writes stay refused: resuming
@@ -54,8 +59,11 @@ def recover(home: Home, ancestor: str | None = None,
     store = NodeStore.open(home)
     try:
         replica = build(store)
-        uplink = link.make_uplink(store, replica, progress, server_division=ancestor)
-        report = uplink.recover_only()
+        if from_child is not None:
+            uplink = link.child_uplink(store, replica, *from_child, progress=progress)
+        else:
+            uplink = link.make_uplink(store, replica, progress, server_division=ancestor)
+        report = uplink.recover_only(from_child=from_child is not None)
         link.confirm_sizes(store, replica, report.parent_sizes)
         done = outcome(store, report.parent, report.recovered, report.parent_sizes)
         signed = log_guard.marked_size(home) or 0

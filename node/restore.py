@@ -7,9 +7,10 @@ tables, a version not newer than this program, and that the home's
 certificate signed the backup's own checkpoints, so a fresh ``init`` home
 with another key is refused), stages it beside node.db with a ``log_guard``
 row already in it, and renames it into place; then node.recovery fetches
-anything newer from the parent. A kill at any point leaves either the old
-node.db or the restored one, never a mix: the old file's WAL is checkpointed
-and removed before the rename.
+anything newer from the parent (the national node, which has none, asks a
+child afterwards: ``tongban recover --from-child``). A kill at any point
+leaves either the old node.db or the restored one, never a mix: the old
+file's WAL is checkpointed and removed before the rename.
 
 A whole-home backup (node.maintenance.backup_home) restores into a missing
 or empty home: config, certificates and, with the passphrase, the key.
@@ -34,6 +35,7 @@ from node.maintenance import BACKUP_MODE, DB_NAME, ENCRYPTED_KEY, HOME_MODE
 from node.recovery import Recovered, recover
 from node.store import migrate, refuse_newer, schema_version
 from pki.checkpoint import signing_certificate
+from pki.division import NATIONAL
 from pki.errors import EnvironmentProblem, InputError, VerificationError
 from pki.files import PRIVATE_MODE, write_atomic
 from pki.keys import private_key_pem
@@ -231,6 +233,8 @@ def restore_and_recover(home: Home, source: Path, passphrase: bytes | None = Non
                         progress: Callable[[str], None] | None = None) -> RestoreOutcome:
     """``restore``, then ask the parent for anything newer (node.recovery) when it is reachable."""
     restored = restore(home, source, passphrase)
+    if restored.division == NATIONAL:
+        return RestoreOutcome(restored, None, "the national node has no parent")
     if not home.load_config().parent_address:
         return RestoreOutcome(restored, None, "no parent_address configured")
     try:

@@ -9,7 +9,9 @@ an exception nobody anticipated still leaves as one line with a status, never
 as grpc's UNKNOWN "Exception calling application".
 A descendant that lost its disk may pull its own and its subtree's logs back
 (PullRequest.recover), from its parent or, when that is gone too, from a
-higher ancestor.
+higher ancestor; a parent that has no parent to ask (the national node) or
+whose ancestors lost it too pulls its own log back from a child, which holds
+it as an ancestor log, and only the origins of its own subtree.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import grpc
 from cryptography import x509
 from google.protobuf.message import DecodeError, Message
 
-from pki.certs import division_of, issued_by
+from pki.certs import division_of
 from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, MalformedError, VerificationError
 from pki.verify import Purpose
@@ -194,8 +196,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             with r.snapshot() as view:
                 chain = self._admit(peer, presented[1:], view)
                 # Only our parent or a child learns what we hold; anyone else, however
-                # well certified, gets the refusal and nothing more.
-                from_parent = issued_by(r.chain[0], peer)
+                # well certified, gets the refusal and nothing more. An ancestor calls
+                # only to recover its own log (the national node after a restore), and
+                # only the one that issued our certificate may.
+                from_parent = is_ancestor(division_of(peer), r.division)
+                if from_parent:
+                    view.require_parent(chain)
                 recovering = not from_parent and not self._is_child(peer)
                 if recovering:
                     code = division_of(peer)  # its chain to the root was verified just now
@@ -267,7 +273,8 @@ class FederationService(federation_pb2_grpc.FederationServicer):
     @_boundary
     def PullLogs(self, request, context):
         """Ancestors' logs and deliveries for a child; with ``recover``, a descendant's own
-        and subtree logs sent back (it lost its disk; DESIGN.md, "Recovery")."""
+        and subtree logs sent back (it lost its disk; DESIGN.md, "Recovery"), or our
+        parent's, which it lost and we hold as ancestor logs."""
         r = self.replica
         held = check_sizes("pull sizes", request.sizes)
         delivered = check_sizes("pull delivered", request.delivered)
@@ -276,7 +283,9 @@ class FederationService(federation_pb2_grpc.FederationServicer):
             recovering = check_sizes("pull recover", request.recover)
             cert = peer_certificate(context)
             with r.snapshot() as view:
-                peer = self._require_descendant(cert, view)
+                peer = (self._require_parent(cert, view)
+                        if is_ancestor(division_of(cert), r.division)
+                        else self._require_descendant(cert, view))
                 batches, more = self._batches(view, lambda o: in_subtree(peer, o), recovering,
                                               budget)
             return federation_pb2.PullResponse(batches=self._packed(request, context, batches),
@@ -330,6 +339,20 @@ class FederationService(federation_pb2_grpc.FederationServicer):
                 more = True
         return batches, more
 
+    def _require_parent(self, cert: x509.Certificate, r: Replica) -> str:
+        """Our parent, by a chain verified now: the one ancestor that may pull back what we
+        hold of its subtree (recovery pulls only). ``r`` is a snapshot."""
+        chain = self._admit(cert, self._held_issuers(cert, r), view=r)
+        return r.require_parent(chain)
+
+    @staticmethod
+    def _held_issuers(cert: x509.Certificate, r: Replica) -> list[x509.Certificate]:
+        """The chain held for ``cert``'s issuer (not among our own certificates when it is
+        a grandchild's, or a parent's new key after ``pki rotate``)."""
+        issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
+        held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
+        return parse_der(held, f"certificates held for {division_of(cert)}'s issuer")
+
     def _require_descendant(self, cert: x509.Certificate, r: Replica) -> str:
         """A node below us, by a chain verified now: a child, or a grandchild whose parent is
         gone too (recovery pulls only; pushes still come from children alone). ``r`` is
@@ -337,11 +360,7 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         code = division_of(cert)
         if code == r.division or not in_subtree(r.division, code):
             raise PeerNotAllowed(f"peer {code} is not in the subtree of {r.division}")
-        issuer = cert.issuer.get_attributes_for_oid(x509.NameOID.COMMON_NAME)
-        held = r.certs.chain_for(str(issuer[0].value)) if issuer else []
-        pool = parse_der(held, f"certificates held for {code}'s issuer")
-        # a grandchild's issuer is not among our own certificates: its chain as held
-        self._admit(cert, pool, view=r)
+        self._admit(cert, self._held_issuers(cert, r), view=r)
         return code
 
 

@@ -24,7 +24,7 @@ import grpc
 from pki.certs import division_of, issued_by
 from pki.checkpoint import parse_note, verify_receipt
 from pki.division import in_subtree, is_ancestor
-from pki.errors import EnvironmentProblem, Error
+from pki.errors import EnvironmentProblem, Error, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import make_batch, sendable
@@ -33,6 +33,7 @@ from sync.contract import Progress
 from sync.deliver import accept, delivered_sizes
 from sync.pacer import Pacer
 from sync.packing import pack, unpack
+from sync.receive import PeerNotAllowed
 from sync.replica import Replica
 from sync.tls import CHANNEL_OPTIONS, KEEPALIVE_TIME_MS, TlsIdentity, target_name
 
@@ -111,14 +112,21 @@ def wire_size(message, *, gzip: bool = True) -> int:
     return len(zlib.compress(data)) if gzip else len(data)
 
 
-def _translate(exc: grpc.RpcError, address: str) -> Error:
+def _translate(exc: grpc.RpcError, address: str, child: str = "") -> Error:
+    """One line for a failed call; ``child`` names the server when it is a child we
+    recover from (nothing of ours waits to go out to it, no batch of ours is quarantined)."""
     code = exc.code() if hasattr(exc, "code") else None
     detail = exc.details() if hasattr(exc, "details") else str(exc)
+    status = code.name if code else "?"
+    if child:
+        kind = LinkDown if code in _RETRYABLE else LinkRefused
+        return kind(f"child {child} at {address} {'failed' if kind is LinkDown else 'refused'}"
+                    f": {status}: {detail}")
     if code in _RETRYABLE:
-        return LinkDown(f"link to parent {address} failed: {code.name if code else '?'}: "
+        return LinkDown(f"link to parent {address} failed: {status}: "
                         f"{detail} (nothing is lost: the records wait here and go out when "
                         "the link is back; tongban serve retries by itself)")
-    return LinkRefused(f"parent {address} refused: {code.name if code else '?'}: {detail} "
+    return LinkRefused(f"parent {address} refused: {status}: {detail} "
                        "(retrying will not help: the parent's operator finds the batch and "
                        "its reason in the parent's quarantine table)")
 
@@ -140,8 +148,9 @@ class Uplink:
         #: what the parent held after the last exchange on the open channel
         self._parent_sizes: dict[str, int] | None = None
         self._deliveries_waiting = False
-        #: only ``recover_only`` talks to an ancestor above the parent
+        #: only ``recover_only`` talks to an ancestor above the parent, or to a child
         self._ancestor_ok = False
+        self._child_ok = False
         #: the parent said (in its last Hello) that it reads packed batches (sync.packing)
         self._parent_packs = False
 
@@ -210,24 +219,29 @@ class Uplink:
         report.seconds = time.monotonic() - started
         return report
 
-    def recover_only(self) -> ExchangeReport:
+    def recover_only(self, *, from_child: bool = False) -> ExchangeReport:
         """Hello and the recovery pulls, nothing else: the step ``tongban recover`` runs.
 
         The server may be the parent or, when the parent lost its disk too, any
         higher ancestor that holds our log (``parent_division`` names it, for the
-        TLS name and the check of its certificate); nothing is pushed to it.
+        TLS name and the check of its certificate); nothing is pushed to it. With
+        ``from_child`` it is the child ``parent_division`` names, which holds our
+        own log as an ancestor log: the national node has no parent to ask. The
+        batches are checked the same way (the one Receiver, our own checkpoints).
         """
         started = time.monotonic()
         report = ExchangeReport()
-        self._ancestor_ok = True
+        self._ancestor_ok = not from_child
+        self._child_ok = from_child
         try:
             stub = federation_pb2_grpc.FederationStub(self._channel())
             parent_sizes = self._finish_hello(self._start_hello(stub), report)
             self._recover(stub, parent_sizes, report)
         except grpc.RpcError as exc:
-            raise _translate(exc, self.address) from exc
+            raise _translate(exc, self.address,
+                             self.parent_division if from_child else "") from exc
         finally:
-            self._ancestor_ok = False
+            self._ancestor_ok = self._child_ok = False
             self.close()
         report.seconds = time.monotonic() - started
         return report
@@ -268,15 +282,24 @@ class Uplink:
             verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
             r.receiver.keep_certificates(verified)
         self._parent_cert = chain[0]
-        self.progress(f"hello {report.parent}: parent holds {sum(response.sizes.values())} "
+        role = "child" if self._child_ok else "parent"
+        self.progress(f"hello {report.parent}: {role} holds {sum(response.sizes.values())} "
                       f"records of {len(response.sizes)} origins")
         report.parent_sizes = dict(response.sizes)
         return dict(response.sizes)
 
     def _require_server(self, chain: list) -> str:
         """The server's division: our parent (it issued our certificate), or, in
-        ``recover_only``, the higher ancestor this uplink was pointed at."""
+        ``recover_only``, the higher ancestor or the child this uplink was pointed at."""
         r = self.replica
+        if self._child_ok:
+            if not chain:
+                raise VerificationError(f"child {self.parent_division} presented no certificate")
+            child = r.require_child(chain[0])
+            if child != self.parent_division:
+                raise PeerNotAllowed(f"the server at {self.address} is {child}, not "
+                                     f"{self.parent_division}")
+            return child
         if (self._ancestor_ok and chain and division_of(chain[0]) == self.parent_division
                 and is_ancestor(self.parent_division, r.division)
                 and not issued_by(r.chain[0], chain[0])):

@@ -18,9 +18,11 @@ import sys
 import time
 from pathlib import Path
 
+import grpc
 import pytest
 from node_fixtures import ID_OK, matter_codes, register_staff
 from node_fixtures import tongban as in_process
+from servicer_fixtures import stub_as
 
 from ops.fedcheck import (
     COUNTY,
@@ -33,6 +35,7 @@ from ops.fedcheck import (
     verify_logs,
 )
 from ops.localfed import Federation, tongban
+from protos.tongban.v1 import federation_pb2
 
 
 @functools.cache
@@ -436,3 +439,123 @@ def test_a_county_whose_parent_is_gone_too_recovers_from_the_grandparent(four_le
                         str(home / "root.crt"), check=False)
         assert audit.returncode == 0, audit.stdout + audit.stderr
         assert rows(home, "quarantine") == [] and rows(home, "forks") == []
+
+
+NATIONAL = "000000"
+
+
+def _publish(home: Path, year: int) -> None:
+    """One calendar notice of the national node: a record of its own log, signed at once."""
+    tongban("calendar", "publish", "--year", str(year), "--holiday", f"{year}-02-07", home=home)
+
+
+@pytest.fixture
+def national_synced(fed_copy, tmp_path):
+    """The national node serving, one notice published and pulled down by the region; a
+    backup of the national node.db taken then (returned with the federation)."""
+    fed = fed_copy
+    national, region = fed.nodes[NATIONAL].home, fed.nodes[REGION].home
+    fed.start(NATIONAL)
+    _publish(national, 2027)
+    fed.sync(REGION)
+    assert_same_log(national, region, NATIONAL)
+    backup = tmp_path / "national.db"
+    tongban("db", "backup", "--out", str(backup), home=national)
+    return fed, backup
+
+
+def _restore_national(fed: Federation, backup: Path) -> None:
+    """The national node's serve stopped and its old backup put back: writes refused, and
+    both lines name the command that works for a node without a parent."""
+    national = fed.nodes[NATIONAL].home
+    fed.stop(NATIONAL)
+    done = tongban("db", "restore", str(backup), home=national, check=False)
+    assert done.returncode == 1 and "writes stay refused" in done.stderr, done.stderr
+    assert "tongban recover --from-child DIVISION --address HOST:PORT" in done.stderr
+    assert done.stderr.count("\n") == 1
+    refused = tongban("calendar", "publish", "--year", "2031", "--holiday", "2031-02-07",
+                      home=national, check=False)
+    assert refused.returncode == 1 and refused.stderr.startswith("error: writes refused:")
+    assert "'tongban recover --from-child DIVISION --address HOST:PORT'" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+
+
+def _recover_from_region(fed: Federation, *extra: str, check: bool = True
+                         ) -> subprocess.CompletedProcess:
+    return tongban("recover", "--from-child", REGION, "--address", fed.nodes[REGION].address,
+                   *extra, home=fed.nodes[NATIONAL].home, check=check)
+
+
+def test_the_national_node_recovers_its_log_from_a_child_after_a_restore(national_synced):
+    fed, backup = national_synced
+    national, region = fed.nodes[NATIONAL].home, fed.nodes[REGION].home
+    backed_up = size(national, NATIONAL)
+    _publish(national, 2028)
+    _publish(national, 2029)
+    fed.sync(REGION)  # the region now holds all three notices, and pushed its own log up
+    held = size(region, NATIONAL)
+    assert held == size(national, NATIONAL) == backed_up + 2
+
+    _restore_national(fed, backup)
+    assert size(national, NATIONAL) == backed_up
+    fed.start(REGION)
+    done = _recover_from_region(fed)
+    assert f"recovered from {REGION}" in done.stdout, done.stdout
+    assert f"writes resume at seq {held}" in done.stdout
+    assert_same_log(national, region, NATIONAL)
+    assert_same_log(national, region, REGION)  # what the region had pushed comes back too
+    _publish(national, 2030)
+    assert size(national, NATIONAL) == held + 1  # no sequence number used twice
+
+    fed.start(NATIONAL)
+    fed.sync(REGION)
+    assert_same_log(national, region, NATIONAL)
+    for home in (national, region):
+        audit = tongban("audit", "verify", str(home / "node.db"), "--root",
+                        str(home / "root.crt"), check=False)
+        assert audit.returncode == 0, audit.stdout + audit.stderr
+        assert rows(home, "quarantine") == [] and rows(home, "forks") == []
+        verify_logs(home)
+
+
+def test_a_child_that_holds_less_than_the_national_key_signed_keeps_writes_refused(
+        national_synced):
+    fed, backup = national_synced
+    national, region = fed.nodes[NATIONAL].home, fed.nodes[REGION].home
+    _publish(national, 2028)  # never pulled by the region: only this disk had it
+    signed = size(national, NATIONAL)
+    held = size(region, NATIONAL)
+    assert held < signed
+
+    _restore_national(fed, backup)
+    fed.start(REGION)
+    refused = _recover_from_region(fed, check=False)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.splitlines()[-1].startswith("error: writes still refused:")
+    assert "--accept-loss" in refused.stderr
+    assert tongban("calendar", "publish", "--year", "2031", "--holiday", "2031-02-07",
+                   home=national, check=False).returncode == 1
+    done = _recover_from_region(fed, "--accept-loss")
+    assert f"writes resume at seq {held}" in done.stdout
+    assert f"records {held}..{signed - 1} of this node's log were written here" in done.stderr
+
+
+def test_a_child_refuses_a_recovery_pull_from_an_ancestor_that_is_not_its_parent(
+        national_synced):
+    """The county's certificate was issued by the region: the national node, certified as it
+    is, may not pull from it, by the CLI (Hello refused) or by a bare PullLogs."""
+    fed, _ = national_synced
+    national = fed.nodes[NATIONAL].home
+    county = fed.start(COUNTY)
+    refused = tongban("recover", "--from-child", COUNTY, "--address", county.address,
+                      home=national, check=False)
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert refused.stderr.count("\n") == 1
+    assert (f"child {COUNTY} at {county.address} refused: PERMISSION_DENIED: {NATIONAL} is "
+            f"not this node's parent") in refused.stderr, refused.stderr
+    with (stub_as(national, COUNTY, county.address) as stub,
+          pytest.raises(grpc.RpcError) as err):
+        stub.PullLogs(federation_pb2.PullRequest(recover={NATIONAL: 0}), timeout=10)
+    assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert err.value.details() == (f"{NATIONAL} is not this node's parent: our certificate "
+                                   f"was issued by CN={REGION}")

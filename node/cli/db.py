@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from node import maintenance
+from node import log_guard, maintenance
 from node.cli.common import echo, emit_json, home_option, json_option, resolve_home
 from node.restore import restore_and_recover
 from pki.errors import InputError
@@ -109,7 +109,8 @@ def restore(backup_file: str, passphrase_file: str | None, home_dir: str | None)
     Checks integrity, the log tables, that the version is not newer and that
     this home's certificate signed the backup; own writes stay refused until
     the parent has been asked (here, or later with `tongban recover` or the
-    parent's reply bundle). Stop `tongban serve` first.
+    parent's reply bundle). The national node has no parent: it asks a child
+    afterwards, with `tongban recover --from-child`. Stop `tongban serve` first.
 
     \b
     Example:
@@ -117,14 +118,15 @@ def restore(backup_file: str, passphrase_file: str | None, home_dir: str | None)
     """
     path = Path(backup_file)
     passphrase = _passphrase(passphrase_file, confirm=False) if passphrase_file else None
-    done = restore_and_recover(resolve_home(home_dir), path, passphrase, _stderr)
+    home = resolve_home(home_dir)
+    done = restore_and_recover(home, path, passphrase, _stderr)
     echo(f"restored {done.restored.division} from {path}: "
                f"{done.restored.own_size} records of its own log")
     recovered = done.recovered
     if recovered is None:
-        raise InputError(f"restored, but writes stay refused until the parent is asked "
-                         f"({done.not_recovered}): run 'tongban recover', or import the "
-                         "parent's reply bundle")
+        raise InputError(f"restored, but writes stay refused until the log is fetched back "
+                         f"({done.not_recovered}): "
+                         f"{log_guard.recovery_hint(home, done.restored.division)}")
     echo(f"recovered {sum(recovered.fetched.values())} records from {recovered.server}; "
                f"this node holds {recovered.own_size} records of its own log")
     if recovered.still_refused:
