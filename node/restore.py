@@ -37,7 +37,7 @@ from node.store import migrate, refuse_newer, schema_version
 from pki.checkpoint import signing_certificate
 from pki.division import NATIONAL
 from pki.errors import EnvironmentProblem, InputError, VerificationError
-from pki.files import PRIVATE_MODE, write_atomic
+from pki.files import PRIVATE_MODE, stream_atomic, write_atomic
 from pki.keys import private_key_pem
 from sync.log import LogStore
 
@@ -82,10 +82,14 @@ def _is_archive(source: Path) -> bool:
                      f"({len(head)} bytes, no SQLite or tar header): nothing changed")
 
 
+#: The largest file besides node.db a home backup may carry (config, certificates, key).
+MAX_HOME_FILE = 1 << 20
+
+
 def _copy(source: Path, staged: Path) -> None:
     staged.unlink(missing_ok=True)
     with source.open("rb") as src:
-        write_atomic(staged, src.read(), mode=BACKUP_MODE, what="staged database")
+        stream_atomic(staged, src, mode=BACKUP_MODE, what="staged database")
 
 
 def _unpack_home(home: Home, source: Path, staged: Path, passphrase: bytes | None) -> None:
@@ -104,11 +108,16 @@ def _unpack_home(home: Home, source: Path, staged: Path, passphrase: bytes | Non
                 handle = archive.extractfile(member)
                 if handle is None:
                     continue
-                data = handle.read()
                 if member.name == DB_NAME:
                     staged.unlink(missing_ok=True)
-                    write_atomic(staged, data, mode=BACKUP_MODE, what="staged database")
-                elif member.name == ENCRYPTED_KEY:
+                    stream_atomic(staged, handle, mode=BACKUP_MODE, what="staged database")
+                    continue
+                if member.size > MAX_HOME_FILE:
+                    raise InputError(f"home backup {source}: {member.name} is {member.size} "
+                                     f"bytes, more than a home file ever is ({MAX_HOME_FILE}); "
+                                     "nothing changed")
+                data = handle.read()   # config, certificates, the key: a few kB each
+                if member.name == ENCRYPTED_KEY:
                     if not home.key_path.exists():
                         _install_key(home, data, passphrase, source)
                 elif fresh or not (home.path / member.name).exists():

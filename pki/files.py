@@ -12,8 +12,11 @@ in pki, the lowest layer, so that sync and node write files the same way.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
+from collections.abc import Callable
 from pathlib import Path
+from typing import IO
 
 from pki.errors import EnvironmentProblem, InputError
 
@@ -28,6 +31,23 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = PUBLIC_MOD
     With ``replace=False`` an existing file is refused (InputError) and left as
     it was. ``what`` names the file in error messages ("key file", "bundle").
     """
+    return _atomic(path, lambda fh: fh.write(data), mode=mode, replace=replace, what=what)
+
+
+def stream_atomic(path: str | os.PathLike, source: IO[bytes], *, mode: int = PUBLIC_MODE,
+                  what: str = "file") -> Path:
+    """``write_atomic`` of what ``source`` reads, copied in chunks: a database of
+    gigabytes is restored in constant memory, not read whole first."""
+    return _atomic(path, lambda fh: shutil.copyfileobj(source, fh, _CHUNK), mode=mode,
+                   replace=True, what=what)
+
+
+#: Bytes per read when streaming a file into place.
+_CHUNK = 1 << 20
+
+
+def _atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], object], *, mode: int,
+            replace: bool, what: str) -> Path:
     target = Path(path)
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
@@ -36,7 +56,7 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = PUBLIC_MOD
         raise EnvironmentProblem(f"cannot write {what} {target}: {exc.strerror}") from exc
     try:
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         if replace:
