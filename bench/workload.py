@@ -42,6 +42,7 @@ from node.authority import ROLE_FOR_ACTION
 from node.matters import current_matter, list_matters
 from node.store import Draft, NodeStore
 from node.workdays import date_of_ms, ms_of_date
+from pki.division import listed
 from protos.tongban.v1 import record_pb2
 from sync.records import build_record
 
@@ -327,10 +328,20 @@ class Workload:
 
 
 def counties(n: int) -> list[str]:
-    """n real county codes, Tibet's and Xinjiang's first, then synthetic ones under 54/65."""
-    real = [*TIBET_COUNTIES, *XINJIANG_COUNTIES]
-    extra = [f"{p}{1 + i // 40:02d}{21 + i % 40:02d}" for i in range(n) for p in ("54", "65")]
-    return (real + [c for c in extra if c not in real])[:n]
+    """n current county codes (certificates enrol no other), Tibet's and Xinjiang's named
+    ones first, then the rest of both regions' in the shipped GB/T 2260 list."""
+    named = [*TIBET_COUNTIES, *XINJIANG_COUNTIES]
+    found = list(named)
+    for region in ("54", "65"):
+        for prefecture in range(1, 100):
+            for county in range(1, 100):
+                if len(found) >= n:
+                    return found[:n]
+                code = f"{region}{prefecture:02d}{county:02d}"
+                entry = listed(code)
+                if code not in named and entry is not None and entry[1] is None:
+                    found.append(code)
+    return found[:n]
 
 
 def gzip_ratio(records: Sequence[bytes]) -> float:
