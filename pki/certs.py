@@ -325,6 +325,9 @@ def parsed(cert: x509.Certificate, what: str = "certificate") -> x509.Certificat
         cert.serial_number  # noqa: B018
     except PARSE_ERRORS as exc:
         raise MalformedError(what, f"certificate does not parse: {exc}") from exc
+    if cert.serial_number <= 0:  # pyca only warns, and will refuse it in a later release
+        raise MalformedError(what, f"serial number {cert.serial_number} is not positive "
+                             "(RFC 5280, 4.1.2.2)")
     if not _unsigned_parts_canonical(cert):
         raise MalformedError(what, "the parts outside the signature are not as RFC 5280 "
                              "wants them (outer algorithm equal to the signed one, the "

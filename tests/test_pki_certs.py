@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID
-from pki_fixtures import NOW, STAND_IN, enrol, federation, make_root, rewritten_der
+from pki_fixtures import NOW, STAND_IN, enrol, federation, forge, make_root, rewritten_der
 
 from pki import certs, keys
 from pki.errors import EnvironmentProblem, InputError, MalformedError, VerificationError
@@ -253,3 +253,17 @@ def test_certificate_pyca_refuses_to_model_is_malformed(extra, old, new, why):
                     b"-----END CERTIFICATE-----\n"])
     with pytest.raises(MalformedError, match=why):
         certs.load_cert(pem, "certificate node.crt")
+
+
+def test_a_certificate_with_a_negative_serial_is_malformed():
+    """Found by the slow fuzzer: pyca loads a non-positive serial with a deprecation warning
+    only; RFC 5280 forbids it, and tongban refuses it in one line."""
+    cert = forge("540103", federation().region).cert
+    content = cert.serial_number.to_bytes((cert.serial_number.bit_length() + 8) // 8, "big")
+    old = bytes([0x02, len(content)]) + content
+    negative = bytes([0x02, len(content), content[0] | 0x80]) + content[1:]
+    data = cert.public_bytes(serialization.Encoding.DER)
+    assert data.count(old) == 1
+    with pytest.warns(Warning), pytest.raises(MalformedError) as err:
+        parse_der([data.replace(old, negative)], "certificate of 540103")
+    assert "serial number -" in str(err.value) and "is not positive" in str(err.value)
