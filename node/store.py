@@ -257,10 +257,13 @@ class NodeStore:
         try:
             with self.transaction():
                 records = self._write_locked(drafts, wall_ms)
+                # read while BEGIN IMMEDIATE still holds the write lock: another connection
+                # committing right after our COMMIT must then count as a change
+                marks = self._changes()
         except BaseException:
             self._projector = None  # it saw what was rolled back
             raise
-        self._projected_at = self._changes()
+        self._projected_at = marks
         if records:
             self._note_size()
         return records
