@@ -37,7 +37,7 @@ from node.store import migrate, refuse_newer, schema_version
 from pki.checkpoint import signing_certificate
 from pki.division import NATIONAL
 from pki.errors import EnvironmentProblem, InputError, VerificationError
-from pki.files import PRIVATE_MODE, stream_atomic, write_atomic
+from pki.files import PRIVATE_MODE, SourceUnreadable, stream_atomic, write_atomic
 from pki.keys import private_key_pem
 from sync.log import LogStore
 
@@ -96,12 +96,17 @@ def _unpack_home(home: Home, source: Path, staged: Path, passphrase: bytes | Non
     """node.db to ``staged``; config, certificates and key only where the home lacks them."""
     try:
         with tarfile.open(source, "r:gz") as archive:
-            names = archive.getnames()
-            if DB_NAME not in names:
+            members = archive.getmembers()
+            if DB_NAME not in {m.name for m in members}:
                 raise InputError(f"home backup {source} holds no {DB_NAME}: nothing changed")
+            oversized = [m for m in members if m.name != DB_NAME and m.size > MAX_HOME_FILE]
+            if oversized:   # judged from the headers, before anything is written
+                raise InputError(f"home backup {source}: {oversized[0].name} is "
+                                 f"{oversized[0].size} bytes, more than a home file ever is "
+                                 f"({MAX_HOME_FILE}); nothing changed")
             fresh = not home.config_path.exists()
             home.path.mkdir(mode=HOME_MODE, parents=True, exist_ok=True)
-            for member in archive.getmembers():
+            for member in members:
                 if not member.isfile() or Path(member.name).is_absolute() or ".." in Path(
                         member.name).parts:
                     continue
@@ -112,10 +117,6 @@ def _unpack_home(home: Home, source: Path, staged: Path, passphrase: bytes | Non
                     staged.unlink(missing_ok=True)
                     stream_atomic(staged, handle, mode=BACKUP_MODE, what="staged database")
                     continue
-                if member.size > MAX_HOME_FILE:
-                    raise InputError(f"home backup {source}: {member.name} is {member.size} "
-                                     f"bytes, more than a home file ever is ({MAX_HOME_FILE}); "
-                                     "nothing changed")
                 data = handle.read()   # config, certificates, the key: a few kB each
                 if member.name == ENCRYPTED_KEY:
                     if not home.key_path.exists():
@@ -124,7 +125,7 @@ def _unpack_home(home: Home, source: Path, staged: Path, passphrase: bytes | Non
                     target = home.path / member.name
                     target.parent.mkdir(mode=HOME_MODE, exist_ok=True)
                     write_atomic(target, data, mode=PRIVATE_MODE, what="restored file")
-    except (tarfile.TarError, OSError, EOFError) as exc:
+    except (tarfile.TarError, OSError, EOFError, SourceUnreadable) as exc:
         raise InputError(f"home backup {source} is damaged: {exc}; nothing changed") from exc
     if not home.key_path.exists():
         raise InputError(f"{home.path} has no node.key and {source} carries none: restore "

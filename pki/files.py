@@ -12,7 +12,6 @@ in pki, the lowest layer, so that sync and node write files the same way.
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -34,12 +33,27 @@ def write_atomic(path: str | os.PathLike, data: bytes, *, mode: int = PUBLIC_MOD
     return _atomic(path, lambda fh: fh.write(data), mode=mode, replace=replace, what=what)
 
 
+class SourceUnreadable(InputError):
+    """``stream_atomic``'s source failed while being read (a damaged archive): the
+    input's fault, told apart from a target that cannot be written."""
+
+
 def stream_atomic(path: str | os.PathLike, source: IO[bytes], *, mode: int = PUBLIC_MODE,
                   what: str = "file") -> Path:
     """``write_atomic`` of what ``source`` reads, copied in chunks: a database of
-    gigabytes is restored in constant memory, not read whole first."""
-    return _atomic(path, lambda fh: shutil.copyfileobj(source, fh, _CHUNK), mode=mode,
-                   replace=True, what=what)
+    gigabytes is restored in constant memory, not read whole first. A read that fails
+    raises SourceUnreadable, and nothing is left at ``path``."""
+    def copy(fh: IO[bytes]) -> None:
+        while True:
+            try:
+                chunk = source.read(_CHUNK)
+            except (OSError, EOFError) as exc:
+                raise SourceUnreadable(f"reading it for {what} {path} failed: {exc}") from exc
+            if not chunk:
+                return
+            fh.write(chunk)
+
+    return _atomic(path, copy, mode=mode, replace=True, what=what)
 
 
 #: Bytes per read when streaming a file into place.

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import grpc
 import pytest
-from node_fixtures import ID_OK, matter_codes, register_staff
+from node_fixtures import ID_OK, dump_projections, matter_codes, register_staff
 from node_fixtures import tongban as in_process
 from servicer_fixtures import stub_as
 
@@ -585,3 +585,22 @@ def test_restore_copies_a_large_backup_in_constant_memory(synced, tmp_path):
     assert done.returncode == 0, done.stderr
     peak_mb = int(done.stdout.strip().splitlines()[-1]) / 1024
     assert peak_mb < 120, f"db restore of a {backup.stat().st_size >> 20} MB backup: {peak_mb} MB"
+
+
+def test_a_damaged_home_backup_is_one_line_and_changes_nothing(synced, tmp_path):
+    """A home backup with bytes changed inside its compressed node.db is refused in one line
+    naming it, whether the damage shows while it streams or in the checks after, and the
+    home keeps its database and leaves no staged file."""
+    county = synced.nodes[COUNTY].home
+    archive = tmp_path / "home.tar.gz"
+    tongban("db", "backup", "--full", "--out", str(archive), home=county)
+    data = bytearray(archive.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0x5A
+    archive.write_bytes(bytes(data))
+    before = dump_projections(county / "node.db")
+    done = tongban("db", "restore", str(archive), home=county, check=False)
+    assert done.returncode == 1 and done.stderr.count("\n") == 1, done.stderr
+    assert str(archive) in done.stderr and "damaged" in done.stderr, done.stderr
+    assert dump_projections(county / "node.db") == before
+    assert not [p.name for p in county.iterdir() if p.name.endswith(".tmp")]
