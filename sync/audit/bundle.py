@@ -108,15 +108,22 @@ def delivered(report: Report, verifier: Verifier, bundle: federation_pb2.Bundle,
 
 
 def held_records(bundle: federation_pb2.Bundle) -> Callable[[str, int], bytes | None]:
-    """The bundle's record bytes by origin and seq (its batches and deliveries)."""
+    """The bundle's record bytes by origin and seq (its batches and deliveries). The index
+    is built on the first call only: most audits never need it, and a large bundle's
+    index would cost as much memory as its records."""
     index: dict[tuple[str, int], bytes] = {}
-    for batch in bundle.batches:
-        for i, data in enumerate(batch.records):
-            index[(batch.origin, batch.first_seq + i)] = data
-    for carried in bundle.deliveries:
-        try:
-            record = record_pb2.Record.FromString(carried.record)
-        except DecodeError:
-            continue
-        index.setdefault((record.origin, record.seq), carried.record)
-    return lambda origin, seq: index.get((origin, seq))
+
+    def held(origin: str, seq: int) -> bytes | None:
+        if not index:
+            for batch in bundle.batches:
+                for i, data in enumerate(batch.records):
+                    index[(batch.origin, batch.first_seq + i)] = data
+            for carried in bundle.deliveries:
+                try:
+                    record = record_pb2.Record.FromString(carried.record)
+                except DecodeError:
+                    continue
+                index.setdefault((record.origin, record.seq), carried.record)
+        return index.get((origin, seq))
+
+    return held
