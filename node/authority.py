@@ -243,18 +243,14 @@ def _receiver_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
     cross = facts.cross_region_of(body.case_no)
     if not cross or cross[0] not in ("handler", "partner"):
         return
-    if cross[0] == "partner":
-        if record.recipient != cross[1]:
-            _deny("handover-recipient", f"{body.action} of 联办 case {body.case_no} must be "
-                  f"addressed to its partner {cross[1]}, not to {record.recipient or 'nobody'}")
-        return
-    handler = cross[1]
-    if body.action in HANDLER_ACTIONS - {"deliver"}:
-        _deny("handover-handler", f"case {body.case_no} is handled by {handler}; the "
+    role, other = cross
+    if role == "handler" and body.action in HANDLER_ACTIONS - {"deliver"}:
+        _deny("handover-handler", f"case {body.case_no} is handled by {other}; the "
               f"receiving node {record.origin} may not {body.action} it")
-    if record.recipient != handler:
+    if record.recipient != other:
+        whom = "handler" if role == "handler" else "联办 partner"
         _deny("handover-recipient", f"{body.action} of case {body.case_no} must be addressed to "
-              f"its handler {handler}, not to {record.recipient or 'nobody'}")
+              f"its {whom} {other}, not to {record.recipient or 'nobody'}")
 
 
 def _handler_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
