@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import itertools
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import datetime
+
+from cryptography import x509
 
 from pki.division import in_subtree
 from pki.errors import MalformedError, VerificationError
@@ -23,6 +26,7 @@ from sync.log import LogError, LogStore
 from sync.receive import MAX_RECORD_BYTES, PeerNotAllowed, Receiver
 from sync.records import parse_record
 from sync.replica import Replica
+from sync.trust import Verifier
 
 
 def migrate(db: sqlite3.Connection) -> None:
@@ -89,8 +93,12 @@ def _proven_record(log: LogStore, db: sqlite3.Connection, origin: str, seq: int
     if row is None:
         return None
     record, note, proof = row
-    return record, note, [proof[i:i + merkle.HASH_SIZE]
-                          for i in range(0, len(proof), merkle.HASH_SIZE)]
+    return record, note, split_proof(proof)
+
+
+def split_proof(joined: bytes) -> list[bytes]:
+    """An inclusion proof as the deliveries table keeps it (hashes end to end)."""
+    return [joined[i:i + merkle.HASH_SIZE] for i in range(0, len(joined), merkle.HASH_SIZE)]
 
 
 def make_deliveries(log: LogStore, db: sqlite3.Connection, certs: CertStore,
@@ -123,15 +131,25 @@ def verify_delivery(receiver: Receiver, delivery: federation_pb2.Delivery,
         raise PeerNotAllowed(f"record {record.origin}#{record.seq} is addressed to "
                              f"{record.recipient or 'nobody'}, not into this subtree")
     pool = parse_der(list(delivery.certificates), f"delivery {record.origin}#{record.seq}")
-    signed, chain = receiver.verifier(pool).checkpoint(delivery.checkpoint, record.origin,
-                                                       receiver.host.now())
+    chain = proven(receiver.verifier(pool), record, delivery.record, delivery.checkpoint,
+                   delivery.inclusion_proof, receiver.host.now())
+    return record, chain
+
+
+def proven(verifier: Verifier, record: record_pb2.Record, data: bytes, note: bytes,
+           proof: Sequence[bytes], at: datetime) -> list[x509.Certificate]:
+    """The signer's chain at ``at`` when ``note`` is the signed checkpoint of ``record``'s
+    origin covering it and ``proof`` the inclusion of ``data`` (its bytes) in it; else an
+    Error naming what does not hold. The receiver checks a delivery so on arrival and the
+    audit again, in a database or a bundle (at its own time: no receipt dates it)."""
+    signed, chain = verifier.checkpoint(note, record.origin, at)
     checkpoint = signed.checkpoint
     if record.seq >= checkpoint.size:
         raise VerificationError(f"record {record.origin}#{record.seq} lies past its checkpoint "
                                 f"(size {checkpoint.size})")
-    merkle.verify_inclusion(record.seq, checkpoint.size, merkle.leaf_hash(delivery.record),
-                            list(delivery.inclusion_proof), checkpoint.root)
-    return record, chain
+    merkle.verify_inclusion(record.seq, checkpoint.size, merkle.leaf_hash(data), list(proof),
+                            checkpoint.root)
+    return chain
 
 
 def accept(replica: Replica, delivery: federation_pb2.Delivery) -> record_pb2.Record | None:

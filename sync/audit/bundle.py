@@ -22,10 +22,11 @@ from pki.envelope import Envelope, verify_sender
 from pki.errors import Error, MalformedError
 from pki.files import read_file
 from protos.tongban.v1 import federation_pb2, record_pb2
-from sync.audit import delivery
+from sync import deliver
 from sync.audit.report import Report
 from sync.bundle import MAX_BUNDLE_FILE_BYTES, Keyring, open_contents, read, sender_pool
 from sync.certstore import parse_der
+from sync.records import parse_record
 from sync.trust import Verifier
 
 
@@ -98,13 +99,16 @@ def batches(bundle: federation_pb2.Bundle) -> dict[str, list[federation_pb2.LogB
 
 def delivered(report: Report, verifier: Verifier, bundle: federation_pb2.Bundle,
               now: datetime) -> Iterator[record_pb2.Record]:
-    """The bundle's deliveries that verify (sync.audit.delivery); each other is reported."""
+    """The bundle's deliveries that verify (sync.deliver.proven); each other is reported."""
     for i, carried in enumerate(bundle.deliveries):
         try:
-            yield delivery.proven(verifier, carried.record, carried.checkpoint,
-                                  carried.inclusion_proof, now)
+            record = parse_record(carried.record)
+            deliver.proven(verifier, record, carried.record, carried.checkpoint,
+                           carried.inclusion_proof, now)
         except Error as exc:
             report.problem(bundle.sender, None, "delivery", f"delivery {i} of the bundle: {exc}")
+            continue
+        yield record
 
 
 def held_records(bundle: federation_pb2.Bundle) -> Callable[[str, int], bytes | None]:

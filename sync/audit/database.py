@@ -18,11 +18,12 @@ from cryptography import x509
 from pki.checkpoint import parse_note
 from pki.errors import EnvironmentProblem, Error, MalformedError, VerificationError
 from protos.tongban.v1 import record_pb2
-from sync.audit import delivery
+from sync import deliver
 from sync.audit.judge import Claim, OriginInput, ReceiptRow
 from sync.audit.report import ForkEvidence, Report
 from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
+from sync.records import parse_record
 from sync.trust import Verifier
 
 CHUNK = 8192
@@ -201,16 +202,17 @@ def fork_rows(db: sqlite3.Connection, report: Report) -> None:
 def delivered(db: sqlite3.Connection, report: Report, verifier: Verifier, now: datetime
               ) -> Iterator[record_pb2.Record]:
     """The records delivered here from logs this node does not hold that verify
-    (sync.audit.delivery); each that does not is reported."""
+    (sync.deliver.proven); each that does not is reported."""
     if not _has(db, "deliveries"):
         return
     for origin, seq, data, note, proof in db.execute(
             "SELECT origin, seq, CAST(record AS BLOB), CAST(checkpoint AS BLOB),"
             " CAST(proof AS BLOB) FROM deliveries ORDER BY origin, seq"):
         try:
-            record = delivery.proven(verifier, data, note, delivery.split_proof(proof), now)
+            record = parse_record(data)
             if (record.origin, record.seq) != (origin, seq):
                 raise VerificationError(f"the record claims {record.origin}#{record.seq}")
+            deliver.proven(verifier, record, data, note, deliver.split_proof(proof), now)
         except Error as exc:
             report.problem(origin, seq, "delivery", f"delivered record {origin}#{seq}: {exc}")
             continue
