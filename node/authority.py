@@ -207,7 +207,9 @@ def _case_event(record: record_pb2.Record, body: record_pb2.CaseEvent, facts: Fa
                       "一件事 member is handled by the theme's owner, never handed over")
             _hand_over(record, body)
     else:
-        _receiver_event(record, body, facts)
+        cross = facts.cross_region_of(case_no)
+        if cross and cross[0] in _CROSSING_ROLES:
+            _receiver_event(record, body, cross)
     role = ROLE_FOR_ACTION.get(action)
     if role is None:
         return  # an unknown action is the workflow's to refuse, with its list of actions
@@ -235,14 +237,15 @@ def _hand_over(record: record_pb2.Record, body: record_pb2.CaseEvent) -> None:
               f"addressed to {other}, not to {record.recipient or 'nobody'}")
 
 
+#: the receiving node's side of a case that crosses nodes (``crossing``)
+_CROSSING_ROLES = ("handler", "partner")
+
+
 def _receiver_event(record: record_pb2.Record, body: record_pb2.CaseEvent,
-                    facts: Facts) -> None:
-    """The receiving node's events on a case that crosses nodes: addressed to the other
-    node, so both ends hold the whole conversation; on a hand-over, not the handler's
-    decisions."""
-    cross = facts.cross_region_of(body.case_no)
-    if not cross or cross[0] not in ("handler", "partner"):
-        return
+                    cross: tuple[str, str]) -> None:
+    """The receiving node's events on a case that crosses nodes (``cross``, what the
+    apply said): addressed to the other node, so both ends hold the whole conversation;
+    on a hand-over, not the handler's decisions."""
     role, other = cross
     if role == "handler" and body.action in HANDLER_ACTIONS - {"deliver"}:
         _deny("handover-handler", f"case {body.case_no} is handled by {other}; the "
@@ -682,10 +685,11 @@ def crossing(apply: record_pb2.CaseEvent) -> tuple[str, str]:
 
 _CASE_EVENT = record_pb2.CASE_EVENT  # a plain int: Kind.X goes through the enum wrapper
 _STEP = record_pb2.CROSS_REGION_STEP
-_NEEDS_APPLY = frozenset({_CASE_EVENT, _STEP})
 _STAFF_RULES = frozenset({"staff-active", "staff-role", "review-and-decide"})
 _STATEFUL = frozenset({_CASE_EVENT, record_pb2.STAFF_REGISTERED, record_pb2.STAFF_DISABLED,
                        record_pb2.CHANGE_REQUEST_ANSWERED})
+#: the case events _OriginFacts.learn remembers something of
+_LEARNT_ACTIONS = frozenset({"review", "decide"})
 
 
 class AuditPolicy:
@@ -730,12 +734,20 @@ class AuditPolicy:
                         deferred.append((record, event, (exc.rule, str(exc))))
                         return None
                 return exc.rule, str(exc)
-            if record.kind == _CASE_EVENT and body.action == "apply":
-                if body.handled_by or body.joint_with:
-                    crossings[body.case_no] = crossing(body)
-            elif record.kind in _NEEDS_APPLY and _awaits_apply(record, body, crossings):
+            kind = record.kind
+            if kind == _CASE_EVENT:  # _awaits_apply and learn inlined: this runs per record
+                case_no, action = body.case_no, body.action
+                if action == "apply":
+                    if body.handled_by or body.joint_with:
+                        crossings[case_no] = crossing(body)
+                elif case_no not in crossings and not case_no.startswith(record.origin + "-"):
+                    deferred.append((record, body, None))
+                if learn is not None and action in _LEARNT_ACTIONS:
+                    learn(record, body)
+                return None
+            if kind == _STEP and body.case_no not in crossings:
                 deferred.append((record, body, None))
-            if learn is not None and record.kind in _STATEFUL:
+            if learn is not None and kind in _STATEFUL:
                 learn(record, body)
             return None
 

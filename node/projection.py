@@ -35,9 +35,10 @@ from sync.records import hlc_ms
 Kind = record_pb2.Kind
 
 #: Layout of the projection tables; a node opened with an older layout rebuilds them.
+#: 11: case_events clustered on (case_no, hlc, origin, seq), no rowid (45 B a record less);
 #: 9: calendar_overrides per publisher (origin, day), calendars per case owner; 8 added
 #: the cross-region tables.
-SCHEMA = 10
+SCHEMA = 11
 
 PROJECTION_TABLES = (
     "matters",
@@ -104,7 +105,8 @@ def create_tables(db: sqlite3.Connection) -> None:
         CREATE TABLE IF NOT EXISTS case_events (
             origin TEXT NOT NULL, seq INTEGER NOT NULL, case_no TEXT NOT NULL,
             at_ms INTEGER NOT NULL, action TEXT NOT NULL, actor TEXT, state_after TEXT NOT NULL,
-            hlc INTEGER NOT NULL, os_login TEXT, PRIMARY KEY (origin, seq));
+            hlc INTEGER NOT NULL, os_login TEXT, PRIMARY KEY (case_no, hlc, origin, seq))
+            WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS calendar_overrides (
             origin TEXT NOT NULL, day TEXT NOT NULL, workday INTEGER NOT NULL,
             seq INTEGER NOT NULL, PRIMARY KEY (origin, day));
@@ -201,7 +203,6 @@ _INDEXES = (
     # 容缺 materials and 告知承诺 核查 past due (case list --overdue, supervision)
     "CREATE INDEX IF NOT EXISTS cases_owed_due ON cases(owed_due_day)"
     " WHERE owed_due_day IS NOT NULL",
-    "CREATE INDEX IF NOT EXISTS case_events_case ON case_events(case_no, hlc)",
     # statistics read only these two actions of every case (node.stats)
     "CREATE INDEX IF NOT EXISTS case_events_milestones ON case_events(case_no, action, at_ms)"
     " WHERE action IN ('conclude', 'request-supplement')",
