@@ -36,11 +36,12 @@ from pki.checkpoint import CheckpointSigner
 from pki.errors import EnvironmentProblem, InputError
 from protos.tongban.v1 import record_pb2
 from sync import certstore, deliver, receive
-from sync.log import LogError, LogStore
+from sync.log import STORED_FROM_LEVEL, LogError, LogStore
 from sync.records import LOGICAL_BITS, HybridClock, hlc_ms, parse_record, record_message
 
-#: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard, clock_flags
-SCHEMA_VERSION = 2
+#: 1: log, arrivals, certificates, quarantine, deliveries, projections; 2: log_guard,
+#: clock_flags; 3: tree nodes below sync.log.STORED_FROM_LEVEL dropped (computed when read)
+SCHEMA_VERSION = 3
 #: Records projected between flushes (and progress calls) in a rebuild.
 _REBUILD_FLUSH = 5000
 #: The bytes of every record in arrival order, from the log or else from deliveries (as
@@ -133,6 +134,8 @@ def _migrate_from(db: sqlite3.Connection, version: int) -> None:
     if version < 2:
         log_guard.migrate(db)
         clock_guard.migrate(db)
+    if version < 3:
+        db.execute("DELETE FROM tree_nodes WHERE level < ?", (STORED_FROM_LEVEL,))
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 

@@ -3,8 +3,10 @@
 The log tables are the truth every projection is rebuilt from, so this module
 stores record bytes verbatim and never re-serialises them. Beside each record
 it keeps the leaf hash, and beside the records every perfect subtree hash
-they complete (``tree_nodes``, level >= 1): roots and proofs of any size are
-then O(log N) point reads instead of a rehash of the log.
+they complete from level ``STORED_FROM_LEVEL`` up (``tree_nodes``): roots and
+proofs of any size are then O(log N) point reads instead of a rehash of the
+log. A level-1 node is one hash of two stored leaf hashes, so it is computed
+when read rather than stored (half of all nodes, 26 B a record).
 
 The caller owns transactions. LogStore never begins, commits or rolls back,
 and keeps no state between calls (the right edge, a merkle.CompactRange, is read
@@ -74,6 +76,11 @@ _SIZES = """
 """
 
 
+#: The lowest tree level kept in ``tree_nodes``; level 0 is the records' leaf hashes and
+#: level 1 is computed from them. Databases before migration 3 also hold level 1.
+STORED_FROM_LEVEL = 2
+
+
 class LogError(InputError):
     """A request the stored logs cannot satisfy: a gap, an overlap, a range not held."""
 
@@ -141,26 +148,37 @@ class LogStore:
         self._db.executemany(
             "INSERT INTO tree_nodes (origin, level, idx, hash) VALUES (?, ?, ?, ?)",
             [(origin, level, (size >> level) + i, h)
-             for level, hashes in enumerate(completed) for i, h in enumerate(hashes)])
+             for level, hashes in enumerate(completed) if level >= STORED_FROM_LEVEL
+             for i, h in enumerate(hashes)])
         return leaves
 
     def _compact_range(self, origin: str, size: int) -> merkle.CompactRange:
         """The perfect subtrees that tile [0, size), one per set bit, for the next append.
 
-        Each is the last stored node of its level, so one query fetches them all.
+        Each is the last stored node of its level, so one query fetches them all;
+        those below ``STORED_FROM_LEVEL`` are hashed from the last few leaf hashes.
         The origin is repeated inside every OR term on purpose: factored out,
         SQLite scans the whole origin instead of doing one key lookup per term.
         """
-        levels = [lvl for lvl in range(1, size.bit_length()) if size >> lvl & 1]
+        levels = [lvl for lvl in range(STORED_FROM_LEVEL, size.bit_length()) if size >> lvl & 1]
         found = {}
         if levels:
             where = " OR ".join(["(origin = ? AND level = ? AND idx = ?)"] * len(levels))
             params = [p for lvl in levels for p in (origin, lvl, (size >> lvl) - 1)]
             found = dict(self._db.execute(
                 f"SELECT level, hash FROM tree_nodes WHERE {where}", params).fetchall())
-        if size & 1:
-            found[0] = self.leaf_hash(origin, size - 1)
-        if len(found) != len(levels) + (size & 1):
+        low = size & ((1 << STORED_FROM_LEVEL) - 1)  # the right edge below the stored levels
+        if low:
+            leaves = self._leaf_hashes(origin, size - low, size)
+            start = 0
+            for lvl in reversed(range(STORED_FROM_LEVEL)):
+                if size >> lvl & 1:
+                    levels.append(lvl)
+                    width = 1 << lvl
+                    if len(leaves) == low:
+                        found[lvl] = merkle.hash_tree(leaves[start:start + width])
+                    start += width
+        if len(found) != len(levels):
             raise EnvironmentProblem(f"log of {origin} is damaged: tree nodes missing at "
                                      f"the right edge of size {size}")
         return merkle.CompactRange(size, [found[lvl] for lvl in sorted(found, reverse=True)])
@@ -209,6 +227,12 @@ class LogStore:
             (origin, start)).fetchone()
         return total
 
+    def _leaf_hashes(self, origin: str, start: int, end: int) -> list[bytes]:
+        """The stored leaf hashes of [start, end), in order (fewer if some are missing)."""
+        return [h for (h,) in self._db.execute(
+            "SELECT leaf_hash FROM records WHERE origin = ? AND seq >= ? AND seq < ?"
+            " ORDER BY seq", (origin, start, end))]
+
     def leaf_hash(self, origin: str, seq: int) -> bytes:
         row = self._db.execute(
             "SELECT leaf_hash FROM records WHERE origin = ? AND seq = ?",
@@ -227,6 +251,9 @@ class LogStore:
             if level == 0:
                 row = execute("SELECT leaf_hash FROM records WHERE origin = ? AND seq = ?",
                               (origin, idx)).fetchone()
+            elif level < STORED_FROM_LEVEL:
+                leaves = self._leaf_hashes(origin, idx << level, (idx + 1) << level)
+                row = (merkle.hash_tree(leaves),) if len(leaves) == 1 << level else None
             else:
                 row = execute(
                     "SELECT hash FROM tree_nodes WHERE origin = ? AND level = ? AND idx = ?",

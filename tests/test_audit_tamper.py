@@ -358,6 +358,28 @@ def test_stored_leaf_hash_changed_alone(fed):
 
 
 def test_stored_tree_node_changed(fed):
+    sql(fed, "UPDATE tree_nodes SET hash = ? WHERE origin = ? AND level = 2 AND idx = 1",
+        (bytes(32), COUNTY))
+    found(audit(fed), "tree-nodes", seq=4, text="first at level 2 index 1")
+
+
+def _level_one(fed) -> list[tuple[str, int, int, bytes]]:
+    """The level-1 rows a database from before migration 3 holds, from the leaf hashes."""
+    db = sqlite3.connect(fed.db_path())
+    leaves = [h for (h,) in db.execute("SELECT leaf_hash FROM records WHERE origin = ?"
+                                       " ORDER BY seq", (COUNTY,))]
+    db.close()
+    return [(COUNTY, 1, i, merkle.node_hash(leaves[2 * i], leaves[2 * i + 1]))
+            for i in range(len(leaves) // 2)]
+
+
+def test_level_one_nodes_of_an_older_database_are_compared(fed):
+    rows = _level_one(fed)
+    db = sqlite3.connect(fed.db_path())
+    with db:
+        db.executemany("INSERT INTO tree_nodes VALUES (?, ?, ?, ?)", rows)
+    db.close()
+    assert audit(fed).ok
     sql(fed, "UPDATE tree_nodes SET hash = ? WHERE origin = ? AND level = 1 AND idx = 1",
         (bytes(32), COUNTY))
     found(audit(fed), "tree-nodes", seq=2, text="first at level 1 index 1")

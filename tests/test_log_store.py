@@ -12,7 +12,7 @@ import pytest
 from pki.division import DivisionError
 from pki.errors import EnvironmentProblem, InputError
 from sync import deliver, merkle
-from sync.log import Checkpointed, LogError, LogStore, Receipted
+from sync.log import STORED_FROM_LEVEL, Checkpointed, LogError, LogStore, Receipted
 
 ORIGIN = "540102"
 OTHER = "650102"
@@ -70,8 +70,11 @@ def test_batches_equal_one_batch(tmp_path: Path) -> None:
     assert leaves_one == leaves_many == [merkle.leaf_hash(r) for r in records]
     for table in ("records", "tree_nodes"):
         assert _table(one, table) == _table(many, table)
-    # Every perfect subtree is stored once: 300 leaves complete 299 - popcount(300) + 1 nodes.
-    assert len(_table(one, "tree_nodes")) == 300 - bin(300).count("1")
+    # Every perfect subtree from level 2 up is stored once: 300 leaves complete
+    # 300 - popcount(300) nodes, of which 300 // 2 are level 1 and computed when read.
+    assert len(_table(one, "tree_nodes")) == 300 - bin(300).count("1") - 300 // 2
+    assert {level for _, level, _, _ in _table(one, "tree_nodes")} == set(
+        range(STORED_FROM_LEVEL, 300 .bit_length()))
 
 
 def test_records_are_stored_verbatim(db: sqlite3.Connection) -> None:
@@ -218,6 +221,17 @@ def test_damaged_tree_is_reported(db: sqlite3.Connection) -> None:
         log.append(ORIGIN, 6, [b"x"])
 
 
+def test_a_missing_leaf_under_a_computed_node_is_damage(db: sqlite3.Connection) -> None:
+    """Level 1 is hashed from two leaf hashes: a missing record is named, not hashed around."""
+    log = LogStore(db)
+    _append(log, db, ORIGIN, 0, _records(0, 7))
+    db.execute("DELETE FROM records WHERE seq = 5")
+    with pytest.raises(EnvironmentProblem, match="damaged: no tree node at level 1, index 2"):
+        log.inclusion_proof(ORIGIN, 0, 6)
+    with pytest.raises(EnvironmentProblem, match="right edge of size 7"):
+        log.append(ORIGIN, 7, [b"x"])
+
+
 def test_checkpoints(db: sqlite3.Connection) -> None:
     log = LogStore(db)
     r = [bytes([i]) * 32 for i in range(4)]
@@ -343,7 +357,7 @@ def test_append_reads_a_constant_number_of_statements(
         db.execute("ROLLBACK")
         # SQLite traces an executemany once per row: one row per record and per new node.
         new_nodes = sum(((size + count) >> lvl) - (size >> lvl)
-                        for lvl in range(1, (size + count).bit_length()))
+                        for lvl in range(STORED_FROM_LEVEL, (size + count).bit_length()))
         reads.append(statements.count - count - new_nodes)
     assert reads[0] == reads[1]
     assert 1 <= reads[0] <= 3

@@ -36,6 +36,7 @@ from ops.fedcheck import (
 )
 from ops.localfed import Federation, tongban
 from protos.tongban.v1 import federation_pb2
+from sync import merkle
 
 
 @functools.cache
@@ -261,10 +262,36 @@ def test_migration_backs_up_first(synced):
     db.execute("PRAGMA user_version = 1")
     db.close()
     done = tongban("case", "list", home=county)
-    assert "from version 1 to 2: backing up to" in done.stderr
+    assert "from version 1 to 3: backing up to" in done.stderr
     (backup,) = county.glob("node.db.v1-*.bak")
     assert backup.stat().st_mode & 0o777 == 0o600
     assert sqlite3.connect(backup).execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_migration_3_drops_the_level_one_tree_nodes_and_proofs_still_verify(synced, tmp_path):
+    county = synced.nodes[COUNTY].home
+    db = sqlite3.connect(county / "node.db")
+    with db:
+        leaves = [h for (h,) in db.execute(
+            "SELECT leaf_hash FROM records WHERE origin = ? ORDER BY seq", (COUNTY,))]
+        db.executemany("INSERT INTO tree_nodes VALUES (?, 1, ?, ?)", [
+            (COUNTY, i, merkle.node_hash(leaves[2 * i], leaves[2 * i + 1]))
+            for i in range(len(leaves) // 2)])
+    db.execute("PRAGMA user_version = 2")
+    db.close()
+    tongban("case", "list", home=county)  # opens the store: migrates
+    case_no = case_numbers(county)[0]
+    db = sqlite3.connect(county / "node.db")
+    assert db.execute("PRAGMA user_version").fetchone() == (3,)
+    assert db.execute("SELECT count(*) FROM tree_nodes WHERE level = 1").fetchone() == (0,)
+    db.close()
+    assert tongban("audit", "verify", str(county), home=county).returncode == 0
+    proof = tmp_path / "case.proof"
+    tongban("audit", "prove", "--case", case_no, "--out", str(proof), home=county)
+    assert tongban("audit", "check", str(proof), "--root", str(county / "root.crt")
+                   ).returncode == 0
+    apply_case(county)  # appends after the dropped level continue the same tree
+    assert tongban("sync", "--once", home=county).returncode == 0
 
 
 def test_full_home_backup_restores_a_lost_home_with_the_encrypted_key(synced, tmp_path):

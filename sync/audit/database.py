@@ -23,6 +23,7 @@ from sync.audit.judge import Claim, OriginInput, ReceiptRow
 from sync.audit.report import ForkEvidence, Report
 from sync.audit.tree import Row, Scan
 from sync.certstore import parse_der
+from sync.log import STORED_FROM_LEVEL
 from sync.records import parse_record
 from sync.trust import Verifier
 
@@ -142,16 +143,23 @@ def claim_sizes(db: sqlite3.Connection, origin: str) -> set[int]:
 
 
 def compare_tree_nodes(db: sqlite3.Connection, report: Report, scan: Scan) -> None:
-    """Stored perfect-subtree hashes against the recomputed ones, one level at a time."""
+    """Stored perfect-subtree hashes against the recomputed ones, one level at a time.
+
+    Every level from ``STORED_FROM_LEVEL`` up must be complete; a lower level is
+    not stored since migration 3, but a database from before it (a backup, a
+    copy on a stick) still holds level 1, and each of those rows must match too.
+    """
     origin = scan.origin
     wrong = 0
     first = None
     top = max(scan.end.bit_length(), 1)
     for level in range(1, top + 1):
         computed = b"".join(scan.nodes[level]) if level < len(scan.nodes) else b""
-        count = len(computed) // 32
         rows = db.execute("SELECT idx, hash FROM tree_nodes WHERE origin = ? AND level = ?"
                           " ORDER BY idx", (origin, level)).fetchall()
+        if level < STORED_FROM_LEVEL and not rows:
+            continue
+        count = len(computed) // 32
         if len(rows) == count and (not rows or rows[-1][0] == count - 1) \
                 and b"".join(h for _, h in rows) == computed:
             continue
