@@ -138,7 +138,7 @@ class KeptOpen:
 
 def applicant(county: str, rng: random.Random) -> tuple[str, str]:
     """A resident ID and name as bench.workload makes them for the county's people."""
-    return Workload.resident_id(rng, county), Workload._name(rng, county)
+    return Workload.resident_id(rng, county), Workload.name(rng, county)
 
 
 def one_round(fed: Federation, links: dict[str, LinkEmulator], rng: random.Random,

@@ -8,6 +8,8 @@ verification through the same code `licence verify` runs.
 
 from __future__ import annotations
 
+import random
+import statistics
 import tempfile
 import time
 from datetime import UTC, datetime
@@ -15,7 +17,9 @@ from pathlib import Path
 
 import segno
 
-from node import licences
+from bench.common import load_now, write_results
+from bench.workload import Workload
+from node import licences, staff
 from node.cases import act, apply
 from node.home import Home
 from node.licence_export import export as export_files
@@ -28,29 +32,38 @@ from pki.certs import load_cert
 from protos.tongban.v1 import record_pb2
 
 COUNT = 200
-RESULTS = Path(__file__).parent / "results" / "licence.txt"
+COUNTY = "540102"
+CLERK, APPROVER = "5401020001", "5401020002"
+WORKLOAD_LICENCE = ("200 cases of matter 540102-QR-001 (户口迁入), applicants' names and ID "
+                    "numbers from bench.workload (varied Tibetan and Han names, valid IDs)")
 MATERIALS = ["居民户口簿", "居民身份证",
              "落户依据材料（劳动合同、录取通知书、不动产权证书或亲属关系证明）"]
 
 
 def main() -> None:
+    load = load_now()
     with tempfile.TemporaryDirectory() as tmp:
         fed = Federation(Path(tmp))
         fed.add("000000")
         fed.add("540000", "000000")
-        home = fed.add("540102", "540000").home
+        home = fed.add(COUNTY, "540000").home
         tongban("matter", "import", "--sample", home=home)
         tongban("seal", "create", "--body-uscc", "11540102015712342L", "--name",
                 "拉萨市公安局城关分局", home=home)
         store = NodeStore.open(Home(home))
+        staff.add(store, CLERK, "次仁", ["clerk", "reviewer"])
+        staff.add(store, APPROVER, "卓玛", ["approver"])  # who reviews may not also decide
         cases = []
+        rng = random.Random(18)
         for _ in range(COUNT):
-            case = apply(store, matter_code="540102-QR-001", applicant="540102199001010011",
-                         applicant_name="扎西", channel="window", materials=MATERIALS,
-                         actor="bench").case.case_no
+            case = apply(store, matter_code="540102-QR-001",
+                         applicant=Workload.resident_id(rng, COUNTY),
+                         applicant_name=Workload.name(rng, COUNTY), channel="window",
+                         materials=MATERIALS, actor=CLERK).case.case_no
             for action, extra in (("accept", {}), ("review", {}), ("decide", {"approve": True}),
                                   ("conclude", {})):
-                act(store, case, action, actor="bench", **extra)
+                actor = APPROVER if action in ("decide", "conclude") else CLERK
+                act(store, case, action, actor=actor, **extra)
             cases.append(case)
         start = time.perf_counter()
         ids = [licences.issue(store, case).licence_id for case in cases]
@@ -64,27 +77,33 @@ def main() -> None:
         for _ in range(COUNT):
             assert verify_file(data, root, now, today).ok
         file_s = time.perf_counter() - start
-        record = store.log.record("540102", licences.show(store.db, ids[0])["seq"])
-        sealed = record_pb2.Licence.FromString(record_pb2.Record.FromString(record).body).sealed
-        text = qr_text(sealed)
+        records = [store.log.record(COUNTY, licences.show(store.db, i)["seq"]) for i in ids]
+        seals = [record_pb2.Licence.FromString(record_pb2.Record.FromString(r).body).sealed
+                 for r in records]
+        texts = [qr_text(sealed) for sealed in seals]
         start = time.perf_counter()
-        for _ in range(COUNT):
+        for text in texts:
             assert verify_qr(store, from_qr_text(text), now, today).ok
         qr_s = time.perf_counter() - start
+        longest = max(range(COUNT), key=lambda i: len(texts[i]))
+        text, sealed, record = texts[longest], seals[longest], records[longest]
         code = segno.make(text, error="m")
         lines = [
             f"licences issued: {COUNT} (one write each: seal + log append + checkpoint)",
             f"issue rate: {COUNT / issue_s:.0f} licences/s",
             f"verify rate, file with only the root: {COUNT / file_s:.0f} /s",
             f"verify rate, QR payload at the node: {COUNT / qr_s:.0f} /s",
-            f"COSE_Sign1 bytes: {len(sealed)}; licence record bytes: {len(record)}",
-            f"QR payload: {len(text)} characters (base45 of zlib); QR version {code.version}-M, "
+            f"COSE_Sign1 bytes: {len(sealed)}; licence record bytes: {len(record)} (the "
+            f"longest of the {COUNT}; median {statistics.median(len(s) for s in seals):.0f} "
+            f"and {statistics.median(len(r) for r in records):.0f})",
+            f"QR payload (the longest): {len(text)} characters (base45 of zlib; median "
+            f"{statistics.median(len(t) for t in texts):.0f}); QR version {code.version}-M, "
             f"{code.symbol_size(border=0)[0]} modules: at 4 cm on an A4 print one module is "
             f"{40 / code.symbol_size(border=0)[0]:.2f} mm (phone cameras read 0.3 mm and up)",
             f"licence file bytes: {len(data):,} (JSON: seal chain + log proof, no receipts yet)",
         ]
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    print("\n".join(lines))
+    write_results("licence", ".venv/bin/python -m bench.bench_licence", lines,
+                  workload=WORKLOAD_LICENCE, load_before=load)
 
 
 if __name__ == "__main__":

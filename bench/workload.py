@@ -131,7 +131,7 @@ class Workload:
     # --- people -------------------------------------------------------------------------------
 
     @staticmethod
-    def _name(rng: random.Random, county: str) -> str:
+    def name(rng: random.Random, county: str) -> str:
         roll = rng.random()
         if (county.startswith("54") and roll < 0.85) or (county.startswith("65") and roll < 0.03):
             return rng.choice(TIBETAN) + (rng.choice(TIBETAN) if rng.random() < 0.6 else "")
@@ -161,7 +161,7 @@ class Workload:
         """Per implementing body of the catalogue, the county's staff who act for it."""
         rng = random.Random(f"{self.seed}/{county}/staff")
         bodies = sorted({m.body_name for m in self.matters})
-        return {body: [f"{self._name(rng, county)}({rng.randrange(1, 9999):04d})"
+        return {body: [f"{self.name(rng, county)}({rng.randrange(1, 9999):04d})"
                        for _ in range(rng.randrange(3, 7))] for body in bodies}
 
     # --- cases --------------------------------------------------------------------------------
@@ -206,7 +206,7 @@ class Workload:
         path = rng.random()
         owed = rng.choice(deferrable) if deferrable and 0.80 <= path < 0.88 else None
         handed = [m for m in required if m != owed] + [m for m in optional if rng.random() < 0.3]
-        name = self._name(rng, county)
+        name = self.name(rng, county)
         if organisation:
             name += rng.choice(("经营部", "商贸有限公司", "合作社", "工作室"))
         add(0, action="apply", matter_code=matter.impl_code, matter_version=matter.version,
