@@ -41,8 +41,8 @@ def test_later_exchanges_push_without_waiting_for_hello(session):
     assert lines[0].startswith("push"), lines  # the push went out before Hello's answer
 
 
-def test_a_parent_restored_from_backup_is_caught_up_again(session):
-    fed, store, uplink = session
+def _restore_parent_behind(fed, store: NodeStore, uplink) -> int:
+    """Back the parent up, sync 60 more events, restore the backup: the parent's size."""
     region, county = fed.nodes[REGION].home, fed.nodes[COUNTY].home
     link.exchange_once(store, uplink)
     fed.stop(REGION)
@@ -58,6 +58,13 @@ def test_a_parent_restored_from_backup_is_caught_up_again(session):
     fed.start(REGION)
     behind = size(region, COUNTY)
     assert behind < size(county, COUNTY)
+    return behind
+
+
+def test_a_parent_restored_from_backup_is_caught_up_again(session):
+    fed, store, uplink = session
+    region, county = fed.nodes[REGION].home, fed.nodes[COUNTY].home
+    behind = _restore_parent_behind(fed, store, uplink)
     add_events(county, 10)
     with pytest.raises(LinkDown) as refused:
         link.exchange_once(store, uplink)
@@ -96,20 +103,8 @@ def test_a_new_process_pushes_without_waiting_for_hello(session):
 def test_a_new_process_finds_a_restored_parent_behind_its_seed_and_catches_it_up(session):
     fed, store, uplink = session
     region, county = fed.nodes[REGION].home, fed.nodes[COUNTY].home
-    link.exchange_once(store, uplink)
-    fed.stop(REGION)
-    backup = region.parent / "backup.db"
-    shutil.copy(region / "node.db", backup)
-    fed.start(REGION)
-    add_events(county, 60)
-    link.exchange_once(store, uplink)
+    behind = _restore_parent_behind(fed, store, uplink)
     uplink.close()
-    fed.stop(REGION)
-    for suffix in ("-wal", "-shm"):
-        (region / f"node.db{suffix}").unlink(missing_ok=True)
-    shutil.copy(backup, region / "node.db")
-    fed.start(REGION)
-    behind = size(region, COUNTY)
     assert behind < linkstate.load_parent_held(store.db)[COUNTY]
     add_events(county, 10)
     fresh = _new_process_uplink(store)
