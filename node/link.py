@@ -23,7 +23,7 @@ from node import linkstate, log_guard
 from node.config_schema import parse_address
 from node.store import NodeStore
 from node.wiring import identity
-from pki.division import in_subtree, is_ancestor, validate
+from pki.division import is_ancestor, validate
 from pki.errors import EnvironmentProblem, Error, InputError
 from sync.pacer import Pacer
 from sync.replica import Replica
@@ -54,20 +54,11 @@ def make_uplink(store: NodeStore, replica: Replica, progress: Callable[[str], No
             "no parent address: set parent_address in tongban.toml or init --parent-address")
     # Start from the rate the last exchange measured: a cold start at the pacer's small
     # first batch would spend several round trips finding the link again.
-    state = linkstate.load(store.db)
-    pacer = Pacer(throughput=state.throughput_bps,
+    pacer = Pacer(throughput=linkstate.load(store.db).throughput_bps,
                   deadline_scale=config.deadline_scale, max_batch_bytes=config.max_batch_bytes)
-    uplink = Uplink(replica, identity(store.home), config.parent_address,
-                    server_division or parent_division(replica), pacer=pacer, progress=progress,
-                    keepalive_ms=int(config.keepalive_seconds * 1000))
-    held = linkstate.load_parent_held(store.db)
-    if (held and server_division is None and state.parent == uplink.parent_division
-            and state.state == "up"):
-        # The same parent as last time, and the last exchange completed: push while Hello
-        # crosses (sync.uplink.Uplink.seed). After a failed one the parent may hold a
-        # batch whose answer was lost; Hello's round trip costs less than resending it.
-        uplink.seed(held, bool(state.parent_packs))
-    return uplink
+    return Uplink(replica, identity(store.home), config.parent_address,
+                  server_division or parent_division(replica), pacer=pacer, progress=progress,
+                  keepalive_ms=int(config.keepalive_seconds * 1000))
 
 
 def child_uplink(store: NodeStore, replica: Replica, child: str, address: str,
@@ -111,18 +102,12 @@ def record_attempt(store: NodeStore, uplink: Uplink, report: ExchangeReport | No
         if payload:
             ratio = (report.wire_bytes_sent + report.wire_bytes_received) / payload
             state.wire_bps = uplink.pacer.throughput * ratio
-        state.parent_packs = int(uplink.parent_packs)
     else:
         state.state = "refused" if isinstance(error, LinkRefused) else "down"
         state.last_error = error.diagnostics() if error else ""
         state.failures += 1
-    held = uplink.parent_held() if error is None else None
     with uplink.replica.lock, store.transaction():
         linkstate.save(store.db, state)
-        if held is not None:
-            linkstate.save_parent_held(store.db, {
-                origin: size for origin, size in held.items()
-                if in_subtree(store.division, origin)})
     return state
 
 

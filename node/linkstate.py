@@ -30,8 +30,6 @@ class LinkState:
     #: exchange (sync.uplink), wrong by at most clock_uncertainty_ms: half the round trip
     clock_offset_ms: int | None = None
     clock_uncertainty_ms: int | None = None
-    #: 1 when the parent said in its last Hello that it reads packed batches (sync.packing)
-    parent_packs: int = 0
 
     @property
     def is_down(self) -> bool:
@@ -44,8 +42,7 @@ _COLUMNS = {"parent": "TEXT", "address": "TEXT", "state": "TEXT", "last_attempt_
             "bytes_sent": "INTEGER", "bytes_received": "INTEGER", "wire_bps": "REAL",
             "wire_bytes_sent": "INTEGER", "wire_bytes_received": "INTEGER",
             "exchange_seconds": "REAL", "failures": "INTEGER",
-            "clock_offset_ms": "INTEGER", "clock_uncertainty_ms": "INTEGER",
-            "parent_packs": "INTEGER"}
+            "clock_offset_ms": "INTEGER", "clock_uncertainty_ms": "INTEGER"}
 
 
 _NULLABLE = {"last_attempt_ms", "last_success_ms", "clock_offset_ms", "clock_uncertainty_ms"}
@@ -54,8 +51,6 @@ _NULLABLE = {"last_attempt_ms", "last_success_ms", "clock_offset_ms", "clock_unc
 def migrate(db: sqlite3.Connection) -> None:
     """Creates the one-row table; adds columns a node made before them lacks."""
     db.execute("CREATE TABLE IF NOT EXISTS link_state (id INTEGER PRIMARY KEY CHECK (id = 1))")
-    db.execute("CREATE TABLE IF NOT EXISTS parent_held (origin TEXT PRIMARY KEY,"
-               " size INTEGER NOT NULL)")
     have = {row[1] for row in db.execute("PRAGMA table_info(link_state)")}
     for name, kind in _COLUMNS.items():
         if name not in have:
@@ -78,16 +73,3 @@ def save(db: sqlite3.Connection, state: LinkState) -> None:
     values = asdict(state)
     db.execute(f"INSERT OR REPLACE INTO link_state (id, {', '.join(values)}) VALUES (1, "
                f"{', '.join('?' for _ in values)})", tuple(values.values()))
-
-
-def save_parent_held(db: sqlite3.Connection, sizes: dict[str, int]) -> None:
-    """What the parent held of our subtree's logs after the last exchange: the next one,
-    even in a new process, pushes from there while its Hello crosses (sync.uplink)."""
-    migrate(db)
-    db.execute("DELETE FROM parent_held")
-    db.executemany("INSERT INTO parent_held (origin, size) VALUES (?, ?)", sizes.items())
-
-
-def load_parent_held(db: sqlite3.Connection) -> dict[str, int]:
-    migrate(db)
-    return dict(db.execute("SELECT origin, size FROM parent_held").fetchall())

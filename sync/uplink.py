@@ -13,7 +13,6 @@ early it answers OUT_OF_RANGE and the uplink resends from the parent's size.
 
 from __future__ import annotations
 
-import contextlib
 import time
 import zlib
 from collections import deque
@@ -21,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import grpc
-from cryptography import x509
 
 from pki.certs import division_of, issued_by
 from pki.checkpoint import parse_note, verify_receipt
@@ -155,14 +153,6 @@ class Uplink:
         self._child_ok = False
         #: the parent said (in its last Hello) that it reads packed batches (sync.packing)
         self._parent_packs = False
-        #: what the parent held after the last exchange of an earlier process (``seed``)
-        self._seeded_sizes: dict[str, int] | None = None
-        #: the parent's certificate from its Hello answer, which receipts are checked with
-        self._parent_cert: x509.Certificate | None = None
-        #: receipts for pushes answered before the first Hello answer (a seeded exchange)
-        self._unchecked_receipts: list[tuple[bytes, federation_pb2.PushResponse]] = []
-        #: a seeded exchange's channel until it is connected (see ``_wire_free``)
-        self._connecting: grpc.Future | None = None
 
     def _channel(self) -> grpc.Channel:
         """The channel to the parent, kept open between exchanges.
@@ -180,35 +170,11 @@ class Uplink:
                 compression=grpc.Compression.Gzip)
         return self._open
 
-    def seed(self, parent_sizes: dict[str, int], parent_packs: bool) -> None:
-        """What the parent held and read after the last exchange, kept by the caller across
-        processes: the first exchange on a new connection then pushes while Hello
-        crosses, as a kept-open channel does, instead of waiting a round trip for it."""
-        self._seeded_sizes = dict(parent_sizes)
-        self._parent_packs = parent_packs
-
-    def parent_held(self) -> dict[str, int] | None:
-        """What the parent holds after the last exchange on this channel, if one completed."""
-        return None if self._parent_sizes is None else dict(self._parent_sizes)
-
-    @property
-    def parent_packs(self) -> bool:
-        return self._parent_packs
-
     def close(self) -> None:
-        self._stop_connecting()
         if self._open is not None:
             self._open.close()
             self._open = None
         self._parent_sizes = None
-        self._unchecked_receipts.clear()
-
-    def _stop_connecting(self) -> None:
-        """Stop watching a seeded channel's connection: a watch left on a closed channel
-        dies in grpc's thread with an error."""
-        if self._connecting is not None:
-            self._connecting.cancel()
-            self._connecting = None
 
     def exchange(self) -> ExchangeReport:
         """One full exchange; raises LinkDown (retry) or LinkRefused (operator must act).
@@ -223,14 +189,18 @@ class Uplink:
         try:
             stub = federation_pb2_grpc.FederationStub(channel)
             hello = self._start_hello(stub)
-            known = self._parent_sizes if self._parent_sizes is not None else self._seeded_sizes
-            if known is None:
+            if self._parent_sizes is None:
                 parent_sizes = self._finish_hello(hello, report)
                 self._recover(stub, parent_sizes, report)
                 self._push(stub, parent_sizes, report)
             else:
-                parent_sizes = self._push_while_hello_crosses(channel, stub, hello, known,
-                                                              report)
+                # A kept-open channel: push from what the parent held after the last
+                # exchange while Hello crosses, saving its round trip. Were the
+                # parent behind that (restored from a backup), the first push gets
+                # OUT_OF_RANGE, the channel closes and the next exchange starts with Hello.
+                self._push(stub, self._parent_sizes, report)
+                parent_sizes = self._finish_hello(hello, report)
+                self._recover(stub, parent_sizes, report)
             if self._pull_needed(parent_sizes):
                 self._pull(stub, report)
             self._parent_sizes = {
@@ -248,36 +218,6 @@ class Uplink:
             raise
         report.seconds = time.monotonic() - started
         return report
-
-    def _push_while_hello_crosses(self, channel: grpc.Channel, stub, hello: grpc.Future,
-                                  known: dict[str, int], report: ExchangeReport
-                                  ) -> dict[str, int]:
-        """Push from ``known``, what the parent held after the last exchange (on this
-        channel, or seeded from an earlier process), while Hello crosses, saving its
-        round trip; return Hello's sizes.
-
-        A parent behind that (restored from a backup) answers the first push
-        OUT_OF_RANGE: on a kept-open channel the error stands, the channel closes
-        and the next exchange starts with Hello; a seeded guess is dropped at once
-        and this exchange goes on from Hello's sizes.
-        """
-        seeded = self._parent_sizes is None
-        self._seeded_sizes = None
-        self._connecting = grpc.channel_ready_future(channel) if seeded else None
-        try:
-            self._push(stub, known, report)
-        except grpc.RpcError as exc:
-            if not seeded or exc.code() != grpc.StatusCode.OUT_OF_RANGE:
-                raise
-            parent_sizes = self._finish_hello(hello, report)
-            self._recover(stub, parent_sizes, report)
-            self._push(stub, parent_sizes, report)
-            return parent_sizes
-        finally:
-            self._stop_connecting()
-        parent_sizes = self._finish_hello(hello, report)
-        self._recover(stub, parent_sizes, report)
-        return parent_sizes
 
     def recover_only(self, *, from_child: bool = False) -> ExchangeReport:
         """Hello and the recovery pulls, nothing else: the step ``tongban recover`` runs.
@@ -342,9 +282,6 @@ class Uplink:
             verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
             r.receiver.keep_certificates(verified)
         self._parent_cert = chain[0]
-        for note, answer in self._unchecked_receipts:
-            self._keep_receipt(note, answer)
-        self._unchecked_receipts.clear()
         role = "child" if self._child_ok else "parent"
         self.progress(f"hello {report.parent}: {role} holds {sum(response.sizes.values())} "
                       f"records of {len(response.sizes)} origins")
@@ -440,8 +377,6 @@ class Uplink:
                 response = call.future.result()
             except grpc.RpcError as exc:
                 if exc.code() != grpc.StatusCode.OUT_OF_RANGE or not call.behind_another:
-                    for later in inflight:
-                        later.future.cancel()
                     raise
                 # Overtook its predecessor in the parent's thread pool: the predecessor's
                 # answer has already moved held_above to this batch's first_seq, so compare
@@ -481,13 +416,6 @@ class Uplink:
         """
         if previous.wire_done - previous.started < PIPELINE_MIN_SECONDS:
             return previous.future.done()
-        if self._connecting is not None:
-            # Calls started before the connection is up share it from the first byte, and
-            # HTTP/2 interleaves their frames: both batches would land together and the
-            # second could reach the parent's writer first. Let the first take the wire.
-            with contextlib.suppress(grpc.FutureTimeoutError):  # the push then fails itself
-                self._connecting.result(timeout=self.pacer.deadline(4096))
-            self._connecting = None
         return True
 
     def _start_push(self, stub, batch: federation_pb2.LogBatch, inflight: deque[_Call],
@@ -514,11 +442,6 @@ class Uplink:
                      now, wire_done, behind_another=bool(inflight))
 
     def _keep_receipt(self, note: bytes, response: federation_pb2.PushResponse) -> None:
-        """Check the parent's cosignature and keep it; before the parent's Hello answer has
-        named its certificate, hold it until then (``_finish_hello``)."""
-        if self._parent_cert is None:
-            self._unchecked_receipts.append((note, response))
-            return
         r = self.replica
         receipt = verify_receipt(note, response.receipt, self._parent_cert)
         checkpoint, _ = parse_note(note)
