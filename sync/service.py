@@ -31,6 +31,7 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import Error, InputError, MalformedError, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync import hello_proof
 from sync.arrival import ArrivalOrder
 from sync.batches import MAX_BATCH_BYTES, make_batch, sendable
 from sync.certstore import der, parse_der
@@ -222,9 +223,12 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         except Error as exc:
             log.warning("hello from %s refused: %s", _who(context), _one_line(exc.diagnostics()))
             raise
+        own = der(r.chain[0])
         return federation_pb2.HelloResponse(
-            division=r.division, chain_der=[der(c) for c in r.chain], sizes=sizes,
-            time_ms=int(time.time() * 1000), deliveries_waiting=waiting, packs_batches=True)
+            division=r.division, chain_der=[own, *(der(c) for c in r.chain[1:])], sizes=sizes,
+            time_ms=int(time.time() * 1000), deliveries_waiting=waiting, packs_batches=True,
+            nonce_signature=hello_proof.sign(r.key, r.chain[0].public_key(), request.nonce,
+                                             division_of(peer), own))
 
     @_boundary
     def PushLogs(self, request, context):

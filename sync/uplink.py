@@ -27,6 +27,7 @@ from pki.division import in_subtree, is_ancestor
 from pki.errors import EnvironmentProblem, Error, VerificationError
 from pki.verify import Purpose
 from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
+from sync import hello_proof
 from sync.batches import make_batch, sendable
 from sync.certstore import der, parse_der
 from sync.contract import Progress
@@ -253,10 +254,11 @@ class Uplink:
             delivered = delivered_sizes(r.db)
         self._hello_sent_ms = time.time() * 1000
         self._hello_arrived_ms: float | None = None
+        self._hello_nonce = hello_proof.new_nonce()
         hello = stub.Hello.future(
             federation_pb2.HelloRequest(division=r.division, chain_der=[der(c) for c in r.chain],
                                         sizes=sizes, time_ms=int(self._hello_sent_ms),
-                                        delivered=delivered),
+                                        delivered=delivered, nonce=self._hello_nonce),
             timeout=self.pacer.deadline(4096))
         # the arrival time is taken when the answer lands, not when _finish_hello reads it
         # (on a kept-open channel pushes run first)
@@ -278,6 +280,9 @@ class Uplink:
             report.clock_uncertainty_ms = round((arrived - sent) / 2) + 1
         chain = parse_der(list(response.chain_der), "parent certificate chain")
         report.parent = self._require_server(chain)
+        # before anything else crosses: the chain is only data unless its key signed our nonce
+        hello_proof.check(chain[0], response.chain_der[0], self._hello_nonce, r.division,
+                          response.nonce_signature)
         with r.lock:
             verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
             r.receiver.keep_certificates(verified)

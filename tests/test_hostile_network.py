@@ -11,18 +11,23 @@ from __future__ import annotations
 import bz2
 import shutil
 import sqlite3
+from concurrent import futures
+from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from cryptography.hazmat.primitives import serialization
 from node_fixtures import tongban
+from pki_fixtures import Node, enrol, forge
 from servicer_fixtures import served, stub_as
 
 from node.home import Home
 from node.serve import start_server
 from node.store import NodeStore
 from node.wiring import build, identity
-from ops.fedcheck import COUNTY, REGION, add_events, records
-from protos.tongban.v1 import federation_pb2
+from ops.fedcheck import COUNTY, REGION, add_events, records, set_parent_address
+from pki import certs
+from protos.tongban.v1 import federation_pb2, federation_pb2_grpc
 from sync.batches import make_batch
 from sync.certstore import der
 from sync.packing import pack
@@ -239,3 +244,58 @@ def test_the_snapshot_readers_close_with_the_store(fed_copy):
         assert store.log.sizes()
     finally:
         store.close()
+
+
+class _Impostor(federation_pb2_grpc.FederationServicer):
+    """A server at the parent's address with a certificate for the parent's name from
+    another subtree's CA (TLS accepts it: node certificates carry no name constraints),
+    answering Hello with the real parent's public chain. It records what it is sent."""
+
+    def __init__(self, parent_chain: list[bytes], sizes: dict[str, int]) -> None:
+        self.parent_chain, self.sizes = parent_chain, sizes
+        self.calls: list[str] = []
+
+    def Hello(self, request, context):
+        self.calls.append("Hello")
+        return federation_pb2.HelloResponse(division=REGION, chain_der=self.parent_chain,
+                                            sizes=self.sizes, packs_batches=True,
+                                            nonce_signature=b"\x30\x06\x02\x01\x01\x02\x01\x01")
+
+    def PushLogs(self, request, context):
+        self.calls.append("PushLogs")
+        return federation_pb2.PushResponse()
+
+    def PullLogs(self, request, context):
+        self.calls.append("PullLogs")
+        return federation_pb2.PullResponse()
+
+
+def test_a_server_replaying_the_parents_chain_is_refused_before_anything_crosses(fed_copy):
+    fed = fed_copy
+    county, national = fed.nodes[COUNTY].home, Home(fed.nodes["000000"].home)
+    region_home = Home(fed.nodes[REGION].home)
+    add_events(county, 5)
+    root = Node("000000", serialization.load_pem_private_key(
+        national.key_path.read_bytes(), None), national.cert_chain().cert)
+    sibling = enrol("650000", root, now=datetime.now(UTC), is_ca=True)
+    fake = forge(REGION, sibling, ca=True, not_before=datetime.now(UTC) - timedelta(hours=1),
+                 not_after=datetime.now(UTC) + timedelta(days=30))
+    impostor = _Impostor([der(c) for c in region_home.cert_chain().all()], {COUNTY: 0})
+    server = grpc.server(futures.ThreadPoolExecutor(4))
+    federation_pb2_grpc.add_FederationServicer_to_server(impostor, server)
+    key_pem = fake.key.private_bytes(serialization.Encoding.PEM,
+                                     serialization.PrivateFormat.PKCS8,
+                                     serialization.NoEncryption())
+    port = server.add_secure_port("127.0.0.1:0", grpc.ssl_server_credentials(
+        [(key_pem, certs.certs_pem([fake.cert, sibling.cert]))],
+        root_certificates=national.root_cert_path.read_bytes(), require_client_auth=True))
+    server.start()
+    try:
+        set_parent_address(county, f"127.0.0.1:{port}")
+        done = tongban("sync", "--once", home=county, check=False)
+    finally:
+        server.stop(0)
+    assert done.returncode != 0
+    assert "not signed by the key of the certificate it presents" in done.stderr
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert impostor.calls == ["Hello"]  # no record left the county

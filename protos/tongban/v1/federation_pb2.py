@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"protos/tongban/v1/federation.proto\x12\ntongban.v1\"\x94\x02\n\x0cHelloRequest\x12\x10\n\x08\x64ivision\x18\x01 \x01(\t\x12\x11\n\tchain_der\x18\x02 \x03(\x0c\x12\x32\n\x05sizes\x18\x03 \x03(\x0b\x32#.tongban.v1.HelloRequest.SizesEntry\x12\x0f\n\x07time_ms\x18\x04 \x01(\x04\x12:\n\tdelivered\x18\x05 \x03(\x0b\x32\'.tongban.v1.HelloRequest.DeliveredEntry\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xdb\x01\n\rHelloResponse\x12\x10\n\x08\x64ivision\x18\x01 \x01(\t\x12\x11\n\tchain_der\x18\x02 \x03(\x0c\x12\x33\n\x05sizes\x18\x03 \x03(\x0b\x32$.tongban.v1.HelloResponse.SizesEntry\x12\x0f\n\x07time_ms\x18\x04 \x01(\x04\x12\x1a\n\x12\x64\x65liveries_waiting\x18\x05 \x01(\x08\x12\x15\n\rpacks_batches\x18\x06 \x01(\x08\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xb4\x01\n\x08LogBatch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x11\n\tfirst_seq\x18\x02 \x01(\x04\x12\x0f\n\x07records\x18\x03 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x19\n\x11\x63onsistency_proof\x18\x05 \x03(\x0c\x12\x14\n\x0c\x63\x65rtificates\x18\x06 \x03(\x0c\x12\x17\n\x0fprefix_frontier\x18\x07 \x03(\x0c\x12\x16\n\x0epacked_records\x18\x08 \x01(\x0c\"2\n\x0bPushRequest\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.tongban.v1.LogBatch\"M\n\x0cPushResponse\x12\x13\n\x0bstored_size\x18\x01 \x01(\x04\x12\x0f\n\x07receipt\x18\x02 \x01(\x0c\x12\x17\n\x0freceipt_time_ms\x18\x03 \x01(\x04\"\xe5\x02\n\x0bPullRequest\x12\x31\n\x05sizes\x18\x01 \x03(\x0b\x32\".tongban.v1.PullRequest.SizesEntry\x12\x11\n\tmax_bytes\x18\x02 \x01(\r\x12\x39\n\tdelivered\x18\x03 \x03(\x0b\x32&.tongban.v1.PullRequest.DeliveredEntry\x12\x35\n\x07recover\x18\x04 \x03(\x0b\x32$.tongban.v1.PullRequest.RecoverEntry\x12\x0e\n\x06packed\x18\x05 \x01(\x08\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a.\n\x0cRecoverEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"m\n\x0cPullResponse\x12%\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x14.tongban.v1.LogBatch\x12\x0c\n\x04more\x18\x02 \x01(\x08\x12(\n\ndeliveries\x18\x03 \x03(\x0b\x32\x14.tongban.v1.Delivery\"]\n\x08\x44\x65livery\x12\x0e\n\x06record\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x0c\x12\x17\n\x0finclusion_proof\x18\x03 \x03(\x0c\x12\x14\n\x0c\x63\x65rtificates\x18\x04 \x03(\x0c\"Q\n\x0cReceiptEntry\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\ncheckpoint\x18\x03 \x01(\x0c\x12\x0f\n\x07receipt\x18\x04 \x01(\x0c\"\xb9\x03\n\x06\x42undle\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x12\n\ncreated_ms\x18\x03 \x01(\x04\x12%\n\x07\x62\x61tches\x18\x05 \x03(\x0b\x32\x14.tongban.v1.LogBatch\x12*\n\x08receipts\x18\x06 \x03(\x0b\x32\x18.tongban.v1.ReceiptEntry\x12\x0c\n\x04\x63srs\x18\x07 \x03(\x0c\x12\x14\n\x0cissued_certs\x18\x08 \x03(\x0c\x12(\n\ndeliveries\x18\t \x03(\x0b\x32\x14.tongban.v1.Delivery\x12\x34\n\tdelivered\x18\n \x03(\x0b\x32!.tongban.v1.Bundle.DeliveredEntry\x12*\n\x04held\x18\x0b \x03(\x0b\x32\x1c.tongban.v1.Bundle.HeldEntry\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a+\n\tHeldEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01J\x04\x08\x04\x10\x05R\x10sender_chain_der2\xc8\x01\n\nFederation\x12<\n\x05Hello\x12\x18.tongban.v1.HelloRequest\x1a\x19.tongban.v1.HelloResponse\x12=\n\x08PushLogs\x12\x17.tongban.v1.PushRequest\x1a\x18.tongban.v1.PushResponse\x12=\n\x08PullLogs\x12\x17.tongban.v1.PullRequest\x1a\x18.tongban.v1.PullResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"protos/tongban/v1/federation.proto\x12\ntongban.v1\"\xa3\x02\n\x0cHelloRequest\x12\x10\n\x08\x64ivision\x18\x01 \x01(\t\x12\x11\n\tchain_der\x18\x02 \x03(\x0c\x12\x32\n\x05sizes\x18\x03 \x03(\x0b\x32#.tongban.v1.HelloRequest.SizesEntry\x12\x0f\n\x07time_ms\x18\x04 \x01(\x04\x12:\n\tdelivered\x18\x05 \x03(\x0b\x32\'.tongban.v1.HelloRequest.DeliveredEntry\x12\r\n\x05nonce\x18\x06 \x01(\x0c\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xf4\x01\n\rHelloResponse\x12\x10\n\x08\x64ivision\x18\x01 \x01(\t\x12\x11\n\tchain_der\x18\x02 \x03(\x0c\x12\x33\n\x05sizes\x18\x03 \x03(\x0b\x32$.tongban.v1.HelloResponse.SizesEntry\x12\x0f\n\x07time_ms\x18\x04 \x01(\x04\x12\x1a\n\x12\x64\x65liveries_waiting\x18\x05 \x01(\x08\x12\x15\n\rpacks_batches\x18\x06 \x01(\x08\x12\x17\n\x0fnonce_signature\x18\x07 \x01(\x0c\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"\xb4\x01\n\x08LogBatch\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x11\n\tfirst_seq\x18\x02 \x01(\x04\x12\x0f\n\x07records\x18\x03 \x03(\x0c\x12\x12\n\ncheckpoint\x18\x04 \x01(\x0c\x12\x19\n\x11\x63onsistency_proof\x18\x05 \x03(\x0c\x12\x14\n\x0c\x63\x65rtificates\x18\x06 \x03(\x0c\x12\x17\n\x0fprefix_frontier\x18\x07 \x03(\x0c\x12\x16\n\x0epacked_records\x18\x08 \x01(\x0c\"2\n\x0bPushRequest\x12#\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x14.tongban.v1.LogBatch\"M\n\x0cPushResponse\x12\x13\n\x0bstored_size\x18\x01 \x01(\x04\x12\x0f\n\x07receipt\x18\x02 \x01(\x0c\x12\x17\n\x0freceipt_time_ms\x18\x03 \x01(\x04\"\xe5\x02\n\x0bPullRequest\x12\x31\n\x05sizes\x18\x01 \x03(\x0b\x32\".tongban.v1.PullRequest.SizesEntry\x12\x11\n\tmax_bytes\x18\x02 \x01(\r\x12\x39\n\tdelivered\x18\x03 \x03(\x0b\x32&.tongban.v1.PullRequest.DeliveredEntry\x12\x35\n\x07recover\x18\x04 \x03(\x0b\x32$.tongban.v1.PullRequest.RecoverEntry\x12\x0e\n\x06packed\x18\x05 \x01(\x08\x1a,\n\nSizesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a.\n\x0cRecoverEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\"m\n\x0cPullResponse\x12%\n\x07\x62\x61tches\x18\x01 \x03(\x0b\x32\x14.tongban.v1.LogBatch\x12\x0c\n\x04more\x18\x02 \x01(\x08\x12(\n\ndeliveries\x18\x03 \x03(\x0b\x32\x14.tongban.v1.Delivery\"]\n\x08\x44\x65livery\x12\x0e\n\x06record\x18\x01 \x01(\x0c\x12\x12\n\ncheckpoint\x18\x02 \x01(\x0c\x12\x17\n\x0finclusion_proof\x18\x03 \x03(\x0c\x12\x14\n\x0c\x63\x65rtificates\x18\x04 \x03(\x0c\"Q\n\x0cReceiptEntry\x12\x0e\n\x06origin\x18\x01 \x01(\t\x12\x0c\n\x04size\x18\x02 \x01(\x04\x12\x12\n\ncheckpoint\x18\x03 \x01(\x0c\x12\x0f\n\x07receipt\x18\x04 \x01(\x0c\"\xb9\x03\n\x06\x42undle\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x11\n\trecipient\x18\x02 \x01(\t\x12\x12\n\ncreated_ms\x18\x03 \x01(\x04\x12%\n\x07\x62\x61tches\x18\x05 \x03(\x0b\x32\x14.tongban.v1.LogBatch\x12*\n\x08receipts\x18\x06 \x03(\x0b\x32\x18.tongban.v1.ReceiptEntry\x12\x0c\n\x04\x63srs\x18\x07 \x03(\x0c\x12\x14\n\x0cissued_certs\x18\x08 \x03(\x0c\x12(\n\ndeliveries\x18\t \x03(\x0b\x32\x14.tongban.v1.Delivery\x12\x34\n\tdelivered\x18\n \x03(\x0b\x32!.tongban.v1.Bundle.DeliveredEntry\x12*\n\x04held\x18\x0b \x03(\x0b\x32\x1c.tongban.v1.Bundle.HeldEntry\x1a\x30\n\x0e\x44\x65liveredEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\x1a+\n\tHeldEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01J\x04\x08\x04\x10\x05R\x10sender_chain_der2\xc8\x01\n\nFederation\x12<\n\x05Hello\x12\x18.tongban.v1.HelloRequest\x1a\x19.tongban.v1.HelloResponse\x12=\n\x08PushLogs\x12\x17.tongban.v1.PushRequest\x1a\x18.tongban.v1.PushResponse\x12=\n\x08PullLogs\x12\x17.tongban.v1.PullRequest\x1a\x18.tongban.v1.PullResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -48,41 +48,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BUNDLE_HELDENTRY']._loaded_options = None
   _globals['_BUNDLE_HELDENTRY']._serialized_options = b'8\001'
   _globals['_HELLOREQUEST']._serialized_start=51
-  _globals['_HELLOREQUEST']._serialized_end=327
-  _globals['_HELLOREQUEST_SIZESENTRY']._serialized_start=233
-  _globals['_HELLOREQUEST_SIZESENTRY']._serialized_end=277
-  _globals['_HELLOREQUEST_DELIVEREDENTRY']._serialized_start=279
-  _globals['_HELLOREQUEST_DELIVEREDENTRY']._serialized_end=327
-  _globals['_HELLORESPONSE']._serialized_start=330
-  _globals['_HELLORESPONSE']._serialized_end=549
-  _globals['_HELLORESPONSE_SIZESENTRY']._serialized_start=233
-  _globals['_HELLORESPONSE_SIZESENTRY']._serialized_end=277
-  _globals['_LOGBATCH']._serialized_start=552
-  _globals['_LOGBATCH']._serialized_end=732
-  _globals['_PUSHREQUEST']._serialized_start=734
-  _globals['_PUSHREQUEST']._serialized_end=784
-  _globals['_PUSHRESPONSE']._serialized_start=786
-  _globals['_PUSHRESPONSE']._serialized_end=863
-  _globals['_PULLREQUEST']._serialized_start=866
-  _globals['_PULLREQUEST']._serialized_end=1223
-  _globals['_PULLREQUEST_SIZESENTRY']._serialized_start=233
-  _globals['_PULLREQUEST_SIZESENTRY']._serialized_end=277
-  _globals['_PULLREQUEST_DELIVEREDENTRY']._serialized_start=279
-  _globals['_PULLREQUEST_DELIVEREDENTRY']._serialized_end=327
-  _globals['_PULLREQUEST_RECOVERENTRY']._serialized_start=1177
-  _globals['_PULLREQUEST_RECOVERENTRY']._serialized_end=1223
-  _globals['_PULLRESPONSE']._serialized_start=1225
-  _globals['_PULLRESPONSE']._serialized_end=1334
-  _globals['_DELIVERY']._serialized_start=1336
-  _globals['_DELIVERY']._serialized_end=1429
-  _globals['_RECEIPTENTRY']._serialized_start=1431
-  _globals['_RECEIPTENTRY']._serialized_end=1512
-  _globals['_BUNDLE']._serialized_start=1515
-  _globals['_BUNDLE']._serialized_end=1956
-  _globals['_BUNDLE_DELIVEREDENTRY']._serialized_start=279
-  _globals['_BUNDLE_DELIVEREDENTRY']._serialized_end=327
-  _globals['_BUNDLE_HELDENTRY']._serialized_start=1889
-  _globals['_BUNDLE_HELDENTRY']._serialized_end=1932
-  _globals['_FEDERATION']._serialized_start=1959
-  _globals['_FEDERATION']._serialized_end=2159
+  _globals['_HELLOREQUEST']._serialized_end=342
+  _globals['_HELLOREQUEST_SIZESENTRY']._serialized_start=248
+  _globals['_HELLOREQUEST_SIZESENTRY']._serialized_end=292
+  _globals['_HELLOREQUEST_DELIVEREDENTRY']._serialized_start=294
+  _globals['_HELLOREQUEST_DELIVEREDENTRY']._serialized_end=342
+  _globals['_HELLORESPONSE']._serialized_start=345
+  _globals['_HELLORESPONSE']._serialized_end=589
+  _globals['_HELLORESPONSE_SIZESENTRY']._serialized_start=248
+  _globals['_HELLORESPONSE_SIZESENTRY']._serialized_end=292
+  _globals['_LOGBATCH']._serialized_start=592
+  _globals['_LOGBATCH']._serialized_end=772
+  _globals['_PUSHREQUEST']._serialized_start=774
+  _globals['_PUSHREQUEST']._serialized_end=824
+  _globals['_PUSHRESPONSE']._serialized_start=826
+  _globals['_PUSHRESPONSE']._serialized_end=903
+  _globals['_PULLREQUEST']._serialized_start=906
+  _globals['_PULLREQUEST']._serialized_end=1263
+  _globals['_PULLREQUEST_SIZESENTRY']._serialized_start=248
+  _globals['_PULLREQUEST_SIZESENTRY']._serialized_end=292
+  _globals['_PULLREQUEST_DELIVEREDENTRY']._serialized_start=294
+  _globals['_PULLREQUEST_DELIVEREDENTRY']._serialized_end=342
+  _globals['_PULLREQUEST_RECOVERENTRY']._serialized_start=1217
+  _globals['_PULLREQUEST_RECOVERENTRY']._serialized_end=1263
+  _globals['_PULLRESPONSE']._serialized_start=1265
+  _globals['_PULLRESPONSE']._serialized_end=1374
+  _globals['_DELIVERY']._serialized_start=1376
+  _globals['_DELIVERY']._serialized_end=1469
+  _globals['_RECEIPTENTRY']._serialized_start=1471
+  _globals['_RECEIPTENTRY']._serialized_end=1552
+  _globals['_BUNDLE']._serialized_start=1555
+  _globals['_BUNDLE']._serialized_end=1996
+  _globals['_BUNDLE_DELIVEREDENTRY']._serialized_start=294
+  _globals['_BUNDLE_DELIVEREDENTRY']._serialized_end=342
+  _globals['_BUNDLE_HELDENTRY']._serialized_start=1929
+  _globals['_BUNDLE_HELDENTRY']._serialized_end=1972
+  _globals['_FEDERATION']._serialized_start=1999
+  _globals['_FEDERATION']._serialized_end=2199
 # @@protoc_insertion_point(module_scope)

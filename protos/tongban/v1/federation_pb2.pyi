@@ -7,7 +7,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class HelloRequest(_message.Message):
-    __slots__ = ("division", "chain_der", "sizes", "time_ms", "delivered")
+    __slots__ = ("division", "chain_der", "sizes", "time_ms", "delivered", "nonce")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -27,15 +27,17 @@ class HelloRequest(_message.Message):
     SIZES_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     DELIVERED_FIELD_NUMBER: _ClassVar[int]
+    NONCE_FIELD_NUMBER: _ClassVar[int]
     division: str
     chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     sizes: _containers.ScalarMap[str, int]
     time_ms: int
     delivered: _containers.ScalarMap[str, int]
-    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    nonce: bytes
+    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., delivered: _Optional[_Mapping[str, int]] = ..., nonce: _Optional[bytes] = ...) -> None: ...
 
 class HelloResponse(_message.Message):
-    __slots__ = ("division", "chain_der", "sizes", "time_ms", "deliveries_waiting", "packs_batches")
+    __slots__ = ("division", "chain_der", "sizes", "time_ms", "deliveries_waiting", "packs_batches", "nonce_signature")
     class SizesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -49,13 +51,15 @@ class HelloResponse(_message.Message):
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
     DELIVERIES_WAITING_FIELD_NUMBER: _ClassVar[int]
     PACKS_BATCHES_FIELD_NUMBER: _ClassVar[int]
+    NONCE_SIGNATURE_FIELD_NUMBER: _ClassVar[int]
     division: str
     chain_der: _containers.RepeatedScalarFieldContainer[bytes]
     sizes: _containers.ScalarMap[str, int]
     time_ms: int
     deliveries_waiting: bool
     packs_batches: bool
-    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., deliveries_waiting: _Optional[bool] = ..., packs_batches: _Optional[bool] = ...) -> None: ...
+    nonce_signature: bytes
+    def __init__(self, division: _Optional[str] = ..., chain_der: _Optional[_Iterable[bytes]] = ..., sizes: _Optional[_Mapping[str, int]] = ..., time_ms: _Optional[int] = ..., deliveries_waiting: _Optional[bool] = ..., packs_batches: _Optional[bool] = ..., nonce_signature: _Optional[bytes] = ...) -> None: ...
 
 class LogBatch(_message.Message):
     __slots__ = ("origin", "first_seq", "records", "checkpoint", "consistency_proof", "certificates", "prefix_frontier", "packed_records")
