@@ -442,19 +442,27 @@ class NodeStore:
         with _fewer_collections(), self.transaction():
             projection.drop_tables(self.db)
             projection.create_tables(self.db)
-            projector = projection.Projector(self.db, self.division, strict=False, from_empty=True)
-            total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
-            done = 0
-            for origin, seq, data in self.db.execute(_ARRIVED_RECORDS):
-                if data is None:
-                    raise LogError(f"record {origin}#{seq} is neither in the log nor delivered")
-                projector.apply(parse_record(data))
-                done += 1
-                if done % _REBUILD_FLUSH == 0 or done == total:
-                    projector.flush(keep_cases=done != total)
-                    if progress:
-                        progress(done, total)
-            projector.flush()
+            done = self._replay(progress)
             projection.create_indexes(self.db)
             self.db.execute("UPDATE projection_schema SET version = ?", (projection.SCHEMA,))
             return done
+
+    def _replay(self, progress: Callable[[int, int], None] | None) -> int:
+        """Project every arrived record into the empty tables. Its own function so that the
+        projector and its case cache are freed before ``_fewer_collections`` ends: the
+        collector's first pass at the default threshold would walk them all (0.2-0.4 µs a
+        record on bench_node's county)."""
+        projector = projection.Projector(self.db, self.division, strict=False, from_empty=True)
+        total = self.db.execute("SELECT count(*) FROM arrivals").fetchone()[0]
+        done = 0
+        for origin, seq, data in self.db.execute(_ARRIVED_RECORDS):
+            if data is None:
+                raise LogError(f"record {origin}#{seq} is neither in the log nor delivered")
+            projector.apply(parse_record(data))
+            done += 1
+            if done % _REBUILD_FLUSH == 0 or done == total:
+                projector.flush(keep_cases=done != total)
+                if progress:
+                    progress(done, total)
+        projector.flush()
+        return done

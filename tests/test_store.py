@@ -3,7 +3,9 @@ these check that what it remembers never outlives a change it did not make."""
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 
 import pytest
 from node_fixtures import ID_OK, dump_projections, make_node
@@ -134,4 +136,19 @@ def test_a_rebuild_that_drops_its_caches_at_every_flush_projects_the_same(home, 
         assert dump_projections(home.db_path) == written
         assert {load_case(store.db, number).state for number in numbers} == {"reviewing"}
     finally:
+        store.close()
+
+
+def test_a_projector_is_freed_without_the_cyclic_collector(home):
+    """A projector holds a rebuild's case cache: it must go when its last reference does,
+    not wait for the collector (whose pass would walk the whole cache)."""
+    store = NodeStore.open(home)
+    gc.disable()
+    try:
+        projector = projection.Projector(store.db, store.division)
+        gone = weakref.ref(projector)
+        del projector
+        assert gone() is None
+    finally:
+        gc.enable()
         store.close()
