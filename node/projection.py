@@ -705,19 +705,21 @@ class Projector:
         cached = self._cases.get(case_no)
         before: workflow.CaseState | None
         if cached:
-            before = cached[0]
-        elif self._cache_complete or (action == "apply" and self.db.execute(
-                _CASE_HELD, (case_no,)).fetchone() is None):
-            before = None  # an apply opens a case not held yet: a row of thirty columns
-        else:              # costs more to ask for, even when there is none
-            before = load_case(self.db, case_no)
+            before, owner = cached
+        else:
+            owner = case_owner(case_no)
+            if self._cache_complete or (action == "apply" and self.db.execute(
+                    _CASE_HELD, (case_no,)).fetchone() is None):
+                before = None  # an apply opens a case not held yet: a row of thirty columns
+            else:              # costs more to ask for, even when there is none
+                before = load_case(self.db, case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days,
             calendar=self.calendars(origin))  # the owner: authorise checked the number
         theme_case = after.theme_case
         if theme_case is not None:
             self._theme_member(record, after, before is None)
-        self._cases[case_no] = (after, case_owner(case_no))
+        self._cases[case_no] = (after, owner)
         self._dirty.add(case_no)
         if theme_case is not None:
             self._refresh_theme(theme_case, after)
@@ -726,7 +728,7 @@ class Projector:
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
                             "NULL,NULL)", (case_no, origin, role, other,
                                            event.matter_code, at_ms))
-        elif origin != after.case_no.split("-", 1)[0]:
+        elif origin != owner:  # apply_event keeps the number (authorise checked an apply's)
             self._handler_answered(event, at_ms)
         if action == "evaluate":
             self._legacy_evaluation(record, event, after)
