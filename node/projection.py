@@ -87,7 +87,7 @@ _CASE_BOOL_FIELDS = {"decide_with_owed", "theme"}
 _CASE_CACHE_LIMIT = 20_000
 #: Staff register entries kept between flushes; past it they are dropped, as each is one
 #: lookup by key away. A national node judges every county's staff: unbounded, 156,000
-#: entries held 110 MB of a 10^6-record rebuild's 262 MB peak (bench_national).
+#: entries held 110 MB of the 278 MB peak of a 10^6-record rebuild (bench_national).
 _STAFF_CACHE_LIMIT = 20_000
 
 
@@ -462,7 +462,8 @@ class Projector:
         self.calendars = Calendars(db)
         self._cases: dict[str, tuple[workflow.CaseState, str]] = {}
         self._dirty: set[str] = set()
-        #: case_events rows to write, those without an os_login (NULL) apart (``_NONE``)
+        #: case_events rows to write: those without an os_login (its NULL is written as a
+        #: literal, see ``_NONE``), and those with one
         self._events: list[tuple] = []
         self._events_os_login: list[tuple] = []
         self._staff: dict[tuple[str, str], Staff | None] = {}
