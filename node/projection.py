@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import json
+import operator
 import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import date
@@ -83,6 +85,10 @@ _CASE_BOOL_FIELDS = {"decide_with_owed", "theme"}
 #: rebuild's memory (100,000 took 234 MB at 10^6 records, bench_national), and the
 #: events of one case, which arrive close together in a log, still hit it.
 _CASE_CACHE_LIMIT = 20_000
+#: Staff register entries kept between flushes; past it they are dropped, as each is one
+#: lookup by key away. A national node judges every county's staff: unbounded, 156,000
+#: entries held 110 MB of the 278 MB peak of a 10^6-record rebuild (bench_national).
+_STAFF_CACHE_LIMIT = 20_000
 
 
 def create_tables(db: sqlite3.Connection) -> None:
@@ -287,6 +293,22 @@ class Calendars:
         return [self(code) for code in dict.fromkeys([NATIONAL, *publishers])]
 
 
+#: sqlite3 binds None through its adapter lookup, at 0.29 µs seven times an integer's cost,
+#: and a case row holds a dozen NULLs: a flush leaves a row's NULL columns out of its
+#: INSERT (a column left out is NULL: none has a default), one statement per set of
+#: columns present, and case events without an os_login are written with a NULL literal.
+_NONE = itertools.repeat(None)
+
+
+@functools.cache
+def _case_insert(present: tuple[bool, ...]) -> str:
+    """The INSERT of a case row that sets the columns ``present`` marks (a dozen sets)."""
+    columns = list(itertools.compress([*_CASE_FIELDS, "origin", "due_day", "owed_due_day"],
+                                      present))
+    return (f"INSERT OR REPLACE INTO cases ({', '.join(columns)})"
+            f" VALUES ({', '.join('?' for _ in columns)})")
+
+
 #: json.dumps(..., ensure_ascii=False) builds this encoder anew on every call; a flush
 #: encodes four containers per case, so it is built once (same output).
 _ENCODE = json.JSONEncoder(ensure_ascii=False).encode
@@ -440,35 +462,15 @@ class Projector:
         self.calendars = Calendars(db)
         self._cases: dict[str, tuple[workflow.CaseState, str]] = {}
         self._dirty: set[str] = set()
+        #: case_events rows to write: those without an os_login (its NULL is written as a
+        #: literal, see ``_NONE``), and those with one
         self._events: list[tuple] = []
+        self._events_os_login: list[tuple] = []
         self._staff: dict[tuple[str, str], Staff | None] = {}
         #: whether any case crosses nodes (None: not looked yet), and the records of such
         #: cases seen by this projector (a batch is projected before it is in the log)
         self._any_crossings: bool | None = None
         self._crossing_records: dict[tuple[str, int], record_pb2.Record] = {}
-        #: each handler takes the body parsed by node.authority as its kind's message type
-        self._handlers: dict[int, Callable[[record_pb2.Record, Any], None]] = {
-            Kind.MATTER_PUBLISHED: self._matter_published,
-            Kind.MATTER_RETIRED: self._matter_retired,
-            Kind.CASE_EVENT: self._case_event,
-            Kind.CALENDAR_NOTICE: self._calendar_notice,
-            Kind.CERT_REVOKED: self._cert_revoked,
-            Kind.CERT_ISSUED: self._cert_issued,
-            Kind.POLICY_NOTICE: self._policy_notice,
-            **{kind: functools.partial(project, self.db)
-               for kind, project in licence_projection.HANDLERS.items()},
-            Kind.SUPERVISION_NOTICE: self._supervision_notice,
-            Kind.SUPERVISION_REPLY: self._supervision_reply,
-            Kind.EVALUATION: self._evaluation,
-            Kind.EVALUATION_FOLLOW_UP: self._evaluation_follow_up,
-            Kind.STAFF_REGISTERED: self._staff_registered,
-            Kind.STAFF_DISABLED: self._staff_disabled,
-            Kind.CROSS_REGION_LIST: self._cross_region_list,
-            Kind.CROSS_REGION_STEP: self._cross_region_step,
-            Kind.BASE_ITEM_PUBLISHED: self._base_item,
-            Kind.MATTER_CHANGE_REQUEST: self._change_request,
-            Kind.CHANGE_REQUEST_ANSWERED: self._change_answer,
-        }
 
     def apply(self, record: record_pb2.Record) -> None:
         """Project one record. Strict (own new writes): any refusal refuses the write.
@@ -489,14 +491,14 @@ class Projector:
         if record.recipient:
             self.db.execute("INSERT OR IGNORE INTO addressed VALUES (?, ?, ?, ?)",
                             (record.origin, record.seq, record.recipient, record.kind))
-        handler = self._handlers.get(record.kind)
+        handler = _HANDLERS.get(record.kind)
         if handler is None:
             return
         if self.strict:
-            handler(record, body)
+            handler(self, record, body)
             return
         try:
-            handler(record, body)
+            handler(self, record, body)
         except InputError as exc:
             self.db.execute("INSERT OR REPLACE INTO projection_errors VALUES (?, ?, ?)",
                             (record.origin, record.seq, exc.diagnostics()))
@@ -704,19 +706,21 @@ class Projector:
         cached = self._cases.get(case_no)
         before: workflow.CaseState | None
         if cached:
-            before = cached[0]
-        elif self._cache_complete or (action == "apply" and self.db.execute(
-                _CASE_HELD, (case_no,)).fetchone() is None):
-            before = None  # an apply opens a case not held yet: a row of thirty columns
-        else:              # costs more to ask for, even when there is none
-            before = load_case(self.db, case_no)
+            before, owner = cached
+        else:
+            owner = case_owner(case_no)
+            if self._cache_complete or (action == "apply" and self.db.execute(
+                    _CASE_HELD, (case_no,)).fetchone() is None):
+                before = None  # an apply opens a case not held yet: a row of thirty columns
+            else:              # costs more to ask for, even when there is none
+                before = load_case(self.db, case_no)
         after = workflow.apply_event(
             before, event, at_ms, limit_days=event.limit_days,
             calendar=self.calendars(origin))  # the owner: authorise checked the number
         theme_case = after.theme_case
         if theme_case is not None:
             self._theme_member(record, after, before is None)
-        self._cases[case_no] = (after, case_owner(case_no))
+        self._cases[case_no] = (after, owner)
         self._dirty.add(case_no)
         if theme_case is not None:
             self._refresh_theme(theme_case, after)
@@ -725,13 +729,17 @@ class Projector:
             self.db.execute("INSERT OR REPLACE INTO handovers VALUES (?,?,?,?,?,?,NULL,NULL,"
                             "NULL,NULL)", (case_no, origin, role, other,
                                            event.matter_code, at_ms))
-        elif origin != after.case_no.split("-", 1)[0]:
+        elif origin != owner:  # apply_event keeps the number (authorise checked an apply's)
             self._handler_answered(event, at_ms)
         if action == "evaluate":
             self._legacy_evaluation(record, event, after)
-        self._events.append((origin, record.seq, case_no, at_ms, action, event.actor,
-                             str(after.state), min(hlc, _SQLITE_MAX_INT),
-                             event.os_login or None))
+        row = (origin, record.seq, case_no, at_ms, action, event.actor, str(after.state),
+               min(hlc, _SQLITE_MAX_INT))
+        os_login = event.os_login
+        if os_login:
+            self._events_os_login.append((*row, os_login))
+        else:
+            self._events.append(row)
 
     def _judge_hand_over(self, record: record_pb2.Record, apply: record_pb2.CaseEvent) -> None:
         """A hand-over counts only if the 跨省通办 list version it names allows it (ListError,
@@ -806,29 +814,34 @@ class Projector:
         ``keep_cases`` (a rebuild between its progress marks) writes the events and keeps
         the case rows buffered while the cache holds them all, so a case whose events
         span many marks is written once; whatever reads the cases table while projecting
-        (a replay, a calendar notice) flushes in full first.
+        (a replay, a calendar notice) flushes in full first. The caches of cases and staff
+        are dropped here once past their limits, which bounds a rebuild's memory.
         """
         if self._dirty and not (keep_cases and len(self._cases) <= _CASE_CACHE_LIMIT):
-            rows = []
+            by_columns: dict[tuple[bool, ...], list[list]] = {}
             for case_no in self._dirty:
                 state, origin = self._cases[case_no]
                 row = case_to_row(state)
                 row += (origin, indexed_due_day(state, self.calendars(origin)),
                         owed_due_day(state))
-                rows.append(row)
-            marks = ", ".join("?" for _ in rows[0])
-            self.db.executemany(
-                f"INSERT OR REPLACE INTO cases ({', '.join(_CASE_FIELDS)}, origin, due_day,"
-                " owed_due_day)"
-                f" VALUES ({marks})", rows)
+                present = tuple(map(operator.is_not, row, _NONE))
+                by_columns.setdefault(present, []).append(list(itertools.compress(row, present)))
+            for present, rows in by_columns.items():
+                self.db.executemany(_case_insert(present), rows)
             self._dirty.clear()
         if self._events:
-            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?,?)",
+            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?,NULL)",
                                 self._events)
             self._events.clear()
+        if self._events_os_login:
+            self.db.executemany("INSERT INTO case_events VALUES (?,?,?,?,?,?,?,?,?)",
+                                self._events_os_login)
+            self._events_os_login.clear()
         if len(self._cases) > _CASE_CACHE_LIMIT:
             self._cases.clear()
             self._cache_complete = False
+        if len(self._staff) > _STAFF_CACHE_LIMIT:
+            self._staff.clear()
 
     def _theme_member(self, record: record_pb2.Record, member: workflow.CaseState,
                       opened: bool) -> None:
@@ -958,3 +971,37 @@ class Projector:
                         (record.origin, record.seq, body.evaluation_origin, body.evaluation_seq,
                          body.case_no, body.step, body.text, body.actor or None,
                          hlc_ms(record.hlc)))
+
+
+def _licence(project: Callable[[sqlite3.Connection, record_pb2.Record, Any], None]
+             ) -> Callable[[Projector, record_pb2.Record, Any], None]:
+    """A handler of node.licence_projection, called as the projector calls its own."""
+    return lambda projector, record, body: project(projector.db, record, body)
+
+
+#: The handler of each kind, called with the projector, the record and its body as
+#: node.authority parsed it (its kind's message type). Functions, not each projector's bound
+#: methods: those made every projector a reference cycle that only the cyclic collector
+#: freed, so a rebuild's case cache outlived it and the collector's first pass after it
+#: walked the whole cache (0.2-0.4 µs a record on bench_node's county).
+_HANDLERS: dict[int, Callable[[Projector, record_pb2.Record, Any], None]] = {
+    Kind.MATTER_PUBLISHED: Projector._matter_published,
+    Kind.MATTER_RETIRED: Projector._matter_retired,
+    Kind.CASE_EVENT: Projector._case_event,
+    Kind.CALENDAR_NOTICE: Projector._calendar_notice,
+    Kind.CERT_REVOKED: Projector._cert_revoked,
+    Kind.CERT_ISSUED: Projector._cert_issued,
+    Kind.POLICY_NOTICE: Projector._policy_notice,
+    **{kind: _licence(project) for kind, project in licence_projection.HANDLERS.items()},
+    Kind.SUPERVISION_NOTICE: Projector._supervision_notice,
+    Kind.SUPERVISION_REPLY: Projector._supervision_reply,
+    Kind.EVALUATION: Projector._evaluation,
+    Kind.EVALUATION_FOLLOW_UP: Projector._evaluation_follow_up,
+    Kind.STAFF_REGISTERED: Projector._staff_registered,
+    Kind.STAFF_DISABLED: Projector._staff_disabled,
+    Kind.CROSS_REGION_LIST: Projector._cross_region_list,
+    Kind.CROSS_REGION_STEP: Projector._cross_region_step,
+    Kind.BASE_ITEM_PUBLISHED: Projector._base_item,
+    Kind.MATTER_CHANGE_REQUEST: Projector._change_request,
+    Kind.CHANGE_REQUEST_ANSWERED: Projector._change_answer,
+}

@@ -241,9 +241,7 @@ def apply_event(
             f"{state.updated_ms}"
         )
     require_allowed(state, action)
-    new = _copy(state)
-    new.materials = list(state.materials)
-    new.owed, new.requested = dict(state.owed), list(state.requested)
+    new = _copy(state)  # its containers are the state's: see _copy
     new.updated_ms = at_ms
     if action not in ("conclude", "deliver", "evaluate", "check") and not (
             action == "supply" and state.state in _DECIDED):
@@ -257,7 +255,9 @@ def apply_event(
 def _copy(state: CaseState) -> CaseState:
     """A shallow copy, as copy.copy makes it but without its reduce protocol (over a
     quarter of apply_event's time on a rebuild); dataclasses.replace re-runs __init__,
-    slower still. The caller copies the containers it changes."""
+    slower still. The containers are shared, so a handler replaces a list rather than
+    change it (materials, requested, committed) and copies ``owed`` before it pops or sets
+    a material (accept, supply): copying three for every event cost 0.2 µs of it."""
     new = object.__new__(CaseState)
     new.__dict__ = state.__dict__.copy()  # half the time of update() into the new one's
     return new
@@ -389,6 +389,7 @@ def _apply(event: record_pb2.CaseEvent, at_ms: int, limit_days: int) -> CaseStat
 def _accept(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: Calendar) -> None:
     where = f"case {case.case_no}"
     case.materials = _merge(case.materials, _names(event, where))
+    case.owed = dict(case.owed)  # shared with the state before (_copy)
     owed = [(item.name.strip(), item.due_days) for item in event.owed]
     legacy = _optional_text(event.missing_material)  # one 容缺 material, as events once said
     if legacy is not None:
@@ -448,6 +449,7 @@ def _supply(case: CaseState, event: record_pb2.CaseEvent, at_ms: int, calendar: 
     """Part of a 补正 notice keeps the rest outstanding; 容缺 materials settle one by one."""
     where = f"case {case.case_no}"
     supplied = _names(event, where)
+    case.owed = dict(case.owed)  # shared with the state before (_copy)
     if case.state is State.SUPPLEMENT:
         if not supplied:
             raise WorkflowError(f"{where}: name the materials supplied for 补正 "

@@ -3,12 +3,15 @@ these check that what it remembers never outlives a change it did not make."""
 
 from __future__ import annotations
 
+import gc
 import shutil
+import weakref
 
 import pytest
-from node_fixtures import ID_OK, make_node
+from node_fixtures import ID_OK, dump_projections, make_node
 
-from node import clock
+from node import clock, projection
+from node import store as node_store
 from node.authority import case_number
 from node.home import Home
 from node.matters import current_matter, list_matters
@@ -113,4 +116,39 @@ def test_rebuild_reads_delivered_records_and_refuses_a_gap(home):
             store.rebuild()
         assert store.db.execute("SELECT count(*) FROM authority_violations").fetchone() == (1,)
     finally:
+        store.close()
+
+
+def test_a_rebuild_that_drops_its_caches_at_every_flush_projects_the_same(home, monkeypatch):
+    """Past their limits a rebuild drops its cases and staff at a flush and reads them back
+    from the tables when next needed: the tables must come out as the writes left them."""
+    store = NodeStore.open(home)
+    try:
+        numbers: list[str] = []
+        store.write([_apply(store, numbers) for _ in range(3)])
+        for action in ("accept", "review"):
+            store.write([_event(number, action) for number in numbers])
+        written = dump_projections(home.db_path)
+        monkeypatch.setattr(node_store, "_REBUILD_FLUSH", 2)
+        monkeypatch.setattr(projection, "_CASE_CACHE_LIMIT", 1)
+        monkeypatch.setattr(projection, "_STAFF_CACHE_LIMIT", 0)
+        store.rebuild()
+        assert dump_projections(home.db_path) == written
+        assert {load_case(store.db, number).state for number in numbers} == {"reviewing"}
+    finally:
+        store.close()
+
+
+def test_a_projector_is_freed_without_the_cyclic_collector(home):
+    """A projector holds a rebuild's case cache: it must go when its last reference does,
+    not wait for the collector (whose pass would walk the whole cache)."""
+    store = NodeStore.open(home)
+    gc.disable()
+    try:
+        projector = projection.Projector(store.db, store.division)
+        gone = weakref.ref(projector)
+        del projector
+        assert gone() is None
+    finally:
+        gc.enable()
         store.close()

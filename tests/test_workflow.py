@@ -1,5 +1,6 @@
 """The case state machine: every legal path, every refusal, and the deadline clock."""
 
+import contextlib
 import copy
 import re
 from datetime import date, datetime, timedelta
@@ -368,10 +369,20 @@ def test_events_on_a_missing_case_and_malformed_events():
 
 
 def test_apply_event_never_modifies_its_input():
+    """The new state shares the old one's containers (workflow._copy): no action, applied
+    or refused, may change them in place."""
     before = copy.deepcopy(PATHS["accepted-owing"])
     step(PATHS["accepted-owing"], "supply", at(11, 9), materials=["经营场所使用证明"])
     step(PATHS["accepted-owing"], "request-supplement", at(11, 9), materials=["x"])
     assert PATHS["accepted-owing"] == before
+    fields = dict(materials=["经营场所使用证明", "补充说明"], missing_material="新材料", due_days=2,
+                  reason="r", approve=True, method="邮寄", score=3)
+    for name, state in PATHS.items():
+        before = copy.deepcopy(state)
+        for action in ACTIONS:
+            with contextlib.suppress(InputError):
+                step(state, action, at(11, 9), **fields)
+        assert state == before, name
 
 
 def test_remaining_days_due_today_overdue_and_weekend_after_due():
