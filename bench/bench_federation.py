@@ -211,7 +211,7 @@ def main() -> None:
         f"  where the CPU went: children {many_child_cpu:.1f} s "
         f"({many_child_cpu / args.children:.2f} s each, start-up included) + parent "
         f"{many_cpu:.1f} s = {(many_child_cpu + many_cpu) / max(many_held, 1) * 1e6:.0f} "
-        f"µs/record on {CORES} cores shared by both sides and the other sessions' tests; "
+        f"µs/record on {CORES} cores shared by both sides; "
         f"{CORES} cores at that cost carry at most "
         f"{CORES * max(many_held, 1) / max(many_child_cpu + many_cpu, 1e-9):,.0f} records/s",
         f"on the wire, one sync of {pushed:,} records: {wire:,} bytes both ways incl. TLS,"
