@@ -7,8 +7,8 @@ a Hello answer is then only data: any such server could replay the parent's publ
 chain. So the caller sends a fresh nonce, and the server signs it with its node key,
 bound to the caller and to the leaf certificate it presents; the caller checks the
 signature against that leaf before it pushes or pulls anything. A server without the
-parent's key cannot answer, and one relaying to the real parent is refused by it:
-the parent answers only its own children and parent.
+parent's key cannot answer, and one relaying to the real parent gets a signature that
+names the relay, the caller the parent's TLS stack saw, not the child.
 
 Signed bytes: ``CONTEXT || nonce || caller division || 0x0A || SHA-256(leaf DER)``.
 """

@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 import grpc
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from google.protobuf.message import DecodeError, Message
 
 from pki.certs import division_of
@@ -223,12 +224,24 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         except Error as exc:
             log.warning("hello from %s refused: %s", _who(context), _one_line(exc.diagnostics()))
             raise
-        own = der(r.chain[0])
+        key, chain = self._signing_identity()
+        own = der(chain[0])
         return federation_pb2.HelloResponse(
-            division=r.division, chain_der=[own, *(der(c) for c in r.chain[1:])], sizes=sizes,
+            division=r.division, chain_der=[own, *(der(c) for c in chain[1:])], sizes=sizes,
             time_ms=int(time.time() * 1000), deliveries_waiting=waiting, packs_batches=True,
-            nonce_signature=hello_proof.sign(r.key, r.chain[0].public_key(), request.nonce,
+            nonce_signature=hello_proof.sign(key, chain[0].public_key(), request.nonce,
                                              division_of(peer), own))
+
+    def _signing_identity(self) -> tuple[Any, list[x509.Certificate]]:
+        """The node key and the chain it belongs to, as one pair: a certificate reload
+        (node.certwatch) swaps them one after the other under the lock, and a Hello,
+        which reads without it, must not sign with one and present the other."""
+        r = self.replica
+        key, chain = r.key, r.chain
+        if _spki(key.public_key()) != _spki(chain[0].public_key()):
+            with r.lock:  # a reload is half done: wait for it
+                key, chain = r.key, r.chain
+        return key, chain
 
     @_boundary
     def PushLogs(self, request, context):
@@ -384,3 +397,8 @@ def add_to_server(service: FederationService, server: grpc.Server) -> None:
     }
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
+
+
+def _spki(public_key: Any) -> bytes:
+    return public_key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)

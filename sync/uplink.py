@@ -271,6 +271,12 @@ class Uplink:
     def _finish_hello(self, hello: grpc.Future, report: ExchangeReport) -> dict[str, int]:
         r = self.replica
         response = hello.result()
+        chain = parse_der(list(response.chain_der), "parent certificate chain")
+        report.parent = self._require_server(chain)
+        # before anything of the answer is used: the chain is only data unless its key
+        # signed our nonce
+        hello_proof.check(chain[0], response.chain_der[0], self._hello_nonce, r.division,
+                          response.nonce_signature)
         self._deliveries_waiting = response.deliveries_waiting
         self._parent_packs = response.packs_batches
         if response.time_ms:
@@ -278,11 +284,6 @@ class Uplink:
             arrived = self._hello_arrived_ms or time.time() * 1000
             report.clock_offset_ms = round(response.time_ms - (sent + arrived) / 2)
             report.clock_uncertainty_ms = round((arrived - sent) / 2) + 1
-        chain = parse_der(list(response.chain_der), "parent certificate chain")
-        report.parent = self._require_server(chain)
-        # before anything else crosses: the chain is only data unless its key signed our nonce
-        hello_proof.check(chain[0], response.chain_der[0], self._hello_nonce, r.division,
-                          response.nonce_signature)
         with r.lock:
             verified = r.receiver.verify_peer(chain[0], chain[1:], Purpose.TLS_SERVER)
             r.receiver.keep_certificates(verified)
