@@ -19,6 +19,7 @@ import hashlib
 import secrets
 
 from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from pki.errors import VerificationError
 from pki.suite import suite_for
@@ -35,13 +36,21 @@ def _signed_bytes(nonce: bytes, caller: str, leaf_der: bytes) -> bytes:
     return CONTEXT + nonce + caller.encode() + b"\n" + hashlib.sha256(leaf_der).digest()
 
 
-def sign(private_key: object, public_key: object, nonce: bytes, caller: str,
+def sign(private_key: ec.EllipticCurvePrivateKey, nonce: bytes, caller: str,
          leaf_der: bytes) -> bytes:
     """The answer's signature; empty for a caller that sent no nonce of the right size
     (an older child, which checks nothing either)."""
     if len(nonce) != NONCE_BYTES:
         return b""
-    return suite_for(public_key).sign(private_key, _signed_bytes(nonce, caller, leaf_der))
+    suite = suite_for(private_key.public_key())
+    return suite.sign(private_key, _signed_bytes(nonce, caller, leaf_der))
+
+
+def key_matches(private_key: ec.EllipticCurvePrivateKey, leaf: x509.Certificate) -> bool:
+    """Whether ``leaf`` is the certificate of ``private_key`` (what the answer will show)."""
+    public = private_key.public_key()
+    suite = suite_for(public)
+    return suite.public_key_bytes(public) == suite.public_key_bytes(leaf.public_key())
 
 
 def check(leaf: x509.Certificate, leaf_der: bytes, nonce: bytes, caller: str,
@@ -50,12 +59,14 @@ def check(leaf: x509.Certificate, leaf_der: bytes, nonce: bytes, caller: str,
     ``nonce`` for ``caller``; else VerificationError naming what is wrong."""
     if not signature:
         raise VerificationError(
-            "the server's Hello answer is not signed: it is not a tongban node of this "
-            "version, or not the node its certificate chain names")
+            "the server's Hello answer is not signed: upgrade that node to this tongban "
+            "version (parents before their children), or check that parent_address in "
+            "tongban.toml points at the parent")
     try:
         suite_for(leaf.public_key()).verify(leaf.public_key(),
                                             _signed_bytes(nonce, caller, leaf_der), signature)
     except VerificationError as exc:
         raise VerificationError(
             "the server's Hello answer is not signed by the key of the certificate it "
-            "presents: it is not the node it claims to be") from exc
+            "presents: it is not the node it claims to be; nothing was sent to it. Check "
+            "parent_address in tongban.toml and tell the parent's operator") from exc

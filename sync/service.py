@@ -24,7 +24,7 @@ from typing import Any, TypeVar
 
 import grpc
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from google.protobuf.message import DecodeError, Message
 
 from pki.certs import division_of
@@ -229,16 +229,15 @@ class FederationService(federation_pb2_grpc.FederationServicer):
         return federation_pb2.HelloResponse(
             division=r.division, chain_der=[own, *(der(c) for c in chain[1:])], sizes=sizes,
             time_ms=int(time.time() * 1000), deliveries_waiting=waiting, packs_batches=True,
-            nonce_signature=hello_proof.sign(key, chain[0].public_key(), request.nonce,
-                                             division_of(peer), own))
+            nonce_signature=hello_proof.sign(key, request.nonce, division_of(peer), own))
 
-    def _signing_identity(self) -> tuple[Any, list[x509.Certificate]]:
+    def _signing_identity(self) -> tuple[ec.EllipticCurvePrivateKey, list[x509.Certificate]]:
         """The node key and the chain it belongs to, as one pair: a certificate reload
         (node.certwatch) swaps them one after the other under the lock, and a Hello,
         which reads without it, must not sign with one and present the other."""
         r = self.replica
         key, chain = r.key, r.chain
-        if _spki(key.public_key()) != _spki(chain[0].public_key()):
+        if not hello_proof.key_matches(key, chain[0]):
             with r.lock:  # a reload is half done: wait for it
                 key, chain = r.key, r.chain
         return key, chain
@@ -397,8 +396,3 @@ def add_to_server(service: FederationService, server: grpc.Server) -> None:
     }
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(SERVICE_NAME, handlers),))
-
-
-def _spki(public_key: Any) -> bytes:
-    return public_key.public_bytes(serialization.Encoding.DER,
-                                   serialization.PublicFormat.SubjectPublicKeyInfo)
